@@ -1,0 +1,3 @@
+module github.com/replicant-lua/replicant-lua
+
+go 1.26
