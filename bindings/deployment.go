@@ -1,0 +1,180 @@
+package bindings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+)
+
+// secret is the value of env "X" and file "path" inside a deployment
+// file. It is a userdata whose tostring is "******", so even a deployment
+// that prints its own table leaks nothing.
+type secret struct{ value server.Secret }
+
+var (
+	deploymentKeys = optSpec{"user": optTable, "repl_user": optTable, "servers": optTable,
+		"tls": optStringOrTable, "connect_timeout": optDuration}
+	userKeys   = optSpec{"name": optString, "password": optAny}
+	serverKeys = optSpec{"host": optString, "port": optInt, "socket": optString,
+		"promotion": optString, "tls": optStringOrTable, "user": optTable}
+)
+
+// LoadDeployment runs a deployment file in a fresh interpreter that has
+// the helpers env and file, and reads the table it returns. Errors name
+// the file, and the server and key where the shape is wrong.
+func LoadDeployment(ctx context.Context, path string) (*deploy.Deployment, error) {
+	L := lua.NewState()
+	defer L.Close()
+	L.SetContext(ctx)
+	secretMeta := L.NewTable()
+	secretMeta.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString("******"))
+		return 1
+	}))
+	newSecret := func(L *lua.LState, v string) int {
+		ud := L.NewUserData()
+		ud.Value = secret{server.Secret(v)}
+		L.SetMetatable(ud, secretMeta)
+		L.Push(ud)
+		return 1
+	}
+	L.SetGlobal("env", L.NewFunction(func(L *lua.LState) int {
+		name := L.CheckString(1)
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			L.RaiseError("env %q: the variable is not set", name)
+		}
+		return newSecret(L, v)
+	}))
+	dir := filepath.Dir(path)
+	L.SetGlobal("file", L.NewFunction(func(L *lua.LState) int {
+		p := L.CheckString(1)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			// The error names the path only; the content never appears.
+			L.RaiseError("file %q: %v", p, errors.Unwrap(err))
+		}
+		return newSecret(L, strings.TrimRight(string(b), "\r\n"))
+	}))
+	if err := L.DoFile(path); err != nil {
+		var apiErr *lua.ApiError
+		if errors.As(err, &apiErr) && apiErr.Type == lua.ApiErrorFile {
+			return nil, fmt.Errorf("deployment %s: cannot read it: %v", path, apiErr.Cause)
+		}
+		return nil, fmt.Errorf("deployment %v", err)
+	}
+	t, ok := L.Get(-1).(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("deployment %s: must return a table, returned %s", path, L.Get(-1).Type())
+	}
+	d, err := decodeDeployment(t, path)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %s: %w", path, err)
+	}
+	return d, d.Validate()
+}
+
+func decodeDeployment(t *lua.LTable, path string) (*deploy.Deployment, error) {
+	if err := validateOptions(t, deploymentKeys); err != nil {
+		return nil, err
+	}
+	o := options{t: t}
+	d := &deploy.Deployment{Path: path, Servers: map[string]deploy.Server{}}
+	var err error
+	if d.User, err = decodeUser(o.value("user"), "user"); err != nil {
+		return nil, err
+	}
+	if d.ReplUser, err = decodeUser(o.value("repl_user"), "repl_user"); err != nil {
+		return nil, err
+	}
+	if o.has("tls") {
+		if d.TLS, err = decodeTLS(o.value("tls")); err != nil {
+			return nil, err
+		}
+	}
+	d.ConnectTimeout = o.duration("connect_timeout")
+	servers, _ := o.value("servers").(*lua.LTable)
+	if servers == nil {
+		return nil, fmt.Errorf("no servers table")
+	}
+	servers.ForEach(func(k, v lua.LValue) {
+		if err != nil {
+			return
+		}
+		name, isName := k.(lua.LString)
+		st, isTable := v.(*lua.LTable)
+		if !isName || !isTable {
+			err = fmt.Errorf("servers: want name = { host = ..., port = ... }, got [%s] = %s", k, v.Type())
+			return
+		}
+		var sv deploy.Server
+		sv, err = decodeServer(string(name), st)
+		d.Servers[string(name)] = sv
+	})
+	return d, err
+}
+
+func decodeServer(name string, t *lua.LTable) (deploy.Server, error) {
+	sv := deploy.Server{Name: name}
+	if err := validateOptions(t, serverKeys); err != nil {
+		return sv, fmt.Errorf("server %s: %w", name, err)
+	}
+	o := options{t: t}
+	sv.Host, sv.Port, sv.Socket, sv.Promotion = o.str("host"), o.int("port"), o.str("socket"), o.str("promotion")
+	if sv.Port == 0 && sv.Socket == "" {
+		sv.Port = server.DefaultPort
+	}
+	if o.has("tls") {
+		tc, err := decodeTLS(o.value("tls"))
+		if err != nil {
+			return sv, fmt.Errorf("server %s: %w", name, err)
+		}
+		sv.TLS = tc
+	}
+	if o.has("user") {
+		u, err := decodeUser(o.value("user"), "server "+name+": user")
+		if err != nil {
+			return sv, err
+		}
+		sv.User = &u
+	}
+	return sv, nil
+}
+
+func decodeUser(v lua.LValue, what string) (deploy.Credentials, error) {
+	var c deploy.Credentials
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return c, nil // absent: checked by Validate where it matters
+	}
+	if err := validateOptions(t, userKeys); err != nil {
+		return c, fmt.Errorf("%s: %w", what, err)
+	}
+	o := options{t: t}
+	c.Name = o.str("name")
+	switch p := o.value("password").(type) {
+	case *lua.LNilType:
+	case lua.LString:
+		c.Password = server.Secret(p)
+	case *lua.LUserData:
+		s, ok := p.Value.(secret)
+		if !ok {
+			return c, fmt.Errorf("%s: password: want a string, env \"NAME\" or file \"path\"", what)
+		}
+		c.Password = s.value
+	default:
+		return c, fmt.Errorf("%s: password: want a string, env \"NAME\" or file \"path\", got %s", what, p.Type())
+	}
+	return c, nil
+}

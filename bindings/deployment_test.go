@@ -1,0 +1,114 @@
+package bindings
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadDeployment(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "repl.pw", "s3cr'et\n")
+	t.Setenv("TEST_REPLICANT_PW", "hunter2")
+	p := writeFile(t, dir, "dep.lua", `
+return {
+  user      = { name = "replicant", password = env "TEST_REPLICANT_PW" },
+  repl_user = { name = "repl", password = file "repl.pw" },
+  connect_timeout = "2s",
+  servers = {
+    db1 = { host = "10.0.0.1", port = 3306 },
+    db2 = { host = "10.0.0.2", promotion = "prefer", tls = "required" },
+    db3 = { socket = "/run/mysqld/db3.sock", promotion = "must_not",
+            user = { name = "other", password = "pw" } },
+  },
+}`)
+	d, err := LoadDeployment(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(d.Names(), ","); got != "db1,db2,db3" {
+		t.Errorf("names = %s", got)
+	}
+	if d.User.Password.Reveal() != "hunter2" || d.ReplUser.Password.Reveal() != "s3cr'et" {
+		t.Errorf("passwords not read: user %q repl %q", d.User.Password.Reveal(), d.ReplUser.Password.Reveal())
+	}
+	db2, err := d.ServerConfig("db2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db2.Port != 3306 || db2.TLS.Mode != "required" || db2.User != "replicant" || db2.ConnectTimeout.Seconds() != 2 {
+		t.Errorf("db2 config = %+v", db2)
+	}
+	db3, _ := d.ServerConfig("db3")
+	if db3.Socket != "/run/mysqld/db3.sock" || db3.User != "other" || db3.Password.Reveal() != "pw" {
+		t.Errorf("db3 config = %+v", db3)
+	}
+	if d.Servers["db3"].Promotion != "must_not" {
+		t.Errorf("promotion = %q", d.Servers["db3"].Promotion)
+	}
+}
+
+func TestLoadDeploymentErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unknown key", `return { user = {name="u"}, servers = { db1 = { host = "h", prot = 1 } } }`,
+			"server db1: unknown option prot"},
+		{"wrong type", `return { user = {name="u"}, servers = { db1 = { host = "h", port = "x" } } }`,
+			"server db1: option port: want integer, got string"},
+		{"bad promotion", `return { user = {name="u"}, servers = { db1 = { host = "h", promotion = "yes" } } }`,
+			`promotion "yes"`},
+		{"no servers", `return { user = {name="u"}, servers = {} }`, "no servers"},
+		{"not a table", `return 42`, "must return a table, returned number"},
+		{"unset env", "return {\n user = { name = 'u', password = env 'TEST_REPLICANT_UNSET_VAR' } }",
+			`dep.lua:2: env "TEST_REPLICANT_UNSET_VAR": the variable is not set`},
+		{"missing file", `return { user = { name = 'u', password = file 'nope.pw' } }`, "nope.pw"},
+		{"syntax", "return {\n user = ", "dep.lua"},
+		{"no user", `return { servers = { db1 = { host = "h" } } }`, "server db1: no user"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, dir, "dep.lua", tt.src)
+			_, err := LoadDeployment(context.Background(), p)
+			if err == nil {
+				t.Fatalf("no error")
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), p) {
+				t.Errorf("error %q does not name %q and the file", err, tt.want)
+			}
+		})
+	}
+}
+
+// A deployment that prints its own secrets shows only stars, and the
+// loaded values never print.
+func TestDeploymentSecretsNeverPrint(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TEST_REPLICANT_PW", "hunter2")
+	p := writeFile(t, dir, "dep.lua", `
+local pw = env "TEST_REPLICANT_PW"
+assert(tostring(pw) == "******", "secret printed as " .. tostring(pw))
+return { user = { name = "u", password = pw }, servers = { db1 = { host = "h" } } }`)
+	d, err := LoadDeployment(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := d.ServerConfig("db1")
+	for _, s := range []string{d.User.Password.String(), cfg.Password.GoString()} {
+		if strings.Contains(s, "hunter2") {
+			t.Errorf("secret leaked: %s", s)
+		}
+	}
+}

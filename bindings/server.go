@@ -1,0 +1,262 @@
+package bindings
+
+import (
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+)
+
+const serverTypeName = "replicant.server"
+
+// serverMethods are the methods of a server object, db:NAME(...).
+func (s *State) serverMethods() map[string]lua.LGFunction {
+	return map[string]lua.LGFunction{
+		"sql":       s.serverSQL,
+		"exec":      s.serverExec,
+		"query_row": s.serverQueryRow,
+		"variable":  s.serverVariable,
+		"flavor":    s.serverFlavor,
+		"version":   s.serverVersion,
+		"name":      func(L *lua.LState) int { L.Push(lua.LString(checkServer(L, 1).Name())); return 1 },
+		"address":   func(L *lua.LState) int { L.Push(lua.LString(checkServer(L, 1).Address())); return 1 },
+		"close":     func(L *lua.LState) int { checkServer(L, 1).Close(); return 0 },
+	}
+}
+
+func (s *State) registerServerType() {
+	L := s.L
+	mt := L.NewTypeMetatable(serverTypeName)
+	methods := L.SetFuncs(L.NewTable(), s.serverMethods())
+	mt.RawSetString("__index", methods)
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("server objects are read-only (tried to set %s)", L.Get(2))
+		return 0
+	}))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(checkServer(L, 1).String()))
+		return 1
+	}))
+}
+
+// checkServer is the receiver of every method: argument n must be a server
+// object, or the error says how the method was misused (db.sql instead of
+// db:sql is the usual slip).
+func checkServer(L *lua.LState, n int) *server.Server {
+	ud, ok := L.Get(n).(*lua.LUserData)
+	if ok {
+		if sv, ok := ud.Value.(*server.Server); ok {
+			return sv
+		}
+	}
+	L.ArgError(n, "server expected (call methods with a colon: db:sql(...))")
+	return nil
+}
+
+func (s *State) pushServer(L *lua.LState, sv *server.Server) {
+	ud := L.NewUserData()
+	ud.Value = sv
+	L.SetMetatable(ud, L.GetTypeMetatable(serverTypeName))
+	L.Push(ud)
+}
+
+// queryArgs reads the placeholder values that follow the query text.
+func (s *State) queryArgs(L *lua.LState, from int) []any {
+	var args []any
+	for i := from; i <= L.GetTop(); i++ {
+		v, err := s.fromLua(L.Get(i))
+		if err != nil {
+			L.ArgError(i, err.Error())
+		}
+		args = append(args, v)
+	}
+	return args
+}
+
+// db:sql(query, ...) → rows, columns. Rows is an array of tables keyed by
+// column name; columns lists the names in the server's order.
+func (s *State) serverSQL(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	query := L.CheckString(2)
+	res, err := sv.Query(L.Context(), query, s.queryArgs(L, 3)...)
+	if err != nil {
+		return s.raise(L, "sql", err)
+	}
+	rows, cols := s.resultToLua(L, res)
+	L.Push(rows)
+	L.Push(cols)
+	return 2
+}
+
+// db:exec(query, ...) → rows affected, last insert id.
+func (s *State) serverExec(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	query := L.CheckString(2)
+	res, err := sv.Exec(L.Context(), query, s.queryArgs(L, 3)...)
+	if err != nil {
+		return s.raise(L, "exec", err)
+	}
+	L.Push(lua.LNumber(res.RowsAffected))
+	L.Push(lua.LNumber(res.LastInsertID))
+	return 2
+}
+
+// db:query_row(query, ...) → the first row, or nil when there is none.
+func (s *State) serverQueryRow(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	query := L.CheckString(2)
+	res, err := sv.Query(L.Context(), query, s.queryArgs(L, 3)...)
+	if err != nil {
+		return s.raise(L, "query_row", err)
+	}
+	if len(res.Rows) == 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(s.rowToLua(L, res.Columns, res.Rows[0]))
+	return 1
+}
+
+// db:variable(name) → the global variable's value (rep.null when NULL).
+func (s *State) serverVariable(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	name := L.CheckString(2)
+	v, err := sv.Variable(L.Context(), name)
+	if err != nil {
+		return s.raise(L, "variable", err)
+	}
+	L.Push(s.toLua(v))
+	return 1
+}
+
+// db:flavor() → "mariadb" or "mysql".
+func (s *State) serverFlavor(L *lua.LState) int {
+	fl, err := checkServer(L, 1).Flavor(L.Context())
+	if err != nil {
+		return s.raise(L, "flavor", err)
+	}
+	L.Push(lua.LString(fl.Kind.String()))
+	return 1
+}
+
+// db:version() → "10.11.6"; the full string the server reports is
+// db:variable("version").
+func (s *State) serverVersion(L *lua.LState) int {
+	fl, err := checkServer(L, 1).Flavor(L.Context())
+	if err != nil {
+		return s.raise(L, "version", err)
+	}
+	L.Push(lua.LString(fl.Version()))
+	return 1
+}
+
+var serverOptions = optSpec{
+	"user":            optString,
+	"password":        optString,
+	"name":            optString,
+	"tls":             optStringOrTable,
+	"connect_timeout": optDuration,
+}
+
+var tlsOptions = optSpec{
+	"mode": optString, "ca": optString, "cert": optString, "key": optString, "server_name": optString,
+}
+
+// serverConfig resolves rep.server's first argument: a name from the
+// deployment, or an address ("host:port", "host", "/path/to/socket").
+func (s *State) serverConfig(L *lua.LState, target string, o options) (server.Config, error) {
+	var cfg server.Config
+	d := s.cfg.Deployment
+	if d != nil {
+		if _, ok := d.Servers[target]; ok {
+			return d.ServerConfig(target)
+		}
+	}
+	host, port, socket, err := server.ParseAddress(target)
+	if err != nil {
+		return cfg, err
+	}
+	cfg = server.Config{Name: target, Host: host, Port: port, Socket: socket}
+	if d != nil {
+		cfg.User, cfg.Password, cfg.TLS = d.User.Name, d.User.Password, d.TLS
+		cfg.ConnectTimeout = d.ConnectTimeout
+	}
+	return cfg, nil
+}
+
+func applyServerOptions(L *lua.LState, cfg *server.Config, o options) error {
+	if o.has("name") {
+		cfg.Name = o.str("name")
+	}
+	if o.has("user") {
+		cfg.User = o.str("user")
+		cfg.Password = ""
+	}
+	if o.has("password") {
+		cfg.Password = server.Secret(o.str("password"))
+	}
+	if o.has("connect_timeout") {
+		cfg.ConnectTimeout = o.duration("connect_timeout")
+	}
+	if o.has("tls") {
+		tc, err := decodeTLS(o.value("tls"))
+		if err != nil {
+			return err
+		}
+		cfg.TLS = tc
+	}
+	return nil
+}
+
+// decodeTLS reads tls = "required" or tls = { ca = "...", ... }.
+func decodeTLS(v lua.LValue) (server.TLSConfig, error) {
+	switch x := v.(type) {
+	case lua.LString:
+		return server.TLSConfig{Mode: string(x)}, nil
+	case *lua.LTable:
+		if err := validateOptions(x, tlsOptions); err != nil {
+			return server.TLSConfig{}, fmt.Errorf("tls: %w", err)
+		}
+		o := options{t: x}
+		return server.TLSConfig{Mode: o.str("mode"), CA: o.str("ca"), Cert: o.str("cert"),
+			Key: o.str("key"), ServerName: o.str("server_name")}, nil
+	}
+	return server.TLSConfig{}, fmt.Errorf("tls: want a mode string or a table, got %s", v.Type())
+}
+
+// rep.server(addr_or_name, opts) → a server object. The same name or
+// address with the same user returns the same object, so a script shares
+// one session per server (locks taken through one reference are seen
+// through the other).
+func (s *State) repServer(L *lua.LState) int {
+	target := L.CheckString(1)
+	o := checkOptions(L, 2, "server", serverOptions)
+	sv, err := s.server(L, target, o)
+	if err != nil {
+		L.RaiseError("server %q: %v", target, err)
+	}
+	s.pushServer(L, sv)
+	return 1
+}
+
+func (s *State) server(L *lua.LState, target string, o options) (*server.Server, error) {
+	cfg, err := s.serverConfig(L, target, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyServerOptions(L, &cfg, o); err != nil {
+		return nil, err
+	}
+	key := cfg.Name + "\x00" + cfg.Address() + "\x00" + cfg.User
+	if sv, ok := s.servers[key]; ok {
+		return sv, nil
+	}
+	sv, err := server.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.servers[key] = sv
+	s.order = append(s.order, sv)
+	return sv, nil
+}

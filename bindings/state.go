@@ -1,0 +1,243 @@
+// Package bindings exposes the runtime packages to Lua: the replicant
+// module, server objects, error objects, deployment files and the REPL.
+// It is the only package that imports gopher-lua.
+package bindings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+	"github.com/replicant-lua/replicant-lua/stdlib"
+)
+
+// Config is what a run needs from its caller.
+type Config struct {
+	Deployment *deploy.Deployment // nil when none was given
+	Stdout     io.Writer
+	Stderr     io.Writer
+	Verbose    bool
+}
+
+// State is one Lua interpreter with the replicant module loaded. It is not
+// safe for concurrent use, like the LState under it.
+type State struct {
+	L       *lua.LState
+	cfg     Config
+	ctx     context.Context
+	cancel  context.CancelFunc
+	null    *lua.LUserData
+	servers map[string]*server.Server // by name or address, so one script shares sessions
+	order   []*server.Server          // in creation order, for Close
+	exit    *int                      // set by os.exit
+}
+
+// New builds a state whose every blocking call is bounded by ctx.
+func New(ctx context.Context, cfg Config) *State {
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &State{
+		L:       lua.NewState(lua.Options{IncludeGoStackTrace: false}),
+		cfg:     cfg,
+		ctx:     ctx,
+		cancel:  cancel,
+		servers: map[string]*server.Server{},
+	}
+	s.L.SetContext(ctx)
+	registerErrorType(s.L)
+	s.registerServerType()
+	s.null = s.L.NewUserData()
+	nullMeta := s.L.NewTable()
+	nullMeta.RawSetString("__tostring", s.L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString("null"))
+		return 1
+	}))
+	s.L.SetMetatable(s.null, nullMeta)
+	s.setupGlobals()
+	return s
+}
+
+// Close disconnects every server the script used.
+func (s *State) Close() {
+	for _, sv := range s.order {
+		sv.Close()
+	}
+	s.cancel()
+	s.L.Close()
+}
+
+func (s *State) setupGlobals() {
+	L := s.L
+	L.SetGlobal("print", L.NewFunction(s.print))
+	mod := s.newModule()
+	L.PreloadModule("replicant", func(L *lua.LState) int {
+		L.Push(mod)
+		return 1
+	})
+	L.SetGlobal("replicant", mod)
+	s.installStdlibLoader()
+	// package.path is explicit: the current directory only. RunFile adds
+	// the script's own directory in front.
+	pkg := L.GetGlobal("package").(*lua.LTable)
+	pkg.RawSetString("path", lua.LString("./?.lua"))
+	os := L.GetGlobal("os").(*lua.LTable)
+	os.RawSetString("exit", L.NewFunction(s.osExit))
+}
+
+// print writes to the configured stdout, so tests and the REPL capture it.
+func (s *State) print(L *lua.LState) int {
+	n := L.GetTop()
+	parts := make([]string, n)
+	for i := 1; i <= n; i++ {
+		parts[i-1] = L.ToStringMeta(L.Get(i)).String()
+	}
+	fmt.Fprintln(s.cfg.Stdout, strings.Join(parts, "\t"))
+	return 0
+}
+
+// osExit records the code and cancels the run's context, which stops the
+// VM at its next instruction even inside a pcall. Run then reports an
+// ExitError with the code.
+func (s *State) osExit(L *lua.LState) int {
+	code := 0
+	switch v := L.Get(1).(type) {
+	case lua.LNumber:
+		code = int(v)
+	case lua.LBool:
+		if !v {
+			code = 1
+		}
+	}
+	s.exit = &code
+	s.cancel()
+	L.RaiseError("os.exit(%d)", code)
+	return 0
+}
+
+// installStdlibLoader lets `require "replicant.NAME"` load stdlib/NAME.lua
+// from the binary, under the chunk name "stdlib/NAME.lua" so that errors
+// cite it.
+func (s *State) installStdlibLoader() {
+	L := s.L
+	loaders := L.GetField(L.GetGlobal("package"), "loaders").(*lua.LTable)
+	loader := L.NewFunction(func(L *lua.LState) int {
+		name := L.CheckString(1)
+		short, ok := strings.CutPrefix(name, "replicant.")
+		if !ok {
+			L.Push(lua.LString("\n\tno bundled module '" + name + "'"))
+			return 1
+		}
+		src, ok := stdlib.Source(short)
+		if !ok {
+			L.Push(lua.LString("\n\tno bundled module '" + name + "'"))
+			return 1
+		}
+		fn, err := L.Load(strings.NewReader(string(src)), "stdlib/"+short+".lua")
+		if err != nil {
+			L.RaiseError("%v", err)
+		}
+		L.Push(fn)
+		return 1
+	})
+	loaders.Insert(2, loader) // after the preload searcher
+}
+
+// ExitError is returned when a script called os.exit.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// SyntaxError is a script that does not compile: an input error.
+type SyntaxError struct{ Message string }
+
+func (e *SyntaxError) Error() string { return e.Message }
+
+// RunError is a script that failed while running.
+type RunError struct {
+	Message    string
+	StackTrace string
+}
+
+func (e *RunError) Error() string { return e.Message }
+
+// RunFile runs a playbook. args become the global table `arg` (arg[0] is
+// the script's path, as in the standalone lua interpreter).
+func (s *State) RunFile(path string, args []string) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read playbook: %w", err)
+	}
+	pkg := s.L.GetGlobal("package").(*lua.LTable)
+	dir := filepath.Dir(path)
+	pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";./?.lua"))
+	return s.run(string(src), path, path, args)
+}
+
+// RunStdlib runs a bundled procedure by name.
+func (s *State) RunStdlib(name string, args []string) error {
+	src, ok := stdlib.Source(name)
+	if !ok {
+		return fmt.Errorf("no playbook file %q and no bundled procedure of that name (bundled: %s)",
+			name, strings.Join(stdlib.Names(), ", "))
+	}
+	return s.run(string(src), "stdlib/"+name+".lua", name, args)
+}
+
+// RunString runs a chunk of code, as -e does.
+func (s *State) RunString(code, chunkName string) error {
+	return s.run(code, chunkName, chunkName, nil)
+}
+
+func (s *State) run(src, chunkName, arg0 string, args []string) error {
+	fn, err := s.L.Load(strings.NewReader(src), chunkName)
+	if err != nil {
+		return &SyntaxError{Message: err.Error()}
+	}
+	argt := s.L.NewTable()
+	argt.RawSetInt(0, lua.LString(arg0))
+	for i, a := range args {
+		argt.RawSetInt(i+1, lua.LString(a))
+	}
+	s.L.SetGlobal("arg", argt)
+	s.L.Push(fn)
+	for _, a := range args {
+		s.L.Push(lua.LString(a))
+	}
+	return s.describe(s.L.PCall(len(args), lua.MultRet, nil))
+}
+
+// describe turns what PCall returned into one of our error types, with an
+// error object formatted the way tostring shows it.
+func (s *State) describe(err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.exit != nil {
+		return &ExitError{Code: *s.exit}
+	}
+	var apiErr *lua.ApiError
+	if !errors.As(err, &apiErr) {
+		return &RunError{Message: err.Error()}
+	}
+	msg := apiErr.Object.String()
+	if t, ok := isErrorObject(s.L, apiErr.Object); ok {
+		msg = formatErrorObject(t)
+	}
+	if s.ctx.Err() != nil && !strings.Contains(msg, "timed out") && !strings.Contains(msg, "cancel") {
+		msg += " (" + context.Cause(s.ctx).Error() + ")"
+	}
+	return &RunError{Message: msg, StackTrace: apiErr.StackTrace}
+}

@@ -1,0 +1,220 @@
+// Command replicant-lua runs Lua playbooks that control MySQL and MariaDB
+// replication. It parses flags, builds an interpreter and reports; the work
+// is in bindings and runtime.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/replicant-lua/replicant-lua/bindings"
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+)
+
+// Exit codes, as DESIGN §2 fixes them.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a playbook or procedure failed
+	exitUsage  = 2 // bad flags, unreadable or invalid input
+)
+
+const usage = `replicant-lua: control MySQL and MariaDB replication with Lua playbooks.
+
+Usage:
+  replicant-lua [flags] run PLAYBOOK.lua [-- ARGS...]   run a playbook; ARGS reach it as arg
+  replicant-lua [flags] run NAME [-- ARGS...]           run a bundled procedure (%s)
+  replicant-lua [flags] -e 'CODE'                       run a one-liner
+  replicant-lua [flags] repl                            interactive Lua (default on a terminal)
+  replicant-lua sandbox up|down|status [flags]          local servers for trying things out
+  replicant-lua --version
+
+Flags:
+`
+
+type globals struct {
+	deployment string
+	eval       string
+	timeout    time.Duration
+	verbose    bool
+	version    bool
+}
+
+func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("replicant-lua", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVarP(&g.deployment, "deployment", "d", "", "deployment `FILE` (Lua) naming servers and credentials")
+	fs.StringVarP(&g.eval, "eval", "e", "", "run `CODE` and exit")
+	fs.DurationVar(&g.timeout, "timeout", 0, "bound the whole run (e.g. 30s, 5m); 0 means none")
+	fs.BoolVarP(&g.verbose, "verbose", "v", false, "say more: stack traces on errors")
+	fs.BoolVar(&g.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, usage, bundledNames())
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var g globals
+	fs := newFlagSet(&g, stderr)
+	fs.SetInterspersed(false) // flags after the command belong to it
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if g.version {
+		fmt.Fprintln(stdout, "replicant-lua", bindings.Version)
+		return exitOK
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "sandbox" {
+		return runSandbox(ctx, rest[1:], stdout, stderr)
+	}
+	if g.eval == "" && len(rest) == 0 {
+		if isTerminal(stdin) {
+			rest = []string{"repl"}
+		} else {
+			rest = []string{"run", "-"}
+		}
+	}
+	if len(rest) > 0 && rest[0] == "run" {
+		// Global flags may also follow "run"; what follows "--" is the script's.
+		if err := fs.Parse(rest); err != nil {
+			return exitUsage
+		}
+		rest = withDash(fs, rest)
+	}
+	return dispatch(ctx, g, rest, stdin, stdout, stderr)
+}
+
+// withDash returns the positional arguments with "--" put back where the
+// user wrote it, so run can tell its file from the script's arguments.
+func withDash(fs *pflag.FlagSet, _ []string) []string {
+	pos := fs.Args()
+	at := fs.ArgsLenAtDash()
+	if at < 0 {
+		return pos
+	}
+	out := append([]string{}, pos[:at]...)
+	out = append(out, "--")
+	return append(out, pos[at:]...)
+}
+
+func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if g.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout,
+			fmt.Errorf("--timeout %s reached", g.timeout))
+		defer cancel()
+	}
+	var d *deploy.Deployment
+	if g.deployment != "" {
+		var err error
+		if d, err = bindings.LoadDeployment(ctx, g.deployment); err != nil {
+			fmt.Fprintln(stderr, "replicant-lua:", err)
+			return exitUsage
+		}
+	}
+	st := bindings.New(ctx, bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose})
+	defer st.Close()
+	if g.eval != "" {
+		if len(rest) > 0 {
+			fmt.Fprintf(stderr, "replicant-lua: -e runs alone; unexpected %q\n", rest[0])
+			return exitUsage
+		}
+		return report(st.RunString(g.eval, "(command line)"), g, stderr)
+	}
+	switch rest[0] {
+	case "run":
+		return runCommand(st, g, rest[1:], stdin, stderr)
+	case "repl":
+		if len(rest) > 1 {
+			fmt.Fprintf(stderr, "replicant-lua: repl takes no arguments, got %q\n", rest[1])
+			return exitUsage
+		}
+		return runREPL(ctx, st, stdin, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "replicant-lua: unknown command %q (run, repl, sandbox; -h for help)\n", rest[0])
+	return exitUsage
+}
+
+func runCommand(st *bindings.State, g globals, rest []string, stdin io.Reader, stderr io.Writer) int {
+	if len(rest) == 0 || rest[0] == "--" {
+		fmt.Fprintln(stderr, "replicant-lua: run needs a playbook file or a bundled procedure name")
+		return exitUsage
+	}
+	target, scriptArgs := rest[0], rest[1:]
+	if len(scriptArgs) > 0 && scriptArgs[0] == "--" {
+		scriptArgs = scriptArgs[1:]
+	}
+	switch {
+	case target == "-":
+		src, err := io.ReadAll(stdin)
+		if err != nil {
+			fmt.Fprintln(stderr, "replicant-lua: reading the playbook from stdin:", err)
+			return exitUsage
+		}
+		return report(st.RunString(string(src), "(stdin)"), g, stderr)
+	case fileExists(target):
+		return report(st.RunFile(target, scriptArgs), g, stderr)
+	case isBundledName(target):
+		return report(st.RunStdlib(target, scriptArgs), g, stderr)
+	}
+	fmt.Fprintf(stderr, "replicant-lua: %s: no such playbook file, and no bundled procedure of that name (bundled: %s)\n",
+		target, bundledNames())
+	return exitUsage
+}
+
+// report prints a run's failure and picks the exit code.
+func report(err error, g globals, stderr io.Writer) int {
+	var exit *bindings.ExitError
+	var syntax *bindings.SyntaxError
+	var failed *bindings.RunError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &exit):
+		return exit.Code
+	case errors.As(err, &syntax):
+		fmt.Fprintln(stderr, "replicant-lua:", syntax.Message)
+		return exitUsage
+	case errors.As(err, &failed):
+		fmt.Fprintln(stderr, "replicant-lua:", failed.Message)
+		if g.verbose && failed.StackTrace != "" {
+			fmt.Fprintln(stderr, failed.StackTrace)
+		}
+		return exitFailed
+	}
+	fmt.Fprintln(stderr, "replicant-lua:", err)
+	return exitUsage
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

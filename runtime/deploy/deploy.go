@@ -1,0 +1,111 @@
+// Package deploy describes a deployment: the servers an operator manages
+// and the credentials used to reach them. Deployment files are Lua; the
+// bindings package reads them and fills these types.
+package deploy
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+)
+
+// Credentials is a user name and its password.
+type Credentials struct {
+	Name     string
+	Password server.Secret
+}
+
+// Promotion rules, from most to least wanted as a new primary.
+const (
+	PromotionPrefer    = "prefer"
+	PromotionNeutral   = "neutral"
+	PromotionPreferNot = "prefer_not"
+	PromotionMustNot   = "must_not"
+)
+
+// ValidPromotion reports whether p is one of the promotion rules.
+func ValidPromotion(p string) bool {
+	switch p {
+	case PromotionPrefer, PromotionNeutral, PromotionPreferNot, PromotionMustNot:
+		return true
+	}
+	return false
+}
+
+// Server is one server of the deployment as the file describes it.
+type Server struct {
+	Name      string
+	Host      string
+	Port      int
+	Socket    string
+	Promotion string // one of the Promotion* rules; "" means neutral
+	TLS       server.TLSConfig
+	User      *Credentials // overrides the deployment's user for this server
+}
+
+// Deployment is a set of named servers and the credentials to reach them.
+type Deployment struct {
+	Path           string // the file it was read from, for messages
+	User           Credentials
+	ReplUser       Credentials
+	TLS            server.TLSConfig // default for every server
+	ConnectTimeout time.Duration
+	Servers        map[string]Server
+}
+
+// Names lists the servers in a stable order: by name.
+func (d *Deployment) Names() []string {
+	names := make([]string, 0, len(d.Servers))
+	for n := range d.Servers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ServerConfig is how to connect to the named server.
+func (d *Deployment) ServerConfig(name string) (server.Config, error) {
+	s, ok := d.Servers[name]
+	if !ok {
+		return server.Config{}, fmt.Errorf("%s: no server named %q (have: %v)", d.Path, name, d.Names())
+	}
+	cfg := server.Config{
+		Name:           name,
+		Host:           s.Host,
+		Port:           s.Port,
+		Socket:         s.Socket,
+		User:           d.User.Name,
+		Password:       d.User.Password,
+		TLS:            d.TLS,
+		ConnectTimeout: d.ConnectTimeout,
+	}
+	if s.User != nil {
+		cfg.User, cfg.Password = s.User.Name, s.User.Password
+	}
+	if s.TLS != (server.TLSConfig{}) {
+		cfg.TLS = s.TLS
+	}
+	return cfg, nil
+}
+
+// Validate checks what a file cannot express by its shape alone.
+func (d *Deployment) Validate() error {
+	if len(d.Servers) == 0 {
+		return fmt.Errorf("%s: no servers", d.Path)
+	}
+	for _, name := range d.Names() {
+		s := d.Servers[name]
+		if s.Host == "" && s.Socket == "" {
+			return fmt.Errorf("%s: server %s: needs host or socket", d.Path, name)
+		}
+		if s.Promotion != "" && !ValidPromotion(s.Promotion) {
+			return fmt.Errorf("%s: server %s: promotion %q: want prefer, neutral, prefer_not or must_not", d.Path, name, s.Promotion)
+		}
+		if d.User.Name == "" && s.User == nil {
+			return fmt.Errorf("%s: server %s: no user (set user = { name = ..., password = ... })", d.Path, name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	gosql "github.com/go-sql-driver/mysql"
+
+	"github.com/replicant-lua/replicant-lua/runtime/flavor"
+)
+
+// Server is one MySQL or MariaDB server. It is safe for concurrent use:
+// statements on its session run one at a time, and Aside runs on other
+// connections of its own pool so that a monitor can look at the server while
+// the session waits.
+type Server struct {
+	cfg       Config
+	connector driver.Connector
+
+	mu sync.Mutex // guards db, flavor
+	db *sql.DB
+	fl *flavor.Flavor
+
+	sessionMu sync.Mutex // held for the whole of a statement on the session
+	session   *sql.Conn
+	sessionID int64
+}
+
+// New checks the configuration and returns a server that has not connected
+// yet: the first statement dials.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dc, err := cfg.driverConfig()
+	if err != nil {
+		return nil, err
+	}
+	connector, err := gosql.NewConnector(dc)
+	if err != nil {
+		return nil, fmt.Errorf("server %s: %w", cfg.label(), err)
+	}
+	return &Server{cfg: cfg, connector: connector}, nil
+}
+
+// String is "db2 (127.0.0.1:3307)", or the address alone for a server
+// without a name. It never includes credentials.
+func (s *Server) String() string {
+	if s.cfg.Name != "" && s.cfg.Name != s.cfg.Address() {
+		return s.cfg.Name + " (" + s.cfg.Address() + ")"
+	}
+	return s.cfg.Address()
+}
+
+// Name is the deployment's name for the server, or its address.
+func (s *Server) Name() string { return s.cfg.label() }
+
+// Address is "host:port" or the socket path.
+func (s *Server) Address() string { return s.cfg.Address() }
+
+// Config returns a copy of how the server is reached.
+func (s *Server) Config() Config { return s.cfg }
+
+func (s *Server) pool() *sql.DB {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		s.db = sql.OpenDB(s.connector)
+		s.db.SetMaxIdleConns(2)
+		s.db.SetConnMaxIdleTime(time.Minute)
+	}
+	return s.db
+}
+
+// Close drops the session and every pooled connection. A later statement
+// connects again.
+func (s *Server) Close() error {
+	s.sessionMu.Lock()
+	if s.session != nil {
+		s.session.Close()
+		s.session = nil
+	}
+	s.sessionMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+// openSession dials the session connection if there is none. The caller
+// holds sessionMu.
+func (s *Server) openSession(ctx context.Context) error {
+	if s.session != nil {
+		return nil
+	}
+	conn, err := s.pool().Conn(ctx)
+	if err != nil {
+		return s.wrap("connect", err)
+	}
+	var id int64
+	var version string
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), @@GLOBAL.version").Scan(&id, &version); err != nil {
+		conn.Close()
+		return s.wrap("connect", err)
+	}
+	fl, err := flavor.Parse(version)
+	if err != nil {
+		conn.Close()
+		return s.wrap("connect", err)
+	}
+	s.session, s.sessionID = conn, id
+	s.mu.Lock()
+	s.fl = &fl
+	s.mu.Unlock()
+	return nil
+}
+
+// onSession runs fn on the session, connecting first if needed. When the
+// context ends while fn runs, the driver closes the connection under it;
+// the server may not notice for a long time, so we also send KILL QUERY
+// from another connection, and the next call opens a fresh session. Locks
+// and session variables of the old session are gone then, as they would be
+// after any reconnect.
+func (s *Server) onSession(ctx context.Context, op string, fn func(*sql.Conn) error) error {
+	s.sessionMu.Lock()
+	defer s.sessionMu.Unlock()
+	if err := s.openSession(ctx); err != nil {
+		return err
+	}
+	err := fn(s.session)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil || isBadConn(err) {
+		if ctx.Err() != nil {
+			s.killQuery(s.sessionID)
+		}
+		s.session.Close()
+		s.session = nil
+	}
+	return s.wrap(op, err)
+}
+
+func isBadConn(err error) bool {
+	return err == driver.ErrBadConn || err == gosql.ErrInvalidConn
+}
+
+// killQuery abandons a statement whose caller has gone. It gets a context
+// of its own: the caller's has already ended.
+func (s *Server) killQuery(id int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s.pool().ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", id))
+}
+
+// Query runs a statement that returns rows on the session. Placeholders are
+// "?" and args fill them in order.
+func (s *Server) Query(ctx context.Context, query string, args ...any) (*Result, error) {
+	var res *Result
+	err := s.onSession(ctx, "sql", func(c *sql.Conn) error {
+		rows, err := c.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		res, err = readRows(rows)
+		return err
+	})
+	return res, err
+}
+
+// Exec runs a statement for its effect on the session and reports the rows
+// it affected.
+func (s *Server) Exec(ctx context.Context, query string, args ...any) (*Result, error) {
+	res := &Result{}
+	err := s.onSession(ctx, "exec", func(c *sql.Conn) error {
+		r, err := c.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		res.RowsAffected, _ = r.RowsAffected()
+		res.LastInsertID, _ = r.LastInsertId()
+		return nil
+	})
+	return res, err
+}
+
+// QueryRow runs a query and returns its first row, or nil when it returned
+// none.
+func (s *Server) QueryRow(ctx context.Context, query string, args ...any) (Row, error) {
+	res, err := s.Query(ctx, query, args...)
+	if err != nil || len(res.Rows) == 0 {
+		return nil, err
+	}
+	return res.Row(0), nil
+}
+
+// Aside runs a query on a pooled connection other than the session, so it
+// can watch the server while the session is blocked (for instance on
+// MASTER_GTID_WAIT).
+func (s *Server) Aside(ctx context.Context, query string, args ...any) (*Result, error) {
+	rows, err := s.pool().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.wrap("sql", err)
+	}
+	res, err := readRows(rows)
+	return res, s.wrap("sql", err)
+}
+
+var variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+
+// Variable reads a global system variable; nil when it is NULL.
+func (s *Server) Variable(ctx context.Context, name string) (any, error) {
+	if !variableName.MatchString(name) {
+		return nil, &Error{Op: "variable", Server: s.String(), Message: fmt.Sprintf("%q is not a variable name", name)}
+	}
+	// A name cannot be a placeholder; it is checked above instead.
+	res, err := s.Query(ctx, "SELECT @@GLOBAL."+name)
+	if err != nil {
+		return nil, s.wrap("variable", relabel(err, "variable"))
+	}
+	return res.Rows[0][0], nil
+}
+
+// relabel sets the Op of an *Error made by a lower layer to the operation
+// the caller asked for.
+func relabel(err error, op string) error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		c.Op = op
+		return &c
+	}
+	return err
+}
+
+// Flavor reports the server's product and version, connecting if needed.
+func (s *Server) Flavor(ctx context.Context) (flavor.Flavor, error) {
+	s.mu.Lock()
+	fl := s.fl
+	s.mu.Unlock()
+	if fl != nil {
+		return *fl, nil
+	}
+	err := s.onSession(ctx, "connect", func(*sql.Conn) error { return nil })
+	if err != nil {
+		return flavor.Flavor{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *s.fl, nil
+}
+
+// Ping checks that the server answers on the session.
+func (s *Server) Ping(ctx context.Context) error {
+	return s.onSession(ctx, "ping", func(c *sql.Conn) error { return c.PingContext(ctx) })
+}
