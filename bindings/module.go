@@ -20,6 +20,8 @@ func (s *State) newModule() *lua.LTable {
 		"servers":    s.repServers,
 		"deployment": s.repDeployment,
 		"sleep":      s.repSleep,
+		"position":   s.repPosition,
+		"gtid":       s.repGTID,
 	})
 	api.RawSetString("null", s.null)
 	api.RawSetString("version", lua.LString(Version))

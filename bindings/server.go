@@ -29,6 +29,7 @@ func (s *State) registerServerType() {
 	L := s.L
 	mt := L.NewTypeMetatable(serverTypeName)
 	methods := L.SetFuncs(L.NewTable(), s.serverMethods())
+	L.SetFuncs(methods, s.replicationMethods())
 	mt.RawSetString("__index", methods)
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("server objects are read-only (tried to set %s)", L.Get(2))
@@ -248,15 +249,14 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 	if err := applyServerOptions(L, &cfg, o); err != nil {
 		return nil, err
 	}
-	key := cfg.Name + "\x00" + cfg.Address() + "\x00" + cfg.User
-	if sv, ok := s.servers[key]; ok {
+	if sv, ok := s.servers[cfg]; ok {
 		return sv, nil
 	}
 	sv, err := server.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.servers[key] = sv
+	s.servers[cfg] = sv
 	s.order = append(s.order, sv)
 	return sv, nil
 }

@@ -35,9 +35,9 @@ type State struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	null    *lua.LUserData
-	servers map[string]*server.Server // by name or address, so one script shares sessions
-	order   []*server.Server          // in creation order, for Close
-	exit    *int                      // set by os.exit
+	servers map[server.Config]*server.Server // one object per distinct login, so a script shares sessions
+	order   []*server.Server                 // in creation order, for Close
+	exit    *int                             // set by os.exit
 }
 
 // New builds a state whose every blocking call is bounded by ctx.
@@ -54,11 +54,12 @@ func New(ctx context.Context, cfg Config) *State {
 		cfg:     cfg,
 		ctx:     ctx,
 		cancel:  cancel,
-		servers: map[string]*server.Server{},
+		servers: map[server.Config]*server.Server{},
 	}
 	s.L.SetContext(ctx)
 	registerErrorType(s.L)
 	s.registerServerType()
+	s.registerValueTypes()
 	s.null = s.L.NewUserData()
 	nullMeta := s.L.NewTable()
 	nullMeta.RawSetString("__tostring", s.L.NewFunction(func(L *lua.LState) int {
@@ -236,8 +237,10 @@ func (s *State) describe(err error) error {
 	if t, ok := isErrorObject(s.L, apiErr.Object); ok {
 		msg = formatErrorObject(t)
 	}
-	if s.ctx.Err() != nil && !strings.Contains(msg, "timed out") && !strings.Contains(msg, "cancel") {
-		msg += " (" + context.Cause(s.ctx).Error() + ")"
+	// The run's deadline shows as "context deadline exceeded" deep down;
+	// say which deadline it was (--timeout, or a signal).
+	if cause := context.Cause(s.ctx); cause != nil && cause != s.ctx.Err() && !strings.Contains(msg, cause.Error()) {
+		msg += " (" + cause.Error() + ")"
 	}
 	return &RunError{Message: msg, StackTrace: apiErr.StackTrace}
 }

@@ -80,10 +80,11 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "replicant-lua", bindings.Version)
 		return exitOK
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
 	rest := fs.Args()
 	if len(rest) > 0 && rest[0] == "sandbox" {
+		ctx, stop := cancelOnSignal(ctx)
+		defer stop()
 		return runSandbox(ctx, rest[1:], stdout, stderr)
 	}
 	if g.eval == "" && len(rest) == 0 {
@@ -117,6 +118,12 @@ func withDash(fs *pflag.FlagSet, _ []string) []string {
 }
 
 func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(rest) == 0 || rest[0] != "repl" {
+		// The REPL handles Ctrl-C itself: it ends one evaluation, not the session.
+		var stop func()
+		ctx, stop = cancelOnSignal(ctx)
+		defer stop()
+	}
 	if g.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, g.timeout,
@@ -217,4 +224,24 @@ func isTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// cancelOnSignal cancels the run on SIGINT or SIGTERM, with a cause that
+// says so: the running statement is abandoned (the server package sends
+// KILL QUERY) and the failure message names the signal.
+func cancelOnSignal(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-sigs:
+			cancel(fmt.Errorf("interrupted by %s", sig))
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(nil)
+	}
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a Debian machine: MariaDB's server,
+# client and backup tools. The packages' system service is not started, and
+# nothing listens on 3306 afterwards: the tests start their own servers.
+set -euo pipefail
+
+need=()
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+command -v mariadb-backup >/dev/null 2>&1 || need+=(mariadb-backup)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing: ${need[*]}; install them as root: apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+
+# policy-rc.d answering 101 tells the package scripts not to start the
+# service. Put one in place only for the install, if the machine has none.
+made_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  made_policy=1
+fi
+trap '[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d' EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${need[@]}"
