@@ -1,0 +1,88 @@
+package flavor
+
+// Every version boundary the package encodes lives in this file, each with
+// the manual page that states it, so that a wrong boundary has one place to
+// be fixed. The zero Flavor (Kind Unknown, 0.0.0) takes the MySQL branches
+// with their oldest syntax, which MySQL 5.7 through 8.3 all accept.
+
+// replicaVerbs: START/STOP/RESET REPLICA, SHOW REPLICA STATUS and SHOW
+// REPLICAS (MySQL) or SHOW REPLICA HOSTS (MariaDB) instead of the SLAVE forms.
+//
+// MySQL 8.0.22: "From MySQL 8.0.22, use START REPLICA in place of START
+// SLAVE, which is deprecated from that release" (refman 8.0, START REPLICA;
+// the same sentence stands on RESET REPLICA, SHOW REPLICA STATUS and SHOW
+// REPLICAS). MySQL 8.4 removed the SLAVE forms.
+//
+// MariaDB 10.5.1: "START SLAVE (START REPLICA from MariaDB 10.5.1)"; "SHOW
+// REPLICA HOSTS -- from MariaDB 10.5.1" (MariaDB KB, START SLAVE and SHOW
+// REPLICA HOSTS). The SLAVE forms remain valid on MariaDB.
+func (f Flavor) replicaVerbs() bool {
+	if f.IsMariaDB() {
+		return f.AtLeast(10, 5, 1)
+	}
+	return f.AtLeast(8, 0, 22)
+}
+
+// sourceOptions: CHANGE REPLICATION SOURCE TO with SOURCE_* options, and
+// SOURCE_LOG_FILE/SOURCE_LOG_POS in START REPLICA UNTIL. MySQL 8.0.23:
+// "execute the CHANGE REPLICATION SOURCE TO statement (from MySQL 8.0.23) or
+// CHANGE MASTER TO statement (before MySQL 8.0.23)" (refman 8.0, 19.1.2.7).
+// MariaDB has neither: CHANGE REPLICATION SOURCE TO is a syntax error on
+// 10.11 (measured, MARIADB-NOTES.md).
+func (f Flavor) sourceOptions() bool {
+	return !f.IsMariaDB() && f.AtLeast(8, 0, 23)
+}
+
+// sourcePosWait: SOURCE_POS_WAIT(). MySQL 8.0.26: "From MySQL 8.0.26,
+// MASTER_POS_WAIT() is deprecated and the alias SOURCE_POS_WAIT() should be
+// used instead. In releases before MySQL 8.0.26, use MASTER_POS_WAIT()"
+// (refman 8.0, 14.18.4). MariaDB only has MASTER_POS_WAIT().
+func (f Flavor) sourcePosWait() bool {
+	return !f.IsMariaDB() && f.AtLeast(8, 0, 26)
+}
+
+// binaryLogStatus: SHOW BINARY LOG STATUS. MySQL 8.2.0: "This statement is
+// added in MySQL 8.2.0 as a replacement for SHOW MASTER STATUS, which is now
+// deprecated" (refman, SHOW BINARY LOG STATUS); 8.4 lists SHOW MASTER STATUS
+// as "no longer supported".
+func (f Flavor) binaryLogStatus() bool {
+	return !f.IsMariaDB() && f.AtLeast(8, 2, 0)
+}
+
+// binlogStatus: MariaDB's SHOW BINLOG STATUS. "SHOW MASTER STATUS was renamed
+// to SHOW BINLOG STATUS in MariaDB 10.5.2, but the old name remains an alias"
+// (MariaDB KB, SHOW BINLOG STATUS). SHOW BINARY LOG STATUS is a syntax error
+// on MariaDB 10.11 (measured).
+func (f Flavor) binlogStatus() bool {
+	return f.IsMariaDB() && f.AtLeast(10, 5, 2)
+}
+
+// resetBinaryLogsAndGTIDs: RESET BINARY LOGS AND GTIDS instead of RESET
+// MASTER. The MySQL 8.4 manual: "This statement takes the place of the old
+// RESET MASTER statement, which is no longer supported"; the 8.0 manual only
+// points at "later versions". We switch at 8.4, where RESET MASTER is gone:
+// 8.2 and 8.3 still accept RESET MASTER (deprecated), and we could not
+// confirm from a manual that they accept the new statement.
+func (f Flavor) resetBinaryLogsAndGTIDs() bool {
+	return !f.IsMariaDB() && f.AtLeast(8, 4, 0)
+}
+
+// SupportsSuperReadOnly reports whether the server has super_read_only,
+// which also blocks writes from accounts with SUPER (MySQL 5.7.8 and later,
+// WL#6799).
+// MariaDB has no such variable ("Unknown system variable 'super_read_only'",
+// 10.11, measured); there read_only does not stop holders of READ_ONLY ADMIN,
+// so a fence must also kill their connections or hold FLUSH TABLES WITH READ
+// LOCK.
+func (f Flavor) SupportsSuperReadOnly() bool {
+	return !f.IsMariaDB()
+}
+
+// SupportsDemoteToReplica reports whether CHANGE MASTER accepts
+// MASTER_DEMOTE_TO_SLAVE=1, which merges gtid_binlog_pos into gtid_slave_pos
+// so that an old primary can follow a new one with slave_pos. It is new in
+// MariaDB 10.10 (MDEV-20122, which also deprecates MASTER_USE_GTID=current_pos
+// in its favour); MySQL has nothing like it.
+func (f Flavor) SupportsDemoteToReplica() bool {
+	return f.IsMariaDB() && f.AtLeast(10, 10, 0)
+}
