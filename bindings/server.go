@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"fmt"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -173,6 +174,12 @@ func (s *State) serverConfig(L *lua.LState, target string, o options) (server.Co
 		if _, ok := d.Servers[target]; ok {
 			return d.ServerConfig(target)
 		}
+		// A bare word is a server name; give "host:port" for a host
+		// outside the deployment.
+		if !strings.ContainsAny(target, ":/") {
+			return cfg, fmt.Errorf("no server named %q in %s (have: %s; give \"host:port\" for another server)",
+				target, d.Path, strings.Join(d.Names(), ", "))
+		}
 	}
 	host, port, socket, err := server.ParseAddress(target)
 	if err != nil {
@@ -235,7 +242,7 @@ func (s *State) repServer(L *lua.LState) int {
 	o := checkOptions(L, 2, "server", serverOptions)
 	sv, err := s.server(L, target, o)
 	if err != nil {
-		L.RaiseError("server %q: %v", target, err)
+		L.RaiseError("server: %v", err)
 	}
 	s.pushServer(L, sv)
 	return 1

@@ -71,10 +71,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet(&g, stderr)
 	fs.SetInterspersed(false) // flags after the command belong to it
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+		return flagError(err, stderr)
 	}
 	if g.version {
 		fmt.Fprintln(stdout, "replicant-lua", bindings.Version)
@@ -97,7 +94,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) > 0 && rest[0] == "run" {
 		// Global flags may also follow "run"; what follows "--" is the script's.
 		if err := fs.Parse(rest); err != nil {
-			return exitUsage
+			return flagError(err, stderr)
 		}
 		rest = withDash(fs, rest)
 	}
@@ -244,4 +241,12 @@ func cancelOnSignal(parent context.Context) (context.Context, func()) {
 		signal.Stop(sigs)
 		cancel(nil)
 	}
+}
+
+func flagError(err error, stderr io.Writer) int {
+	if errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "replicant-lua: %v (-h for help)\n", err)
+	return exitUsage
 }

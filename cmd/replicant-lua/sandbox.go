@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+)
+
+// Exit codes of the sandbox commands, as in DESIGN §2.
+const (
+	sandboxOK     = 0
+	sandboxFailed = 1
+	sandboxUsage  = 2
+)
+
+const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers N] [--base-port PORT] [--binary PATH]
+       replicant-lua sandbox down   [--dir DIR] [--remove]
+       replicant-lua sandbox status [--dir DIR]
+
+up      start N local MariaDB servers on 127.0.0.1 (db1 primary, the others its
+        GTID replicas), write DIR/deployment.lua; refuses a DIR that already
+        holds a sandbox, running or stopped
+down    stop them by their recorded pids (safe to repeat); --remove also
+        deletes DIR
+status  per server: process, answers, role, read_only, replication threads;
+        exit 1 when any server is down
+`
+
+// runSandbox runs `replicant-lua sandbox ARGS...`.
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, sandboxHelp)
+		return sandboxUsage
+	}
+	switch args[0] {
+	case "up":
+		return sandboxUp(ctx, args[1:], stdout, stderr)
+	case "down":
+		return sandboxDown(ctx, args[1:], stdout, stderr)
+	case "status":
+		return sandboxStatus(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, sandboxHelp)
+		return sandboxOK
+	}
+	fmt.Fprintf(stderr, "replicant-lua sandbox: unknown command %q\n%s", args[0], sandboxHelp)
+	return sandboxUsage
+}
+
+// sandboxFlags parses a subcommand's flags; ok is false with the exit code
+// to return when parsing ended the command (help, or a usage error).
+func sandboxFlags(name string, args []string, stderr io.Writer, define func(*pflag.FlagSet)) (code int, ok bool) {
+	fs := pflag.NewFlagSet("sandbox "+name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: replicant-lua sandbox %s [flags]\n", name)
+		fs.PrintDefaults()
+	}
+	define(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return sandboxOK, false
+		}
+		// With ContinueOnError pflag prints nothing itself.
+		fmt.Fprintf(stderr, "replicant-lua sandbox %s: %v\n", name, err)
+		fs.Usage()
+		return sandboxUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "replicant-lua sandbox %s: unexpected argument %q\n", name, fs.Arg(0))
+		fs.Usage()
+		return sandboxUsage, false
+	}
+	return 0, true
+}
+
+func sandboxUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts := sandbox.Options{Detach: true} // the servers outlive this command
+	code, ok := sandboxFlags("up", args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&opts.Dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory` (must not exist, or be empty)")
+		fs.IntVar(&opts.Servers, "servers", sandbox.DefaultServers, "number of servers (1 to 64)")
+		fs.IntVar(&opts.BasePort, "base-port", 0, "port of db1, the others follow; 0 picks free ports")
+		fs.StringVar(&opts.Binary, "binary", "", "server `path` (default: mariadbd or mysqld on PATH or in /usr/sbin)")
+	})
+	if !ok {
+		return code
+	}
+	if opts.Servers < 1 || opts.Servers > 64 || opts.BasePort < 0 || opts.BasePort > 65535 {
+		fmt.Fprintf(stderr, "replicant-lua sandbox up: --servers wants 1 to 64 and --base-port 0 to 65535\n")
+		return sandboxUsage
+	}
+	sb, err := sandbox.Up(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+		return sandboxFailed
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPORT\tROLE\tPID")
+	for _, in := range sb.Instances {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\n", in.Name, in.Port, in.Role, in.Pid)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "deployment: %s\n", sb.DeploymentPath)
+	fmt.Fprintf(stdout, "try: replicant-lua -d %s run examples/basic.lua   (stop: replicant-lua sandbox down --dir %s)\n",
+		sandboxShellQuote(sb.DeploymentPath), sandboxShellQuote(sb.Dir))
+	return sandboxOK
+}
+
+func sandboxDown(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var dir string
+	var remove bool
+	code, ok := sandboxFlags("down", args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
+		fs.BoolVar(&remove, "remove", false, "also delete the directory (datadirs, logs, secrets)")
+	})
+	if !ok {
+		return code
+	}
+	err := sandbox.Down(ctx, dir)
+	switch {
+	case errors.Is(err, sandbox.ErrNoSandbox):
+		fmt.Fprintf(stderr, "replicant-lua sandbox down: no sandbox in %s, nothing to stop\n", dir)
+	case err != nil:
+		fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+		return sandboxFailed
+	default:
+		fmt.Fprintf(stdout, "stopped the sandbox in %s\n", dir)
+	}
+	if remove {
+		if err := sandbox.Remove(dir); err != nil {
+			fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+			return sandboxFailed
+		}
+		fmt.Fprintf(stdout, "removed %s\n", dir)
+	}
+	return sandboxOK
+}
+
+func sandboxStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var dir string
+	code, ok := sandboxFlags("status", args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
+	})
+	if !ok {
+		return code
+	}
+	sts, err := sandbox.Status(ctx, dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+		return sandboxFailed
+	}
+	code = sandboxOK
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPORT\tPID\tPROCESS\tANSWERS\tROLE\tREAD_ONLY\tREPLICATION")
+	for _, st := range sts {
+		process, answers, readOnly, repl := "down", "no", "-", "-"
+		if st.Up {
+			process = "running"
+		}
+		if st.Answering {
+			answers, readOnly = "yes", "0"
+			if st.ReadOnly {
+				readOnly = "1"
+			}
+		}
+		if st.Answering && st.Role == sandbox.RoleReplica {
+			repl = fmt.Sprintf("io=%s sql=%s from port %d", sandboxYesNo(st.IORunning), sandboxYesNo(st.SQLRunning), st.SourcePort)
+		}
+		if !st.Up || !st.Answering {
+			code = sandboxFailed
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Port, st.Pid, process, answers, st.Role, readOnly, repl)
+	}
+	tw.Flush()
+	for _, st := range sts {
+		if st.Err != nil && st.Up {
+			fmt.Fprintf(stderr, "%s: %v\n", st.Name, st.Err)
+		}
+	}
+	return code
+}
+
+func sandboxYesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
+var sandboxShellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// sandboxShellQuote makes a path pasteable into a POSIX shell.
+func sandboxShellQuote(s string) string {
+	if sandboxShellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,262 @@
+package tests
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// patience bounds every wait on the terminal, so a REPL that hangs fails
+// the test instead of the whole run. It is not a performance assertion.
+const patience = 20 * time.Second
+
+// ptySession is the binary running on a pseudo-terminal, as a person at a
+// terminal would run it: liner only edits lines on a real terminal.
+type ptySession struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	tty  *os.File
+	mu   sync.Mutex
+	out  bytes.Buffer // everything the program wrote
+	seen int          // how far expect has matched in the cleaned output
+	eof  chan struct{}
+	code int
+}
+
+func startPTY(t *testing.T, env []string, args ...string) *ptySession {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), "TERM=xterm", "XDG_STATE_HOME="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
+	// liner falls back to dumb line reading on a 0x0 terminal.
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatalf("starting replicant-lua on a pty: %v", err)
+	}
+	s := &ptySession{t: t, cmd: cmd, tty: tty, eof: make(chan struct{}), code: -1}
+	go s.read()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = tty.Close()
+		<-s.eof
+	})
+	return s
+}
+
+func (s *ptySession) read() {
+	defer close(s.eof)
+	buf := make([]byte, 4096)
+	for {
+		n, err := s.tty.Read(buf)
+		s.mu.Lock()
+		s.out.Write(buf[:n])
+		s.mu.Unlock()
+		if err != nil { // EIO once the program has exited
+			return
+		}
+	}
+}
+
+// ansi matches the escape sequences liner uses to redraw the line.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+func (s *ptySession) cleaned() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.ReplaceAll(ansi.ReplaceAllString(s.out.String(), ""), "\r", "")
+}
+
+func (s *ptySession) send(keys string) {
+	s.t.Helper()
+	if _, err := s.tty.Write([]byte(keys)); err != nil {
+		s.t.Fatalf("typing %q: %v", keys, err)
+	}
+}
+
+// expect waits until want appears in the output after what the previous
+// expect matched.
+func (s *ptySession) expect(want string) {
+	s.t.Helper()
+	if !s.waitFor(want, patience) {
+		s.t.Fatalf("never saw %q; the terminal shows:\n%s", want, s.cleaned())
+	}
+}
+
+func (s *ptySession) waitFor(want string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		out := s.cleaned()
+		if i := strings.Index(out[s.seen:], want); i >= 0 {
+			s.seen += i + len(want)
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+// result types a line and waits for the line it prints.
+func (s *ptySession) result(line, want string) {
+	s.t.Helper()
+	s.send(line + "\r")
+	s.expect("\n" + want + "\n")
+}
+
+// ctrlC presses Ctrl-C until the REPL shows it noticed. A key pressed in
+// the instant between the prompt being drawn and liner switching the
+// terminal to raw mode becomes a SIGINT, which the REPL drops at a
+// prompt; pressing again is what a person would do.
+func (s *ptySession) ctrlC(sign string) {
+	s.t.Helper()
+	for range 50 {
+		s.send("\x03")
+		if s.waitFor(sign, 200*time.Millisecond) {
+			return
+		}
+	}
+	s.t.Fatalf("Ctrl-C never showed %q:\n%s", sign, s.cleaned())
+}
+
+// exitCode waits for the program to end.
+func (s *ptySession) exitCode() int {
+	s.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			s.t.Fatalf("waiting for replicant-lua: %v", err)
+		}
+		return 0
+	case <-time.After(patience):
+		s.t.Fatalf("replicant-lua did not exit; the terminal shows:\n%s", s.cleaned())
+	}
+	return -1
+}
+
+func TestREPLOnTerminal(t *testing.T) {
+	s := startPTY(t, nil, "repl")
+	s.expect(`Lua 5.1; rep = require "replicant" is loaded; Ctrl-D to exit`)
+	s.result("1+1", "2")
+	s.send("t = {b=2, a={1,2}}\r")
+	s.result("t", "{ a = { 1, 2 }, b = 2 }")
+	s.send("function f(x)\r")
+	s.expect(">> ")
+	s.send("return x*2\r")
+	s.expect(">> ")
+	s.send("end\r")
+	s.result("f(21)", "42")
+	s.send(`error("boom")` + "\r")
+	s.expect("stdin:1: boom\n")
+	s.result(`"still " .. "here"`, `"still here"`)
+	s.result("rep.null", "null")
+	s.send("os.exit(3)\r")
+	if code := s.exitCode(); code != 3 {
+		t.Errorf("os.exit(3) ended the REPL with %d", code)
+	}
+}
+
+func TestREPLCtrlKeys(t *testing.T) {
+	s := startPTY(t, nil, "repl")
+	s.result(`print("ready")`, "ready")
+	s.ctrlC("(use Ctrl-D or os.exit() to leave)")
+
+	// Ctrl-C on a continuation line drops the unfinished chunk.
+	s.send("function g()\r")
+	s.expect(">> ")
+	s.ctrlC("^C")
+	s.result("g == nil", "true")
+
+	// Ctrl-C while a chunk runs ends that chunk only, whether it waits
+	// in Go or loops in Lua.
+	s.send(`print("sleeping"); rep.sleep("60s")` + "\r")
+	s.expect("sleeping\n")
+	s.ctrlC("interrupted")
+	s.result("1+2", "3")
+	s.send(`print("spinning"); while true do end` + "\r")
+	s.expect("spinning\n")
+	s.ctrlC("interrupted")
+	s.result("2+2", "4")
+
+	s.send("\x04")
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("Ctrl-D ended the REPL with %d", code)
+	}
+}
+
+func TestREPLIsTheDefaultOnATerminal(t *testing.T) {
+	s := startPTY(t, nil)
+	s.expect("Ctrl-D to exit")
+	s.result("rep.version", `"dev"`)
+	s.send("\x04")
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("Ctrl-D ended the REPL with %d", code)
+	}
+}
+
+func TestREPLHistoryPersists(t *testing.T) {
+	state := t.TempDir()
+	env := []string{"XDG_STATE_HOME=" + state}
+	s := startPTY(t, env, "repl")
+	s.result("6*7", "42")
+	s.send("function h(x)\r  return x + 1\rend\r")
+	s.result("h(1)", "2")
+	s.send("\x04")
+	if code := s.exitCode(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	hist, err := os.ReadFile(filepath.Join(state, "replicant-lua", "history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "6*7\nfunction h(x) return x + 1 end\nh(1)\n"; string(hist) != want {
+		t.Errorf("history file:\n%s\nwant:\n%s", hist, want)
+	}
+
+	// A new session recalls it: Up twice is the function, then h(1).
+	s = startPTY(t, env, "repl")
+	s.expect("Ctrl-D to exit")
+	s.send("\x1b[A\x1b[A\r")
+	s.send("\x1b[A\x1b[A\r")
+	s.expect("\n2\n")
+	s.send("\x04")
+	s.exitCode()
+}
+
+func TestREPLEndsOnSIGTERMAtThePrompt(t *testing.T) {
+	s := startPTY(t, nil, "repl")
+	s.result(`print("ready")`, "ready")
+	s.expect("> ")
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.exitCode(); code != 1 {
+		t.Errorf("SIGTERM at the prompt: exit %d, want 1", code)
+	}
+	s.expect("interrupted by terminated")
+}
+
+func TestREPLReadsPipedInput(t *testing.T) {
+	r := run(t, "1+1\nx = 5\nfunction f(n)\n  return n * x\nend\nf(2)\nerror('boom')\n=x\n", nil, "repl")
+	if r.code != 0 || r.stdout != "2\n10\n5\n" || !strings.Contains(r.stderr, "stdin:1: boom") {
+		t.Errorf("exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, "print('a')\nos.exit(4)\nprint('b')\n", nil, "repl")
+	if r.code != 4 || r.stdout != "a\n" {
+		t.Errorf("os.exit: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
