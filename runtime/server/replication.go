@@ -50,6 +50,24 @@ func (s *Server) ReplicaStatus(ctx context.Context) (*flavor.ReplicaStatus, erro
 	if err != nil {
 		return nil, err
 	}
+	return s.parseReplicaStatus(res)
+}
+
+// replicaStatusAside reads the status on a connection other than the
+// session, for watching a replica while the session waits.
+func (s *Server) replicaStatusAside(ctx context.Context) (*flavor.ReplicaStatus, error) {
+	fl, err := s.Flavor(ctx)
+	if err != nil {
+		return nil, relabel(err, "replica_status")
+	}
+	res, err := s.Aside(ctx, fl.ReplicaStatusQuery())
+	if err != nil {
+		return nil, relabel(err, "replica_status")
+	}
+	return s.parseReplicaStatus(res)
+}
+
+func (s *Server) parseReplicaStatus(res *Result) (*flavor.ReplicaStatus, error) {
 	rows := make([]Row, len(res.Rows))
 	for i := range res.Rows {
 		rows[i] = res.Row(i)

@@ -27,6 +27,11 @@ func (s *Server) execFlavor(ctx context.Context, op string, build func(flavor.Fl
 // ChangeSource points the replica at a source. The replica threads must
 // be stopped first (the server says so otherwise).
 func (s *Server) ChangeSource(ctx context.Context, opts flavor.ChangeSourceOptions) error {
+	// The statement's literals are quoted for the default sql_mode; a
+	// script may have set NO_BACKSLASH_ESCAPES on the session.
+	if _, err := s.Exec(ctx, flavor.SQLModeAllowBackslashEscapes); err != nil {
+		return relabel(err, "change_source")
+	}
 	return s.execFlavor(ctx, "change_source", func(f flavor.Flavor) (string, error) { return f.ChangeSource(opts) })
 }
 
