@@ -162,7 +162,7 @@ func sandboxStatus(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintln(tw, "NAME\tPORT\tPID\tPROCESS\tANSWERS\tROLE\tREAD_ONLY\tREPLICATION")
 	for _, st := range sts {
 		process, answers, readOnly, repl := "down", "no", "-", "-"
-		if st.Up {
+		if st.Running {
 			process = "running"
 		}
 		if st.Answering {
@@ -174,14 +174,14 @@ func sandboxStatus(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if st.Answering && st.Role == sandbox.RoleReplica {
 			repl = fmt.Sprintf("io=%s sql=%s from port %d", sandboxYesNo(st.IORunning), sandboxYesNo(st.SQLRunning), st.SourcePort)
 		}
-		if !st.Up || !st.Answering {
+		if !st.Running || !st.Answering {
 			code = sandboxFailed
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Port, st.Pid, process, answers, st.Role, readOnly, repl)
 	}
 	tw.Flush()
 	for _, st := range sts {
-		if st.Err != nil && st.Up {
+		if st.Err != nil && st.Running {
 			fmt.Fprintf(stderr, "%s: %v\n", st.Name, st.Err)
 		}
 	}
