@@ -1,9 +1,13 @@
 package bindings
 
 import (
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"strings"
 
+	gosql "github.com/go-sql-driver/mysql"
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/replicant-lua/replicant-lua/runtime/server"
@@ -32,26 +36,76 @@ func (s *State) raise(L *lua.LState, op string, err error) int {
 	t.RawSetString("sqlstate", lua.LString(e.SQLState))
 	t.RawSetString("message", lua.LString(e.Message))
 	t.RawSetString("kind", lua.LString(errorKind(e)))
-	t.RawSetString("where", lua.LString(scriptWhere(L)))
+	t.RawSetString("where", lua.LString(scriptWhere(L, 1)))
 	L.SetMetatable(t, L.GetTypeMetatable(errorTypeName))
 	L.Error(t, 0)
 	return 0
 }
 
+var raiseOptions = optSpec{"kind": optString, "message": optString, "server": optAny,
+	"op": optString, "code": optInt, "sqlstate": optString, "level": optInt}
+
+// rep.raise{kind=, message=, server=, op=, level=} raises an error object
+// like the ones the API raises, so that Lua libraries (replicant.commands)
+// fail the same way. level 1 (the default) blames the function's caller's
+// line as error() does with level 2: a library blames the playbook that
+// called it.
+func (s *State) repRaise(L *lua.LState) int {
+	o := checkOptions(L, 1, "raise", raiseOptions)
+	t := L.NewTable()
+	for _, k := range []string{"kind", "message", "op", "sqlstate"} {
+		t.RawSetString(k, lua.LString(o.str(k)))
+	}
+	if o.has("server") {
+		t.RawSetString("server", L.ToStringMeta(o.value("server")))
+	}
+	t.RawSetString("code", lua.LNumber(o.int("code")))
+	level := 1
+	if o.has("level") {
+		level = o.int("level")
+	}
+	t.RawSetString("where", lua.LString(scriptWhere(L, level+1)))
+	L.SetMetatable(t, L.GetTypeMetatable(errorTypeName))
+	L.Error(t, 0)
+	return 0
+}
+
+// Kinds for replication states that make an operation impossible.
+const (
+	kindNotPrimary         = "not_primary"         // no binary log to take a position from
+	kindNotReplica         = "not_replica"         // no replication source configured
+	kindReplicationStopped = "replication_stopped" // the applier stopped or failed
+)
+
 func errorKind(e *server.Error) string {
+	var notPrimary *server.NotPrimaryError
+	var notReplica *server.NotReplicaError
+	var stopped *server.ReplicationStoppedError
 	switch {
+	case errors.As(e.Err, &notPrimary):
+		return kindNotPrimary
+	case errors.As(e.Err, &notReplica):
+		return kindNotReplica
+	case errors.As(e.Err, &stopped):
+		return kindReplicationStopped
 	case e.Timeout():
 		return kindTimeout
-	case e.Code == 0 && e.Op == "connect":
-		return kindConnection
-	case e.Code == 1045 || e.Code == 1044 || e.Code == 1130 || e.Code == 2002 || e.Code == 2003:
-		return kindConnection
+	case e.Code == 1045 || e.Code == 1044 || e.Code == 1130:
+		return kindConnection // the server refused the login
 	case e.Code != 0:
 		return kindServer
-	case e.Server == "":
-		return kindUsage
+	case e.Op == "connect" || isNetworkError(e.Err):
+		return kindConnection
 	}
-	return kindConnection
+	// What remains failed on our side before reaching the server: a
+	// statement the flavor cannot express, a bad value.
+	return kindUsage
+}
+
+func isNetworkError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, gosql.ErrInvalidConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 func registerErrorType(L *lua.LState) {
@@ -94,18 +148,23 @@ func isErrorObject(L *lua.LState, v lua.LValue) (*lua.LTable, bool) {
 	return t, L.GetMetatable(t) == L.GetTypeMetatable(errorTypeName)
 }
 
-// scriptWhere is the "file:line" of the nearest Lua code on the stack. A
-// call made through pcall or another Go function has Go frames in
-// between, which Where shows as "[G]".
-func scriptWhere(L *lua.LState) string {
-	for level := 1; level < 64; level++ {
+// scriptWhere is the "file:line" of the n-th Lua function up the stack
+// (1: the nearest). A call made through pcall or another Go function has
+// Go frames in between, which Where shows as "[G]"; they do not count.
+func scriptWhere(L *lua.LState, n int) string {
+	last := ""
+	for level := 1; level < 200; level++ {
 		w := L.Where(level)
 		if w == "" {
 			break
 		}
-		if !strings.HasPrefix(w, "[G]") {
-			return strings.TrimSuffix(w, ":")
+		if strings.HasPrefix(w, "[G]") {
+			continue
+		}
+		last = strings.TrimSuffix(w, ":")
+		if n--; n == 0 {
+			break
 		}
 	}
-	return ""
+	return last
 }

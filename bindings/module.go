@@ -22,6 +22,7 @@ func (s *State) newModule() *lua.LTable {
 		"sleep":      s.repSleep,
 		"position":   s.repPosition,
 		"gtid":       s.repGTID,
+		"raise":      s.repRaise,
 	})
 	api.RawSetString("null", s.null)
 	api.RawSetString("version", lua.LString(Version))

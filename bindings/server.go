@@ -31,6 +31,7 @@ func (s *State) registerServerType() {
 	mt := L.NewTypeMetatable(serverTypeName)
 	methods := L.SetFuncs(L.NewTable(), s.serverMethods())
 	L.SetFuncs(methods, s.replicationMethods())
+	L.SetFuncs(methods, s.verbMethods())
 	mt.RawSetString("__index", methods)
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("server objects are read-only (tried to set %s)", L.Get(2))

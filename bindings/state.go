@@ -141,12 +141,12 @@ func (s *State) installStdlibLoader() {
 			L.Push(lua.LString("\n\tno bundled module '" + name + "'"))
 			return 1
 		}
-		src, ok := stdlib.Source(short)
+		src, chunk, ok := stdlib.Module(short)
 		if !ok {
 			L.Push(lua.LString("\n\tno bundled module '" + name + "'"))
 			return 1
 		}
-		fn, err := L.Load(strings.NewReader(string(src)), "stdlib/"+short+".lua")
+		fn, err := L.Load(strings.NewReader(string(src)), chunk)
 		if err != nil {
 			L.RaiseError("%v", err)
 		}
@@ -189,12 +189,12 @@ func (s *State) RunFile(path string, args []string) error {
 
 // RunStdlib runs a bundled procedure by name.
 func (s *State) RunStdlib(name string, args []string) error {
-	src, ok := stdlib.Source(name)
+	src, chunk, ok := stdlib.Source(name)
 	if !ok {
 		return fmt.Errorf("no playbook file %q and no bundled procedure of that name (bundled: %s)",
 			name, strings.Join(stdlib.Names(), ", "))
 	}
-	return s.run(string(src), "stdlib/"+name+".lua", name, args)
+	return s.run(string(src), chunk, name, args)
 }
 
 // RunString runs a chunk of code, as -e does.

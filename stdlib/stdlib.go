@@ -1,6 +1,7 @@
-// Package stdlib holds the Lua procedures bundled into the binary. Each
-// file is runnable as `replicant-lua run NAME` and loadable by playbooks
-// as `require "replicant.NAME"`.
+// Package stdlib holds the Lua bundled into the binary: procedures
+// (stdlib/NAME.lua, runnable as `replicant-lua run NAME`) and library
+// modules (stdlib/lib/NAME.lua). Playbooks load either with
+// `require "replicant.NAME"`.
 package stdlib
 
 import (
@@ -10,13 +11,22 @@ import (
 	"strings"
 )
 
-//go:embed *.lua
+//go:embed *.lua lib/*.lua
 var files embed.FS
 
-// Source returns the text of stdlib/NAME.lua.
-func Source(name string) ([]byte, bool) {
+// Source returns the text of procedure NAME and its chunk name.
+func Source(name string) (src []byte, chunk string, ok bool) {
 	b, err := files.ReadFile(name + ".lua")
-	return b, err == nil
+	return b, "stdlib/" + name + ".lua", err == nil
+}
+
+// Module returns the text of module NAME (a library or a procedure) and
+// its chunk name, for require "replicant.NAME".
+func Module(name string) (src []byte, chunk string, ok bool) {
+	if b, err := files.ReadFile("lib/" + name + ".lua"); err == nil {
+		return b, "stdlib/lib/" + name + ".lua", true
+	}
+	return Source(name)
 }
 
 // Names lists the bundled procedures.
@@ -24,7 +34,9 @@ func Names() []string {
 	entries, _ := fs.ReadDir(files, ".")
 	var names []string
 	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".lua"))
+		if !e.IsDir() {
+			names = append(names, strings.TrimSuffix(e.Name(), ".lua"))
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -255,3 +255,34 @@ func TestStdlibPing(t *testing.T) {
 		t.Errorf("ping output:\n%s", r.stdout)
 	}
 }
+
+// A wait whose applier is stopped midway raises at once instead of
+// waiting out its timeout: MASTER_GTID_WAIT alone would keep waiting.
+func TestWaitRaisesWhenApplierStops(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	replica := sb.Replicas()[0]
+	sv := connect(t, sb, replica)
+	cmd := exec.Command(binary(t), "-d", sb.DeploymentPath, "-e", `
+local db2 = replicant.server("db2")
+local future = db2:gtid_executed():union("0-1-999999")
+print(db2:wait_for(future, { timeout = "60s" }))`)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, "the wait to start", func() bool { return runningQueries(t, sv, "MASTER_GTID_WAIT") == 1 })
+	if _, err := sv.Exec(context.Background(), "STOP SLAVE SQL_THREAD"); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, stdout %q", err, stdout.String())
+	}
+	want := "(command line):4: db2 (" + replica.Addr() + "): wait_for: replica SQL thread is not running"
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	waitFor(t, "the wait to be killed", func() bool { return runningQueries(t, sv, "MASTER_GTID_WAIT") == 0 })
+}

@@ -136,3 +136,18 @@ func toUint(v any) (uint64, error) {
 	}
 	return 0, fmt.Errorf("unexpected %v (%T)", v, v)
 }
+
+// SetVariable sets a global variable; persist keeps it across restarts
+// where the server can (MySQL 8.0+).
+func (s *Server) SetVariable(ctx context.Context, name string, value any, persist bool) error {
+	fl, err := s.Flavor(ctx)
+	if err != nil {
+		return relabel(err, "set_variable")
+	}
+	stmt, err := fl.SetVariable(name, persist)
+	if err != nil {
+		return &Error{Op: "set_variable", Server: s.String(), Message: err.Error(), Err: err}
+	}
+	_, err = s.Exec(ctx, stmt, value)
+	return relabel(err, "set_variable")
+}

@@ -171,6 +171,16 @@ func (s *Server) WaitAndStop(ctx context.Context, pos gtid.Position, timeout tim
 		if !st.SQLRunning {
 			return true, s.stoppedAt(st, pos)
 		}
+		// The applier checks the UNTIL condition before each event, so when
+		// pos is the end of everything received it applies up to pos and
+		// then waits for more instead of stopping (seen on MariaDB 10.11).
+		// It cannot pass pos, so stopping it there ends exactly at pos.
+		if gtid.Position(st.ExecPosition) == pos {
+			if err := s.StopReplica(ctx, flavor.SQLThread); err != nil {
+				return false, relabel(err, "wait_and_stop")
+			}
+			continue
+		}
 		if time.Now().After(deadline) {
 			return false, nil
 		}

@@ -1,0 +1,30 @@
+package flavor
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSetVariable(t *testing.T) {
+	tests := []struct {
+		version string
+		name    string
+		persist bool
+		want    string
+		err     string
+	}{
+		{"10.11.6-MariaDB", "read_only", false, "SET GLOBAL read_only = ?", ""},
+		{"10.11.6-MariaDB", "read_only", true, "", "mariadb 10.11.6 has no SET PERSIST"},
+		{"5.7.44", "read_only", true, "", "mysql 5.7.44 has no SET PERSIST"},
+		{"8.0.36", "super_read_only", true, "SET PERSIST super_read_only = ?", ""},
+		{"8.4.0", "sync_binlog", false, "SET GLOBAL sync_binlog = ?", ""},
+		{"8.4.0", "x; DROP TABLE t", false, "", "is not a variable name"},
+		{"8.4.0", "", false, "", "is not a variable name"},
+	}
+	for _, tt := range tests {
+		got, err := MustParse(tt.version).SetVariable(tt.name, tt.persist)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("%s SetVariable(%q, %v) = %q, %v; want %q, %q", tt.version, tt.name, tt.persist, got, err, tt.want, tt.err)
+		}
+	}
+}
