@@ -6,6 +6,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
@@ -186,6 +187,11 @@ func (s *State) serverConfig(L *lua.LState, target string, o options) (server.Co
 	if err != nil {
 		return cfg, err
 	}
+	// An address that belongs to a deployment server is that server, so a
+	// source found in a replica's status prints under its name.
+	if name, ok := deploymentNameOf(d, host, port, socket); ok {
+		return d.ServerConfig(name)
+	}
 	cfg = server.Config{Name: target, Host: host, Port: port, Socket: socket}
 	if d != nil {
 		cfg.User, cfg.Password, cfg.TLS = d.User.Name, d.User.Password, d.TLS
@@ -267,4 +273,17 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 	s.servers[cfg] = sv
 	s.order = append(s.order, sv)
 	return sv, nil
+}
+
+func deploymentNameOf(d *deploy.Deployment, host string, port int, socket string) (string, bool) {
+	if d == nil {
+		return "", false
+	}
+	for _, name := range d.Names() {
+		sv := d.Servers[name]
+		if (socket != "" && sv.Socket == socket) || (socket == "" && sv.Host == host && sv.Port == port) {
+			return name, true
+		}
+	}
+	return "", false
 }

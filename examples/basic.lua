@@ -24,12 +24,15 @@ for _, row in ipairs(primary:sql("SHOW DATABASES")) do
   print("  " .. row.Database)
 end
 
-print("Primary position: " .. tostring(primary:position()))
+print("Primary position: " .. tostring(primary:position()) .. ", GTID " .. tostring(primary:gtid_executed()))
 for _, db in ipairs(replicas) do
   local status = db:replica_status()
   if status then
-    print(string.format("Replica %s position: %s (replicating from %s:%d)",
-      db:name(), tostring(status.executed_position), status.source_host, status.source_port))
+    -- A replica positioned by GTID learns its source's file:pos from the
+    -- first event it receives; until then the GTID is what it knows.
+    local pos = status.executed_position.file ~= "" and tostring(status.executed_position) or "(none yet)"
+    print(string.format("Replica %s position: %s, GTID %s (replicating from %s:%d)",
+      db:name(), pos, tostring(db:gtid_executed()), status.source_host, status.source_port))
   else
     print("Replica " .. db:name() .. " is not configured as a replica")
   end

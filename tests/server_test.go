@@ -71,15 +71,15 @@ func TestBasicExample(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	primaryPos := regexp.MustCompile(`Primary position: (mysql-bin\.\d+:\d+)\n`).FindStringSubmatch(r.stdout)
+	primaryPos := regexp.MustCompile(`Primary position: (mysql-bin\.\d+:\d+), GTID (\S*)\n`).FindStringSubmatch(r.stdout)
 	if primaryPos == nil {
 		t.Fatalf("no primary position in:\n%s", r.stdout)
 	}
 	// The sandbox returns once every replica has applied everything, and
 	// nothing writes since: each replica's executed position is the primary's.
 	for _, in := range sb.Replicas() {
-		want := fmt.Sprintf("Replica %s position: %s (replicating from 127.0.0.1:%d)\n",
-			in.Name, primaryPos[1], sb.Primary().Port)
+		want := fmt.Sprintf("Replica %s position: %s, GTID %s (replicating from 127.0.0.1:%d)\n",
+			in.Name, primaryPos[1], primaryPos[2], sb.Primary().Port)
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
@@ -285,4 +285,35 @@ print(db2:wait_for(future, { timeout = "60s" }))`)
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 	waitFor(t, "the wait to be killed", func() bool { return runningQueries(t, sv, "MASTER_GTID_WAIT") == 0 })
+}
+
+// The other examples run against a sandbox as their headers say.
+func TestExamples(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	db1 := fmt.Sprintf("127.0.0.1:%d", sb.Primary().Port)
+	db2 := fmt.Sprintf("127.0.0.1:%d", sb.Replicas()[0].Port)
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"seed_commands.lua", []string{"primary db1 is at mysql-bin.000001:",
+			"db2 stopped at mysql-bin.000001:", "db2 replicates again from " + db1}},
+		{"relocate.lua", []string{"db3 now replicates from " + db2, "db3 has applied 0-1-",
+			"db3 now replicates from " + db1}},
+	}
+	if r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", "replicant.server('db1'):exec('CREATE DATABASE examples')"); r.code != 0 {
+		t.Fatalf("setup: %s", r.stderr)
+	}
+	for _, tt := range tests {
+		r := run(t, "", nil, "-d", sb.DeploymentPath, "run", "../examples/"+tt.file)
+		if r.code != 0 {
+			t.Errorf("%s: exit %d: %s", tt.file, r.code, r.stderr)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tt.file, w, r.stdout)
+			}
+		}
+	}
 }
