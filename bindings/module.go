@@ -24,6 +24,8 @@ func (s *State) newModule() *lua.LTable {
 		"gtid":       s.repGTID,
 		"raise":      s.repRaise,
 	})
+	L.SetFuncs(api, s.procedureFunctions())
+	api.RawSetString("log", readOnly(L, L.SetFuncs(L.NewTable(), s.logFunctions()), "replicant.log"))
 	api.RawSetString("null", s.null)
 	api.RawSetString("version", lua.LString(Version))
 	return readOnly(L, api, "replicant")

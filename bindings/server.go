@@ -270,6 +270,10 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 	if err != nil {
 		return nil, err
 	}
+	if s.observer != nil {
+		sv.SetObserver(s.observer)
+	}
+	sv.SetDryRun(s.cfg.DryRun)
 	s.servers[cfg] = sv
 	s.order = append(s.order, sv)
 	return sv, nil

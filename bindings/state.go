@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 	"github.com/replicant-lua/replicant-lua/stdlib"
 )
@@ -25,6 +27,12 @@ type Config struct {
 	Stdout     io.Writer
 	Stderr     io.Writer
 	Verbose    bool
+	DryRun     bool      // record changing statements instead of running them
+	Audit      io.Writer // JSON lines of every statement and step; nil for none
+	Yes        bool      // rep.confirm answers yes
+	// Confirm asks the operator a yes/no question; nil when there is no
+	// terminal to ask on.
+	Confirm func(question string) (bool, error)
 }
 
 // State is one Lua interpreter with the replicant module loaded. It is not
@@ -38,6 +46,13 @@ type State struct {
 	servers map[server.Config]*server.Server // one object per distinct login, so a script shares sessions
 	order   []*server.Server                 // in creation order, for Close
 	exit    *int                             // set by os.exit
+	started time.Time
+
+	proc     *procedure.Procedure
+	auditor  *procedure.Audit
+	plan     *procedure.Plan
+	observer server.Observer // what every server reports its statements to
+	locks    []*procedure.ClusterLock
 }
 
 // New builds a state whose every blocking call is bounded by ctx.
@@ -55,6 +70,23 @@ func New(ctx context.Context, cfg Config) *State {
 		ctx:     ctx,
 		cancel:  cancel,
 		servers: map[server.Config]*server.Server{},
+		started: time.Now(),
+		proc:    procedure.New(nil),
+	}
+	if cfg.Verbose {
+		s.proc.Log = cfg.Stderr
+	}
+	var observers procedure.Observers
+	if cfg.Audit != nil {
+		s.auditor = procedure.NewAudit(cfg.Audit)
+		observers = append(observers, s.auditor)
+	}
+	if cfg.DryRun {
+		s.plan = &procedure.Plan{}
+		observers = append(observers, s.plan)
+	}
+	if len(observers) > 0 {
+		s.observer = observers
 	}
 	s.L.SetContext(ctx)
 	registerErrorType(s.L)
@@ -71,8 +103,12 @@ func New(ctx context.Context, cfg Config) *State {
 	return s
 }
 
-// Close disconnects every server the script used.
+// Close releases the procedure locks and disconnects every server the
+// script used.
 func (s *State) Close() {
+	for _, l := range s.locks {
+		l.Release()
+	}
 	for _, sv := range s.order {
 		sv.Close()
 	}
@@ -217,7 +253,53 @@ func (s *State) run(src, chunkName, arg0 string, args []string) error {
 	for _, a := range args {
 		s.L.Push(lua.LString(a))
 	}
-	return s.describe(s.L.PCall(len(args), lua.MultRet, nil))
+	err = s.describe(s.L.PCall(len(args), lua.MultRet, nil))
+	return s.finish(err)
+}
+
+// finish undoes what a failed procedure left undone, and adds the
+// procedure's report to the failure: which steps ran, what was undone, and
+// after the point of no return, how to finish the job. A successful run
+// (or os.exit(0)) keeps its changes.
+func (s *State) finish(err error) error {
+	var exit *ExitError
+	failed := err != nil && !(errors.As(err, &exit) && exit.Code == 0)
+	if !failed || len(s.proc.Steps()) == 0 {
+		return err
+	}
+	var undoErr error
+	if s.proc.Pending() > 0 {
+		s.audit("rollback", "", nil)
+		undoErr = s.proc.Rollback()
+	}
+	report := "procedure steps:\n" + s.proc.Report()
+	if undoErr != nil {
+		report += "Some undo failed; check those servers by hand.\n"
+	}
+	var re *RunError
+	if errors.As(err, &re) {
+		re.Message += "\n" + strings.TrimRight(report, "\n")
+		return re
+	}
+	fmt.Fprint(s.cfg.Stderr, report)
+	return err
+}
+
+// PrintPlan writes what a dry run recorded; false when not a dry run.
+func (s *State) PrintPlan(w io.Writer) bool {
+	if s.plan == nil {
+		return false
+	}
+	s.plan.Print(w)
+	return true
+}
+
+// AuditErr reports a failure to write the audit log.
+func (s *State) AuditErr() error {
+	if s.auditor == nil {
+		return nil
+	}
+	return s.auditor.Err()
 }
 
 // describe turns what PCall returned into one of our error types, with an

@@ -4,12 +4,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,6 +47,9 @@ type globals struct {
 	timeout    time.Duration
 	verbose    bool
 	version    bool
+	dryRun     bool
+	audit      string
+	yes        bool
 }
 
 func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
@@ -55,6 +60,9 @@ func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&g.timeout, "timeout", 0, "bound the whole run (e.g. 30s, 5m); 0 means none")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "say more: stack traces on errors")
 	fs.BoolVar(&g.version, "version", false, "print the version and exit")
+	fs.BoolVar(&g.dryRun, "dry-run", false, "run with reads live, record every changing statement instead, print the plan")
+	fs.StringVar(&g.audit, "audit", "", "append JSON lines of every statement and step to `FILE`")
+	fs.BoolVar(&g.yes, "yes", false, "answer yes to every rep.confirm question")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, bundledNames())
 		fs.PrintDefaults()
@@ -135,8 +143,36 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 			return exitUsage
 		}
 	}
-	st := bindings.New(ctx, bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose})
+	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
+		DryRun: g.dryRun, Yes: g.yes}
+	if g.audit != "" {
+		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			fmt.Fprintln(stderr, "replicant-lua: --audit:", err)
+			return exitUsage
+		}
+		defer f.Close()
+		cfg.Audit = f
+	}
+	if isTerminal(stdin) && (len(rest) == 0 || rest[0] != "repl") {
+		cfg.Confirm = terminalConfirm(stdin, stderr)
+	}
+	st := bindings.New(ctx, cfg)
 	defer st.Close()
+	code := dispatchRun(ctx, st, g, rest, stdin, stdout, stderr)
+	if st.PrintPlan(stdout) && code == exitOK {
+		fmt.Fprintln(stdout, "dry run: nothing was changed")
+	}
+	if err := st.AuditErr(); err != nil {
+		fmt.Fprintln(stderr, "replicant-lua: writing the audit log:", err)
+		if code == exitOK {
+			code = exitFailed
+		}
+	}
+	return code
+}
+
+func dispatchRun(ctx context.Context, st *bindings.State, g globals, rest []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if g.eval != "" {
 		if len(rest) > 0 {
 			fmt.Fprintf(stderr, "replicant-lua: -e runs alone; unexpected %q\n", rest[0])
@@ -249,4 +285,18 @@ func flagError(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "replicant-lua: %v (-h for help)\n", err)
 	return exitUsage
+}
+
+// terminalConfirm asks rep.confirm's question on the terminal.
+func terminalConfirm(stdin io.Reader, stderr io.Writer) func(string) (bool, error) {
+	in := bufio.NewReader(stdin)
+	return func(question string) (bool, error) {
+		fmt.Fprintf(stderr, "%s [y/N] ", question)
+		line, err := in.ReadString('\n')
+		if err != nil && line == "" {
+			return false, err
+		}
+		answer := strings.ToLower(strings.TrimSpace(line))
+		return answer == "y" || answer == "yes", nil
+	}
 }

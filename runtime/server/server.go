@@ -22,9 +22,11 @@ type Server struct {
 	cfg       Config
 	connector driver.Connector
 
-	mu sync.Mutex // guards db, flavor
-	db *sql.DB
-	fl *flavor.Flavor
+	mu       sync.Mutex // guards db, fl, observer, dryRun
+	db       *sql.DB
+	fl       *flavor.Flavor
+	observer Observer
+	dryRun   bool
 
 	sessionMu sync.Mutex // held for the whole of a statement on the session
 	session   *sql.Conn
@@ -165,7 +167,12 @@ func (s *Server) killQuery(id int64) {
 // Query runs a statement that returns rows on the session. Placeholders are
 // "?" and args fill them in order.
 func (s *Server) Query(ctx context.Context, query string, args ...any) (*Result, error) {
+	if s.dryRunning(query) {
+		s.plan(query, args)
+		return &Result{}, nil
+	}
 	var res *Result
+	start := time.Now()
 	err := s.onSession(ctx, "sql", func(c *sql.Conn) error {
 		rows, err := c.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -174,6 +181,11 @@ func (s *Server) Query(ctx context.Context, query string, args ...any) (*Result,
 		res, err = readRows(rows)
 		return err
 	})
+	var n int64
+	if res != nil {
+		n = int64(len(res.Rows))
+	}
+	s.observe(query, args, start, n, err, false)
 	return res, err
 }
 
@@ -181,6 +193,11 @@ func (s *Server) Query(ctx context.Context, query string, args ...any) (*Result,
 // it affected.
 func (s *Server) Exec(ctx context.Context, query string, args ...any) (*Result, error) {
 	res := &Result{}
+	if s.dryRunning(query) {
+		s.plan(query, args)
+		return res, nil
+	}
+	start := time.Now()
 	err := s.onSession(ctx, "exec", func(c *sql.Conn) error {
 		r, err := c.ExecContext(ctx, query, args...)
 		if err != nil {
@@ -190,6 +207,7 @@ func (s *Server) Exec(ctx context.Context, query string, args ...any) (*Result, 
 		res.LastInsertID, _ = r.LastInsertId()
 		return nil
 	})
+	s.observe(query, args, start, res.RowsAffected, err, false)
 	return res, err
 }
 

@@ -159,6 +159,9 @@ func (s *Server) WaitAndStop(ctx context.Context, pos gtid.Position, timeout tim
 	if err != nil {
 		return false, relabel(err, "wait_and_stop")
 	}
+	if s.DryRun() {
+		return true, nil // the two statements are in the plan; nothing will stop
+	}
 	deadline := time.Now().Add(waitDeadline(ctx, timeout))
 	for {
 		st, err := s.ReplicaStatus(ctx)

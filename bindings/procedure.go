@@ -1,0 +1,274 @@
+package bindings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/replicant-lua/replicant-lua/runtime/procedure"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+)
+
+// procedureFunctions are the module functions that support procedures.
+func (s *State) procedureFunctions() map[string]lua.LGFunction {
+	return map[string]lua.LGFunction{
+		"step":               s.repStep,
+		"point_of_no_return": s.repPointOfNoReturn,
+		"try":                s.repTry,
+		"now":                s.repNow,
+		"lock":               s.repLock,
+		"dry_run":            func(L *lua.LState) int { L.Push(lua.LBool(s.cfg.DryRun)); return 1 },
+		"shell":              s.repShell,
+		"confirm":            s.repConfirm,
+	}
+}
+
+// callLua calls fn with args under the current context and returns its
+// results, or the error value it raised (unchanged, so error objects keep
+// their fields).
+func callLua(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+	top := L.GetTop()
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	if err := L.PCall(len(args), lua.MultRet, nil); err != nil {
+		return nil, err
+	}
+	n := L.GetTop() - top
+	out := make([]lua.LValue, n)
+	for i := 0; i < n; i++ {
+		out[i] = L.Get(top + 1 + i)
+	}
+	L.SetTop(top)
+	return out, nil
+}
+
+// reraise throws again what a protected call caught.
+func reraise(L *lua.LState, err error) {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) {
+		L.Error(apiErr.Object, 0)
+	}
+	L.RaiseError("%v", err)
+}
+
+// rep.step(name, do, undo) runs do() now and returns its results. undo,
+// when given, is kept until rep.point_of_no_return(): if the run fails
+// later, the kept undo functions run in reverse order, each under a fresh
+// deadline so that a cancelled or timed-out run still puts servers back.
+func (s *State) repStep(L *lua.LState) int {
+	name := L.CheckString(1)
+	do := L.CheckFunction(2)
+	undo, _ := L.Get(3).(*lua.LFunction)
+	if undo == nil && L.Get(3) != lua.LNil {
+		L.ArgError(3, "undo must be a function or nil")
+	}
+	var results []lua.LValue
+	doAction := func(ctx context.Context) error {
+		var err error
+		results, err = callLua(L, do)
+		return err
+	}
+	var undoAction procedure.Action
+	if undo != nil {
+		undoAction = func(ctx context.Context) error {
+			_, err := s.withContext(ctx, func() ([]lua.LValue, error) { return callLua(L, undo) })
+			return err
+		}
+	}
+	s.audit("step", name, nil)
+	if err := s.proc.Step(L.Context(), name, doAction, undoAction); err != nil {
+		s.audit("step_failed", name, map[string]any{"error": s.errorText(err)})
+		reraise(L, err)
+	}
+	for _, v := range results {
+		L.Push(v)
+	}
+	return len(results)
+}
+
+// withContext runs fn with the Lua state's context replaced by ctx, for
+// undo after the run's own context has ended.
+func (s *State) withContext(ctx context.Context, fn func() ([]lua.LValue, error)) ([]lua.LValue, error) {
+	old := s.L.Context()
+	s.L.SetContext(ctx)
+	defer s.L.SetContext(old)
+	return fn()
+}
+
+// errorText is how a caught Lua error reads.
+func (s *State) errorText(err error) string {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) {
+		if t, ok := isErrorObject(s.L, apiErr.Object); ok {
+			return formatErrorObject(t)
+		}
+		return apiErr.Object.String()
+	}
+	return err.Error()
+}
+
+// rep.point_of_no_return(recovery): from here on the procedure only goes
+// forward; recovery says how to finish the job if a later step fails.
+func (s *State) repPointOfNoReturn(L *lua.LState) int {
+	recovery := L.OptString(1, "")
+	s.proc.PointOfNoReturn(recovery)
+	s.audit("point_of_no_return", "", map[string]any{"recovery": recovery})
+	return 0
+}
+
+// rep.try(fn, ...) → true, results... or false, err: pcall for expected
+// failures. Unlike pcall it does not swallow the end of the run: when the
+// run's deadline passed or it was interrupted, the error goes on.
+func (s *State) repTry(L *lua.LState) int {
+	fn := L.CheckFunction(1)
+	args := make([]lua.LValue, 0, L.GetTop()-1)
+	for i := 2; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	results, err := callLua(L, fn, args...)
+	if err != nil {
+		if L.Context().Err() != nil {
+			reraise(L, err)
+		}
+		L.Push(lua.LFalse)
+		var apiErr *lua.ApiError
+		if errors.As(err, &apiErr) {
+			L.Push(apiErr.Object)
+		} else {
+			L.Push(lua.LString(err.Error()))
+		}
+		return 2
+	}
+	L.Push(lua.LTrue)
+	for _, v := range results {
+		L.Push(v)
+	}
+	return 1 + len(results)
+}
+
+// rep.now() → seconds since the run started, with microsecond precision,
+// for measuring windows.
+func (s *State) repNow(L *lua.LState) int {
+	L.Push(lua.LNumber(float64(time.Since(s.started).Microseconds()) / 1e6))
+	return 1
+}
+
+// rep.lock() takes the procedure lock on every server of the deployment
+// (or the servers given), held until the run ends.
+func (s *State) repLock(L *lua.LState) int {
+	var servers []*server.Server
+	if L.GetTop() == 0 {
+		if s.cfg.Deployment == nil {
+			L.RaiseError("lock: no deployment; give the servers: rep.lock(db1, db2, ...)")
+		}
+		for _, n := range s.cfg.Deployment.Names() {
+			sv, err := s.server(L, n, options{t: L.NewTable()})
+			if err != nil {
+				L.RaiseError("lock: %v", err)
+			}
+			servers = append(servers, sv)
+		}
+	}
+	for i := 1; i <= L.GetTop(); i++ {
+		servers = append(servers, checkServer(L, i))
+	}
+	cl, err := procedure.LockCluster(L.Context(), servers)
+	if err != nil {
+		return s.raise(L, "lock", err)
+	}
+	s.locks = append(s.locks, cl)
+	s.audit("lock", procedure.LockName, map[string]any{"unreachable": cl.Unreachable})
+	return 0
+}
+
+var shellOptions = optSpec{"timeout": optDuration}
+
+// rep.shell(cmd, {timeout=}) runs an external command through sh -c, for
+// hooks (a load balancer, a DNS update). It returns stdout; a non-zero exit
+// raises with the command's stderr. Audited; skipped in a dry run.
+func (s *State) repShell(L *lua.LState) int {
+	cmdline := L.CheckString(1)
+	o := checkOptions(L, 2, "shell", shellOptions)
+	if s.cfg.DryRun {
+		s.audit("shell", cmdline, map[string]any{"planned": true})
+		fmt.Fprintf(s.cfg.Stderr, "dry run: would run: %s\n", cmdline)
+		L.Push(lua.LString(""))
+		return 1
+	}
+	ctx := L.Context()
+	if d := o.duration("timeout"); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", cmdline)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	s.audit("shell", cmdline, map[string]any{"duration_ms": time.Since(start).Milliseconds(), "error": err})
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if ctx.Err() != nil {
+			msg = "timed out; " + msg
+		}
+		L.RaiseError("shell %q: %v: %s", cmdline, err, msg)
+	}
+	L.Push(lua.LString(out))
+	return 1
+}
+
+// rep.confirm(text) → true when the operator agrees: --yes agrees to
+// everything; otherwise the question is asked on the terminal, and
+// without one the run fails rather than guess.
+func (s *State) repConfirm(L *lua.LState) int {
+	text := L.CheckString(1)
+	if s.cfg.Yes {
+		L.Push(lua.LTrue)
+		return 1
+	}
+	if s.cfg.Confirm == nil {
+		L.RaiseError("confirm: %q needs an answer and there is no terminal; run with --yes", text)
+	}
+	ok, err := s.cfg.Confirm(text)
+	if err != nil {
+		L.RaiseError("confirm: %v", err)
+	}
+	L.Push(lua.LBool(ok))
+	return 1
+}
+
+// audit records a procedure event when --audit is on.
+func (s *State) audit(typ, name string, details map[string]any) {
+	if s.auditor != nil {
+		s.auditor.Event(typ, name, details)
+	}
+}
+
+// rep.log.info/warn/error(format, ...) write a timestamped line to stderr
+// (and the audit log): progress an operator can follow.
+func (s *State) logFunctions() map[string]lua.LGFunction {
+	logAt := func(level string) lua.LGFunction {
+		return func(L *lua.LState) int {
+			msg := L.CheckString(1)
+			if L.GetTop() > 1 {
+				args := make([]any, 0, L.GetTop()-1)
+				for i := 2; i <= L.GetTop(); i++ {
+					args = append(args, L.ToStringMeta(L.Get(i)).String())
+				}
+				msg = fmt.Sprintf(strings.ReplaceAll(msg, "%d", "%s"), args...)
+			}
+			fmt.Fprintf(s.cfg.Stderr, "%s %-5s %s\n", time.Now().Format("15:04:05.000"), level, msg)
+			s.audit("log", level, map[string]any{"message": msg})
+			return 0
+		}
+	}
+	return map[string]lua.LGFunction{"info": logAt("info"), "warn": logAt("warn"), "error": logAt("error")}
+}
