@@ -42,6 +42,12 @@ func (s *State) registerServerType() {
 		L.Push(lua.LString(checkServer(L, 1).String()))
 		return 1
 	}))
+	// Two objects for the same login are the same server: rep.server("db1")
+	// == rep.server("127.0.0.1:3306") when the deployment says so.
+	mt.RawSetString("__eq", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LBool(checkServer(L, 1) == checkServer(L, 2)))
+		return 1
+	}))
 }
 
 // checkServer is the receiver of every method: argument n must be a server

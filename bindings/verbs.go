@@ -25,6 +25,7 @@ func (s *State) verbMethods() map[string]lua.LGFunction {
 		"lock_tables":      s.simpleVerb("lock_tables", (*server.Server).LockTables),
 		"unlock_tables":    s.simpleVerb("unlock_tables", (*server.Server).UnlockTables),
 		"kill_connections": s.serverKillConnections,
+		"connections":      s.serverConnections,
 		"set_variable":     s.serverSetVariable,
 	}
 }
@@ -326,4 +327,20 @@ func (s *State) serverSetVariable(L *lua.LState) int {
 		return s.raise(L, "set_variable", err)
 	}
 	return 0
+}
+
+// db:connections() → the client sessions kill_connections would consider
+// (every session but ours, the server's own threads and the replicas' dump
+// threads), as plain read-only rows.
+func (s *State) serverConnections(L *lua.LState) int {
+	conns, err := checkServer(L, 1).ClientConnections(L.Context())
+	if err != nil {
+		return s.raise(L, "connections", err)
+	}
+	out := L.CreateTable(len(conns), 0)
+	for _, c := range conns {
+		out.Append(luar.New(L, connectionView(c)))
+	}
+	L.Push(out)
+	return 1
 }

@@ -25,3 +25,27 @@ func (f Flavor) SetVariable(name string, persist bool) (string, error) {
 	}
 	return "SET PERSIST " + name + " = ?", nil
 }
+
+// DemoteStatements returns what makes an old primary's own transactions
+// count as applied before it follows a new primary by GTID, for servers
+// whose CHANGE statement cannot say so itself (see
+// SupportsDemoteToReplica), and clears opts.DemoteToReplica accordingly.
+//
+// MariaDB before 10.10: gtid_slave_pos is empty on a server that was a
+// primary, so MASTER_USE_GTID=slave_pos would ask the new primary for
+// everything from the start, which works only while it still has every
+// binlog (after a PURGE: error 1236, MARIADB-NOTES.md). Copying
+// gtid_binlog_pos into gtid_slave_pos first is what MASTER_DEMOTE_TO_SLAVE
+// does on 10.10+. MySQL's auto-position already counts gtid_executed, so
+// nothing is needed there.
+func (f Flavor) DemoteStatements(opts *ChangeSourceOptions) []string {
+	if !opts.DemoteToReplica || f.SupportsDemoteToReplica() {
+		return nil
+	}
+	opts.DemoteToReplica = false
+	opts.GTID = GTIDAutoPosition
+	if f.IsMariaDB() {
+		return []string{"SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos"}
+	}
+	return nil
+}

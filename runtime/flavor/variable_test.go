@@ -28,3 +28,28 @@ func TestSetVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoteStatements(t *testing.T) {
+	for _, tt := range []struct {
+		version string
+		want    []string
+		keep    bool
+	}{
+		{"10.11.6-MariaDB", nil, true},
+		{"10.6.16-MariaDB", []string{"SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos"}, false},
+		{"8.0.36", nil, false},
+		{"5.7.44", nil, false},
+	} {
+		opts := ChangeSourceOptions{Host: "h", DemoteToReplica: true}
+		got := MustParse(tt.version).DemoteStatements(&opts)
+		if strings.Join(got, ";") != strings.Join(tt.want, ";") || opts.DemoteToReplica != tt.keep {
+			t.Errorf("%s: %q, demote kept %v", tt.version, got, opts.DemoteToReplica)
+		}
+		if !tt.keep && opts.GTID != GTIDAutoPosition {
+			t.Errorf("%s: GTID mode %v", tt.version, opts.GTID)
+		}
+		if _, err := MustParse(tt.version).ChangeSource(opts); err != nil {
+			t.Errorf("%s: ChangeSource after DemoteStatements: %v", tt.version, err)
+		}
+	}
+}

@@ -14,6 +14,7 @@ type NamedLock struct {
 	server *Server
 	name   string
 	conn   *sql.Conn
+	id     int64
 }
 
 // LockHeldError says another session holds the lock.
@@ -43,7 +44,11 @@ func (s *Server) TryLock(ctx context.Context, name string) (*NamedLock, error) {
 		return nil, s.wrap("lock", err)
 	}
 	if got.Valid && got.Int64 == 1 {
-		return &NamedLock{server: s, name: name, conn: conn}, nil
+		l := &NamedLock{server: s, name: name, conn: conn}
+		if conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&l.id) == nil {
+			s.own(l.id, true) // a fence's kill_connections must not end our own lock
+		}
+		return l, nil
 	}
 	holder := s.lockHolder(ctx, conn, name)
 	conn.Close()
@@ -79,5 +84,6 @@ func (l *NamedLock) Release() {
 	defer cancel()
 	l.conn.ExecContext(ctx, "DO RELEASE_LOCK(?)", l.name)
 	l.conn.Close()
+	l.server.own(l.id, false)
 	l.conn = nil
 }

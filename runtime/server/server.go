@@ -31,6 +31,29 @@ type Server struct {
 	sessionMu sync.Mutex // held for the whole of a statement on the session
 	session   *sql.Conn
 	sessionID int64
+
+	ownMu  sync.Mutex
+	ownIDs map[int64]bool // connections of ours a fence must not kill (session, locks)
+}
+
+// own marks a connection id as ours, or forgets it.
+func (s *Server) own(id int64, mine bool) {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	if s.ownIDs == nil {
+		s.ownIDs = map[int64]bool{}
+	}
+	if mine {
+		s.ownIDs[id] = true
+	} else {
+		delete(s.ownIDs, id)
+	}
+}
+
+func (s *Server) isOwn(id int64) bool {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	return s.ownIDs[id]
 }
 
 // New checks the configuration and returns a server that has not connected
@@ -119,7 +142,11 @@ func (s *Server) openSession(ctx context.Context) error {
 		conn.Close()
 		return s.wrap("connect", err)
 	}
+	if s.session == nil && s.sessionID != 0 {
+		s.own(s.sessionID, false)
+	}
 	s.session, s.sessionID = conn, id
+	s.own(id, true)
 	s.mu.Lock()
 	s.fl = &fl
 	s.mu.Unlock()

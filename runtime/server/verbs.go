@@ -32,6 +32,15 @@ func (s *Server) ChangeSource(ctx context.Context, opts flavor.ChangeSourceOptio
 	if _, err := s.Exec(ctx, flavor.SQLModeAllowBackslashEscapes); err != nil {
 		return relabel(err, "change_source")
 	}
+	fl, err := s.Flavor(ctx)
+	if err != nil {
+		return relabel(err, "change_source")
+	}
+	for _, stmt := range fl.DemoteStatements(&opts) {
+		if _, err := s.Exec(ctx, stmt); err != nil {
+			return relabel(err, "change_source")
+		}
+	}
 	return s.execFlavor(ctx, "change_source", func(f flavor.Flavor) (string, error) { return f.ChangeSource(opts) })
 }
 
@@ -97,6 +106,9 @@ func (s *Server) ClientConnections(ctx context.Context) ([]Connection, error) {
 		id, err := toUint(r["ID"])
 		if err != nil {
 			return nil, s.wrap("kill_connections", fmt.Errorf("process list ID: %w", err))
+		}
+		if s.isOwn(int64(id)) {
+			continue
 		}
 		c := Connection{ID: id}
 		c.User, _ = r["USER"].(string)

@@ -1,0 +1,103 @@
+package machine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// maxStderr is how much of a command's standard error an error keeps: the
+// end, where the reason usually is.
+const maxStderr = 4096
+
+// CommandError is a command that could not run, exited non-zero, or was
+// stopped by its context.
+type CommandError struct {
+	Argv     []string // the command as asked for (the remote one for ssh)
+	Via      string   // "ssh" when it ran through ssh, "" when local
+	ExitCode int      // -1 when it did not exit by itself
+	Stderr   string   // the end of its standard error, trimmed
+	Err      error    // the *exec.ExitError, context error, or start error
+}
+
+func (e *CommandError) Error() string {
+	var b strings.Builder
+	b.WriteString(QuoteCommand(e.Argv))
+	b.WriteString(": ")
+	if e.Via == "ssh" && e.ExitCode == 255 {
+		// ssh exits 255 for its own errors (refused, host key, auth) and
+		// passes the remote command's code on otherwise.
+		b.WriteString("ssh failed (exit 255)")
+	} else {
+		b.WriteString(e.Err.Error())
+	}
+	if e.Stderr != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Stderr)
+	}
+	return b.String()
+}
+
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// command is one process to run on this computer.
+type command struct {
+	argv    []string // what runs here (ssh and its arguments for a remote command)
+	display []string // what errors show (the remote command)
+	via     string
+	stdin   []byte
+}
+
+// run runs c bounded by ctx and returns its standard output.
+func (c command) run(ctx context.Context) ([]byte, error) {
+	if len(c.argv) == 0 || c.argv[0] == "" {
+		return nil, errors.New("empty command")
+	}
+	ctx, cancel := withDefaultTimeout(ctx, DefaultCommandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if c.stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.stdin)
+	}
+	// A background process the command leaves behind (a server started
+	// over ssh) may hold our pipes open: do not wait for it forever.
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	ce := &CommandError{Argv: c.display, Via: c.via, ExitCode: -1, Stderr: tailString(stderr.String(), maxStderr), Err: err}
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok && ee.Exited() {
+		ce.ExitCode = ee.ExitCode()
+	}
+	if ctx.Err() != nil {
+		// "signal: killed" alone would not say why: keep the context's
+		// error first so that errors.Is(err, context.DeadlineExceeded).
+		ce.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return stdout.Bytes(), ce
+}
+
+// tailString is the end of s, at most n bytes, trimmed of blank space.
+func tailString(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,170 @@
+-- switchover: hand the primary role to a replica while both are healthy,
+-- with writes blocked for as short a time as the servers allow.
+--
+--   replicant-lua -d dep.lua run switchover -- --to db2 [--expect-primary db1]
+--       [--max-lag 10] [--wait-timeout 30s] [--long-query 60]
+--   require("replicant.switchover").run{ to = "db2", before_promote = function(ctx) ... end }
+--
+-- 1. Lock the cluster (one procedure at a time) and find the primary.
+-- 2. Preflight, changing nothing: every server answers; the candidate
+--    replicates from the primary with both threads running, lags at most
+--    max_lag, logs its replicated changes, has no errant transactions; no
+--    statement has run on the primary for long_query seconds or more.
+-- 3. Presync: let the candidate catch up while writes still flow.
+-- 4. Fence the primary: kill client sessions, read_only (and super_read_only
+--    on MySQL), kill again (admin sessions bypass read_only), then FLUSH
+--    TABLES WITH READ LOCK, which stops every writer: its GTID position is
+--    now final.
+-- 5. Wait for the candidate to apply exactly that position; promote it
+--    (stop and forget replication, writable). Point of no return.
+-- 6. Repoint the old primary (as a replica of the candidate, its own
+--    transactions counted as applied) and the other replicas.
+-- 7. Verify: one writable primary, every other server replicating from it.
+-- Any failure before 5 undoes what was done, in reverse order.
+local rep = require "replicant"
+local cli = require "replicant.cli"
+local ha = require "replicant.ha"
+
+local M = {}
+
+M.options = {
+  to = "string", expect_primary = "string", max_lag = "number", wait_timeout = "duration",
+  long_query = "number", lock_wait = "number", before_promote = "function", after_promote = "function",
+}
+
+local function preflight(o)
+  local servers = ha.servers()
+  local primary = ha.find_primary(servers, o.expect_primary)
+  local candidate = rep.server(o.to)
+  if candidate == primary then
+    return { noop = true, primary = primary }
+  end
+  ha.check_replica(candidate, primary, o.max_lag)
+  local others = {}
+  for _, db in ipairs(servers) do
+    if db ~= primary and db ~= candidate then
+      local src = ha.source_of(db)
+      if src ~= primary and src ~= candidate then
+        error(string.format("%s replicates from %s, outside this switchover", db:name(),
+          src and src:name() or "no one"), 0)
+      end
+      table.insert(others, db)
+    end
+  end
+  for _, c in ipairs(primary:connections()) do
+    if c.command == "Query" and c.time >= o.long_query then
+      error(string.format("%s: session %d (%s) has run a statement for %ds; a fence would wait for it: %s",
+        primary:name(), c.id, c.user, c.time, c.info), 0)
+    end
+  end
+  return { primary = primary, candidate = candidate, others = others }
+end
+
+local function fence(ctx, o)
+  local primary = ctx.primary
+  -- Short lock waits: a fence that cannot get its locks gives up and undoes
+  -- rather than queue every writer behind it.
+  primary:exec("SET SESSION lock_wait_timeout = ?", o.lock_wait)
+  ctx.fence_start = rep.now()
+  rep.step("fence " .. primary:name() .. ": read_only", function()
+    primary:kill_connections()
+    primary:set_read_only(true, { super = primary:flavor() == "mysql" })
+  end, function()
+    primary:set_read_only(false)
+  end)
+  rep.step("fence " .. primary:name() .. ": kill sessions that bypass read_only", function()
+    primary:kill_connections()
+  end)
+  rep.step("fence " .. primary:name() .. ": FLUSH TABLES WITH READ LOCK", function()
+    primary:lock_tables()
+  end, function()
+    primary:unlock_tables()
+  end)
+  ctx.frozen = primary:gtid_executed()
+  if primary:gtid_executed() ~= ctx.frozen then
+    error(primary:name() .. ": GTID position still moving under the read lock", 0)
+  end
+end
+
+local function promote(ctx, o)
+  local primary, candidate = ctx.primary, ctx.candidate
+  rep.step("wait for " .. candidate:name() .. " to apply " .. tostring(ctx.frozen), function()
+    if not candidate:wait_for(ctx.frozen, { timeout = o.wait_timeout }) then
+      error(string.format("%s did not apply %s within %ss", candidate:name(), tostring(ctx.frozen),
+        tostring(o.wait_timeout)), 0)
+    end
+  end)
+  if o.before_promote then
+    o.before_promote(ctx)
+  end
+  rep.step("stop replication on " .. candidate:name(), function()
+    candidate:stop_replica()
+  end, function()
+    candidate:start_replica()
+  end)
+  rep.step("promote " .. candidate:name(), function()
+    candidate:reset_replica { all = true }
+    candidate:set_read_only(false)
+  end, function()
+    candidate:set_read_only(true)
+    candidate:change_source(primary)
+    candidate:stop_replica() -- started again by the undo of the step before
+  end)
+  ctx.writable_at = rep.now()
+  rep.point_of_no_return(string.format(
+    "%s is the new primary and takes writes. Repoint each remaining server to it, e.g. " ..
+    "replicant-lua -d DEPLOYMENT run relocate -- --replica %s --below %s, then run check.",
+    candidate:name(), primary:name(), candidate:name()))
+  if o.after_promote then
+    o.after_promote(ctx)
+  end
+end
+
+local function repoint(ctx)
+  local primary, candidate = ctx.primary, ctx.candidate
+  rep.step("make " .. primary:name() .. " a replica of " .. candidate:name(), function()
+    primary:unlock_tables()
+    primary:change_source(candidate, { demote = true })
+    primary:start_replica()
+  end)
+  for _, db in ipairs(ctx.others) do
+    rep.step("repoint " .. db:name() .. " to " .. candidate:name(), function()
+      ha.repoint(db, candidate)
+    end)
+  end
+end
+
+function M.run(opts, from_cli)
+  local o = cli.check(opts, M.options, "switchover")
+  assert(o.to, "switchover: option to is required (the replica to promote)")
+  o.max_lag = o.max_lag or 10
+  o.wait_timeout = o.wait_timeout or 30
+  o.long_query = o.long_query or 60
+  o.lock_wait = o.lock_wait or 2
+  local started = rep.now()
+  rep.lock()
+  local ctx = preflight(o)
+  if ctx.noop then
+    print(string.format("switchover: %s is already the primary; nothing to do", ctx.primary:name()))
+    return ctx
+  end
+  rep.log.info("switchover %s -> %s: preflight passed", ctx.primary:name(), ctx.candidate:name())
+  if not ctx.candidate:wait_for(ctx.primary:gtid_executed(), { timeout = o.wait_timeout }) then
+    error(ctx.candidate:name() .. " did not catch up before the fence (presync); nothing was changed", 0)
+  end
+  fence(ctx, o)
+  promote(ctx, o)
+  repoint(ctx)
+  local replicas = { ctx.primary }
+  for _, db in ipairs(ctx.others) do table.insert(replicas, db) end
+  if not rep.dry_run() then
+    ha.verify(ctx.candidate, replicas, o.wait_timeout)
+  end
+  ctx.blocked = ctx.writable_at - ctx.fence_start
+  ctx.wall = rep.now() - started
+  print(string.format("switchover: %s -> %s done in %s; writes blocked for %s", ctx.primary:name(),
+    ctx.candidate:name(), ha.ms(ctx.wall), ha.ms(ctx.blocked)))
+  return ctx
+end
+
+return cli.main(M, "switchover", ...)
