@@ -109,9 +109,17 @@ function M.verify(primary, replicas, timeout)
       if not db:wait_for(target, { timeout = timeout }) then
         error("has not applied " .. tostring(target) .. " within " .. tostring(timeout) .. "s", 0)
       end
+      -- A receiver just started shows "Preparing" or "Connecting" for a
+      -- moment before "Yes"; give it until the timeout.
+      local deadline = rep.now() + timeout
       st = db:replica_status()
-      if not (st.io_running and st.sql_running) then
-        error(string.format("io %s, sql %s", st.io_thread, st.sql_thread), 0)
+      while not (st.io_running and st.sql_running) do
+        if rep.now() > deadline or st.last_sql_errno ~= 0 then
+          error(string.format("io %s, sql %s %s %s", st.io_thread, st.sql_thread, st.last_io_error,
+            st.last_sql_error), 0)
+        end
+        rep.sleep("10ms")
+        st = db:replica_status()
       end
       if db:variable("read_only") ~= 1 then
         error("is writable", 0)

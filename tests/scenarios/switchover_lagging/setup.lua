@@ -1,0 +1,10 @@
+local db1 = replicant.server("db1")
+db1:exec("CREATE DATABASE s")
+db1:exec("CREATE TABLE s.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
+for i = 1, 10 do db1:exec("INSERT INTO s.t (v) VALUES (?)", i) end
+local db2 = replicant.server("db2")
+db2:stop_replica()
+db2:change_source(replicant.server("db1"), { delay = "60s" })
+db2:start_replica()
+replicant.server("db1"):exec("INSERT INTO s.t (v) VALUES (12)")
+replicant.sleep("2s")
