@@ -134,6 +134,19 @@ function M.verify(primary, replicas, timeout)
   end
 end
 
+-- M.verify_replica(db, source, timeout) waits until db replicates from
+-- source with both threads running and has applied what source has.
+function M.verify_replica(db, source, timeout)
+  local src, st = M.source_of(db)
+  if src ~= source then
+    error(string.format("%s replicates from %s, not %s", db:name(), src and src:name() or "no one", source:name()), 0)
+  end
+  local target = source:gtid_executed()
+  if not db:wait_for(target, { timeout = timeout }) then
+    error(string.format("%s has not applied %s within %ss", db:name(), tostring(target), tostring(timeout)), 0)
+  end
+end
+
 -- M.ms(seconds) formats a duration in milliseconds.
 function M.ms(seconds)
   return string.format("%.1f ms", seconds * 1000)

@@ -1,0 +1,54 @@
+-- relocate: move a replica under another source, by GTID.
+--
+--   replicant-lua -d dep.lua run relocate -- --replica db3 --below db2 [--wait-timeout 30s]
+--   require("replicant.relocate").run{ replica = "db3", below = "db2" }
+--
+-- Refuses when the replica has transactions its new source lacks (it
+-- could not follow it), or when the new source does not log what it
+-- replicates (log_slave_updates), then repoints, waits until the replica
+-- has caught up with its new source, and verifies.
+local rep = require "replicant"
+local cli = require "replicant.cli"
+local ha = require "replicant.ha"
+
+local M = {}
+
+M.options = { replica = "string", below = "string", wait_timeout = "duration" }
+
+function M.run(opts)
+  local o = cli.check(opts, M.options, "relocate")
+  assert(o.replica and o.below, "relocate: options replica and below are required")
+  o.wait_timeout = o.wait_timeout or 30
+  local replica, source = rep.server(o.replica), rep.server(o.below)
+  if replica == source then
+    error("relocate: a server cannot replicate from itself", 0)
+  end
+  rep.lock()
+  local current = ha.source_of(replica)
+  if current == source then
+    print(string.format("relocate: %s already replicates from %s; nothing to do", replica:name(), source:name()))
+    return
+  end
+  if ha.source_of(source) == replica then
+    error(string.format("relocate: %s replicates from %s; that would make a loop", source:name(), replica:name()), 0)
+  end
+  if current ~= nil and source:variable("log_slave_updates") ~= 1 and ha.source_of(source) ~= nil then
+    error(source:name() .. " does not log what it replicates (log_slave_updates=0): it cannot feed a replica", 0)
+  end
+  local errant = ha.errant(replica, source)
+  if not errant:is_empty() then
+    error(string.format("relocate: %s has %s, which %s lacks: it cannot follow it", replica:name(),
+      tostring(errant), source:name()), 0)
+  end
+  rep.step("repoint " .. replica:name() .. " to " .. source:name(), function()
+    ha.repoint(replica, source)
+  end, current and function()
+    ha.repoint(replica, current)
+  end)
+  if not rep.dry_run() then
+    ha.verify_replica(replica, source, o.wait_timeout)
+  end
+  print(string.format("relocate: %s now replicates from %s", replica:name(), source:name()))
+end
+
+return cli.main(M, "relocate", ...)
