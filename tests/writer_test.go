@@ -1,0 +1,143 @@
+package tests
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"testing"
+	"time"
+
+	gosql "github.com/go-sql-driver/mysql"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+)
+
+// writer is the client of the switchover and failover tests and
+// benchmarks: an ordinary application user (no admin privileges, so
+// read_only stops it) inserting numbered rows into whichever server
+// accepts writes, as fast as it can, one row per statement.
+type writer struct {
+	dbs  []*sql.DB
+	stop chan struct{}
+	done chan struct{}
+
+	mu     sync.Mutex
+	acked  []int64     // seq of every acknowledged insert
+	ackAt  []time.Time // when each was acknowledged
+	errors int
+}
+
+const writerTable = "bench.w"
+
+// startWriter creates bench.w on the primary (replicated to all) and
+// starts writing.
+func startWriter(t testing.TB, sb *sandbox.Sandbox) *writer {
+	t.Helper()
+	pw, err := sb.AppUser.Password()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writer{stop: make(chan struct{}), done: make(chan struct{})}
+	for _, in := range sb.Instances {
+		cfg := gosql.NewConfig()
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = sb.AppUser.Name, pw, "tcp", in.Addr()
+		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = 500*time.Millisecond, 2*time.Second, 2*time.Second
+		cfg.Logger = &gosql.NopLogger{}
+		conn, err := gosql.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(conn)
+		db.SetMaxOpenConns(1)
+		w.dbs = append(w.dbs, db)
+	}
+	ctx := context.Background()
+	if _, err := w.dbs[0].ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS bench"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.dbs[0].ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+writerTable+
+		" (id BIGINT AUTO_INCREMENT PRIMARY KEY, seq BIGINT NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	go w.loop()
+	return w
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	var seq int64
+	target := 0
+	for {
+		select {
+		case <-w.stop:
+			return
+		default:
+		}
+		seq++ // a fresh number per attempt: a duplicate can only come from a server
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := w.dbs[target].ExecContext(ctx, "INSERT INTO "+writerTable+" (seq) VALUES (?)", seq)
+		cancel()
+		w.mu.Lock()
+		if err == nil {
+			w.acked = append(w.acked, seq)
+			w.ackAt = append(w.ackAt, time.Now())
+		} else {
+			w.errors++
+			target = (target + 1) % len(w.dbs) // try the next server
+		}
+		w.mu.Unlock()
+		if err != nil {
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+}
+
+// writerResult is what the writer saw.
+type writerResult struct {
+	acked   int
+	maxGap  time.Duration // the largest gap between two acknowledged writes
+	errors  int
+	lost    int // acknowledged but missing on the final primary
+	dupes   int // rows beyond one per seq on the final primary
+	missing []int64
+}
+
+// finish stops the writer and checks every acknowledged row on the
+// primary, which every replica must also have.
+func (w *writer) finish(t testing.TB, primary int) writerResult {
+	t.Helper()
+	close(w.stop)
+	<-w.done
+	defer func() {
+		for _, db := range w.dbs {
+			db.Close()
+		}
+	}()
+	res := writerResult{acked: len(w.acked), errors: w.errors}
+	for i := 1; i < len(w.ackAt); i++ {
+		if gap := w.ackAt[i].Sub(w.ackAt[i-1]); gap > res.maxGap {
+			res.maxGap = gap
+		}
+	}
+	rows, err := w.dbs[primary].QueryContext(context.Background(), "SELECT seq, COUNT(*) FROM "+writerTable+" GROUP BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	present := map[int64]bool{}
+	for rows.Next() {
+		var seq, n int64
+		if err := rows.Scan(&seq, &n); err != nil {
+			t.Fatal(err)
+		}
+		present[seq] = true
+		res.dupes += int(n - 1)
+	}
+	for _, seq := range w.acked {
+		if !present[seq] {
+			res.lost++
+			res.missing = append(res.missing, seq)
+		}
+	}
+	return res
+}
