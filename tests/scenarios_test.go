@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -110,7 +111,9 @@ func runScenario(t *testing.T, dir string) {
 
 // killPrimary ends db1 with SIGKILL, as a crash would, and waits until it
 // is gone: the sandbox's servers are children of the test process.
-func killPrimary(t *testing.T, sb *sandbox.Sandbox) {
+func killPrimary(t *testing.T, sb *sandbox.Sandbox) { killPrimaryB(t, sb) }
+
+func killPrimaryB(t testing.TB, sb *sandbox.Sandbox) {
 	pid := sb.Primary().Pid
 	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if !strings.Contains(string(cmdline), "mariadbd") && !strings.Contains(string(cmdline), "mysqld") {
@@ -120,5 +123,5 @@ func killPrimary(t *testing.T, sb *sandbox.Sandbox) {
 		t.Fatal(err)
 	}
 	sv := connect(t, sb, sb.Primary())
-	waitFor(t, "db1 to die", func() bool { return sv.Ping(t.Context()) != nil })
+	waitFor(t, "db1 to die", func() bool { return sv.Ping(context.Background()) != nil })
 }

@@ -19,7 +19,7 @@ import (
 
 // connect opens the tool's own account on one sandbox instance, for
 // checking from Go what a playbook did.
-func connect(t *testing.T, sb *sandbox.Sandbox, in sandbox.Instance) *server.Server {
+func connect(t testing.TB, sb *sandbox.Sandbox, in sandbox.Instance) *server.Server {
 	t.Helper()
 	pw, err := sb.User.Password()
 	if err != nil {
@@ -35,7 +35,7 @@ func connect(t *testing.T, sb *sandbox.Sandbox, in sandbox.Instance) *server.Ser
 }
 
 // secrets lists every password of the sandbox, to check none is printed.
-func secrets(t *testing.T, sb *sandbox.Sandbox) []string {
+func secrets(t testing.TB, sb *sandbox.Sandbox) []string {
 	var out []string
 	for _, c := range []sandbox.Credential{sb.User, sb.ReplUser, sb.AppUser} {
 		pw, err := c.Password()
@@ -47,7 +47,7 @@ func secrets(t *testing.T, sb *sandbox.Sandbox) []string {
 	return out
 }
 
-func assertNoSecrets(t *testing.T, sb *sandbox.Sandbox, texts ...string) {
+func assertNoSecrets(t testing.TB, sb *sandbox.Sandbox, texts ...string) {
 	t.Helper()
 	for _, pw := range secrets(t, sb) {
 		for _, text := range texts {
@@ -194,7 +194,7 @@ func runningQueries(t *testing.T, sv *server.Server, text string) int {
 
 // waitFor polls cond for up to 10 s: a bound on waiting for the server,
 // not a timing assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if cond() {
