@@ -3,9 +3,27 @@
 // spelling, quoting, line endings and a missing final newline all survive,
 // and a file that is parsed and written back untouched is byte-identical.
 //
-// It reads a file the way the server's own reader does (mysys/my_default.c);
-// see lex.go for the rules and their sources. Includes are reported, not
-// followed: each file is edited on its own.
+// A file is read the way the server's own reader reads it
+// (search_default_file_with_ext in mysys/my_default.c, identical in MySQL
+// and MariaDB; lex.go cites the details), and server_test.go checks that
+// against my_print_defaults:
+//
+//   - Blank lines and lines whose first non-blank byte is '#' or ';' are
+//     comments. After a value, '#' outside quotes starts a comment even
+//     without a blank before it; ';' does not.
+//   - "[group]" runs to the first ']'; trailing blanks are dropped, leading
+//     ones kept, the rest of the line ignored. Groups match
+//     case-insensitively.
+//   - "!include FILE" and "!includedir DIR" may appear anywhere; other '!'
+//     lines are ignored. Includes are reported, not followed.
+//   - Any other line is "name" or "name = value"; blanks around both are
+//     dropped, then one pair of matching quotes, then the escapes \b \t \n
+//     \r \s \\ \" \'. Names match with '-' equal to '_' and a "loose-"
+//     prefix ignored, case-sensitively.
+//
+// Errors are what the server rejects (an option before any group, a header
+// without ']', an include without a path) plus what it would silently
+// misread: a NUL byte, a line over 4094 bytes, an option without a name.
 package mycnf
 
 // File is a parsed option file. The zero value is not usable; use Parse or

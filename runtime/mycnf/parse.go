@@ -126,7 +126,7 @@ func parseLine(raw string) (line, string) {
 		return l, fmt.Sprintf("line is %d bytes; the server reads at most %d and would split it", len(raw), maxLine)
 	}
 	if strings.IndexByte(raw, 0) >= 0 {
-		return l, "NUL byte; the server would ignore the rest of the line"
+		return l, "NUL byte (a damaged file?); the server would ignore the rest of the line"
 	}
 	i := skipSpace(raw, 0)
 	if i == len(raw) {
@@ -211,8 +211,10 @@ func parseOption(l line, start int) (line, string) {
 	if l.eq < 0 {
 		return l, ""
 	}
-	l.valStart = skipSpace(raw[:stop], l.eq+1)
-	l.valEnd = max(trimRight(raw, l.eq+1, stop), l.valStart)
+	// Blanks on both sides of the value are dropped. An empty value sits
+	// right after '=', so that an edit never swallows the line's terminator.
+	l.valEnd = trimRight(raw, l.eq+1, stop)
+	l.valStart = skipSpace(raw[:l.valEnd], l.eq+1)
 	l.value = decodeValue(raw[l.valStart:l.valEnd])
 	return l, ""
 }
