@@ -27,12 +27,23 @@ func (s *State) serverMethods() map[string]lua.LGFunction {
 	}
 }
 
+// syncOnly are the methods that stay in place inside rep.parallel: they
+// call back into Lua, use gopher-luar (which caches metatables in the
+// shared registry), or do not block.
+var syncOnly = map[string]bool{"kill_connections": true, "connections": true, "name": true, "address": true, "close": true}
+
 func (s *State) registerServerType() {
 	L := s.L
 	mt := L.NewTypeMetatable(serverTypeName)
-	methods := L.SetFuncs(L.NewTable(), s.serverMethods())
-	L.SetFuncs(methods, s.replicationMethods())
-	L.SetFuncs(methods, s.verbMethods())
+	methods := L.NewTable()
+	for _, set := range []map[string]lua.LGFunction{s.serverMethods(), s.replicationMethods(), s.verbMethods()} {
+		for name, fn := range set {
+			if !syncOnly[name] {
+				fn = s.async(fn)
+			}
+			methods.RawSetString(name, L.NewFunction(fn))
+		}
+	}
 	mt.RawSetString("__index", methods)
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("server objects are read-only (tried to set %s)", L.Get(2))

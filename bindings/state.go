@@ -53,6 +53,7 @@ type State struct {
 	plan     *procedure.Plan
 	observer server.Observer // what every server reports its statements to
 	locks    []*procedure.ClusterLock
+	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
 }
 
 // New builds a state whose every blocking call is bounded by ctx.
@@ -65,13 +66,14 @@ func New(ctx context.Context, cfg Config) *State {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &State{
-		L:       lua.NewState(lua.Options{IncludeGoStackTrace: false}),
-		cfg:     cfg,
-		ctx:     ctx,
-		cancel:  cancel,
-		servers: map[server.Config]*server.Server{},
-		started: time.Now(),
-		proc:    procedure.New(nil),
+		L:        lua.NewState(lua.Options{IncludeGoStackTrace: false}),
+		cfg:      cfg,
+		ctx:      ctx,
+		cancel:   cancel,
+		servers:  map[server.Config]*server.Server{},
+		started:  time.Now(),
+		proc:     procedure.New(nil),
+		parallel: map[*lua.LState]bool{},
 	}
 	if cfg.Verbose {
 		s.proc.Log = cfg.Stderr

@@ -67,19 +67,19 @@ end
 -- drain stops each receiver and waits for its applier to finish the relay
 -- log; a replica whose applier fails drops out of the running.
 local function drain(replicas, timeout)
+  local results = rep.parallel(replicas, function(db)
+    db:stop_replica { thread = "io" }
+    local st = db:replica_status()
+    if not db:wait_for(st.retrieved_gtids, { timeout = timeout }) then
+      error("relay log not applied within " .. tostring(timeout) .. "s", 0)
+    end
+  end)
   local usable = {}
-  for _, db in ipairs(replicas) do
-    local ok, err = rep.try(function()
-      db:stop_replica { thread = "io" }
-      local st = db:replica_status()
-      if not db:wait_for(st.retrieved_gtids, { timeout = timeout }) then
-        error("relay log not applied within " .. tostring(timeout) .. "s", 0)
-      end
-    end)
-    if ok then
-      table.insert(usable, db)
+  for i, r in ipairs(results) do
+    if r.ok then
+      table.insert(usable, replicas[i])
     else
-      rep.log.warn("%s cannot be used: %s", db:name(), tostring(err))
+      rep.log.warn("%s cannot be used: %s", replicas[i]:name(), tostring(r.err))
     end
   end
   return usable
@@ -174,12 +174,12 @@ function M.run(opts)
   if o.after_promote then o.after_promote(ctx) end
   local others = {}
   for _, db in ipairs(usable) do
-    if db ~= new then
-      table.insert(others, db)
-      rep.step("repoint " .. db:name() .. " to " .. new:name(), function()
-        ha.repoint(db, new)
-      end)
-    end
+    if db ~= new then table.insert(others, db) end
+  end
+  if #others > 0 then
+    rep.step("repoint " .. ha.names(others) .. " to " .. new:name(), function()
+      ha.repoint_all(others, new)
+    end)
   end
   if not rep.dry_run() then
     ha.verify(new, others, o.wait_timeout)

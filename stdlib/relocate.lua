@@ -35,7 +35,14 @@ function M.run(opts)
   if current ~= nil and source:variable("log_slave_updates") ~= 1 and ha.source_of(source) ~= nil then
     error(source:name() .. " does not log what it replicates (log_slave_updates=0): it cannot feed a replica", 0)
   end
+  -- A replica may simply be ahead of its new source when both follow the
+  -- same primary: give the source time to catch up before calling the
+  -- difference errant.
   local errant = ha.errant(replica, source)
+  if not errant:is_empty() and ha.source_of(source) ~= nil then
+    source:wait_for(replica:gtid_executed(), { timeout = o.wait_timeout })
+    errant = ha.errant(replica, source)
+  end
   if not errant:is_empty() then
     error(string.format("relocate: %s has %s, which %s lacks: it cannot follow it", replica:name(),
       tostring(errant), source:name()), 0)

@@ -127,9 +127,9 @@ local function repoint(ctx)
     primary:change_source(candidate, { demote = true })
     primary:start_replica()
   end)
-  for _, db in ipairs(ctx.others) do
-    rep.step("repoint " .. db:name() .. " to " .. candidate:name(), function()
-      ha.repoint(db, candidate)
+  if #ctx.others > 0 then
+    rep.step("repoint " .. ha.names(ctx.others) .. " to " .. candidate:name(), function()
+      ha.repoint_all(ctx.others, candidate)
     end)
   end
 end

@@ -2,7 +2,9 @@ package tests
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,8 +19,13 @@ import (
 
 // startRun starts the binary without waiting; the test ends it.
 func startRun(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder, *strings.Builder) {
+	return startRunEnv(t, nil, args...)
+}
+
+func startRunEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, *strings.Builder, *strings.Builder) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -81,9 +88,16 @@ func TestTwoProceduresAtOnce(t *testing.T) {
 func TestInterruptedSwitchoverIsUndone(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	db1 := connect(t, sb, sb.Primary())
-	cmd, _, stderr := startRun(t, "-d", sb.DeploymentPath, "-e", `
-require("replicant.switchover").run { to = "db2", before_promote = function() replicant.sleep("60s") end }`)
-	waitFor(t, "the fence", func() bool { return variable(t, db1, "read_only") == int64(1) })
+	mark := filepath.Join(t.TempDir(), "fenced")
+	cmd, _, stderr := startRunEnv(t, []string{"FENCED_MARK=" + mark}, "-d", sb.DeploymentPath, "-e", `
+require("replicant.switchover").run { to = "db2", before_promote = function()
+  io.open(os.getenv("FENCED_MARK"), "w"):close()
+  replicant.sleep("60s")
+end }`)
+	waitFor(t, "the fence", func() bool { _, err := os.Stat(mark); return err == nil })
+	if v := variable(t, db1, "read_only"); v != int64(1) {
+		t.Errorf("db1 read_only = %v while fenced", v)
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	if code := exitCode(cmd.Wait()); code != 1 {
 		t.Errorf("exit %d", code)

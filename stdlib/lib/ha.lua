@@ -87,6 +87,30 @@ function M.repoint(db, source, opts)
   db:start_replica()
 end
 
+-- M.repoint_all(replicas, source, opts) repoints every replica at once
+-- (rep.parallel) and raises naming each one that failed.
+function M.repoint_all(replicas, source, opts)
+  local results, all = rep.parallel(replicas, function(db)
+    M.repoint(db, source, opts)
+  end)
+  if not all then
+    local failed = {}
+    for i, r in ipairs(results) do
+      if not r.ok then
+        table.insert(failed, replicas[i]:name() .. ": " .. tostring(r.err))
+      end
+    end
+    error("repointing failed: " .. table.concat(failed, "; "), 0)
+  end
+end
+
+-- M.names(list) is "db2, db3".
+function M.names(list)
+  local out = {}
+  for _, db in ipairs(list) do table.insert(out, db:name()) end
+  return table.concat(out, ", ")
+end
+
 -- M.verify(primary, replicas, timeout) waits until primary is writable and
 -- replicates from no one, and every replica replicates from it with both
 -- threads running and has applied what the primary had when verification
@@ -100,8 +124,7 @@ function M.verify(primary, replicas, timeout)
     table.insert(problems, primary:name() .. " is read-only")
   end
   local target = primary:gtid_executed()
-  for _, db in ipairs(replicas) do
-    local ok, err = rep.try(function()
+  local results = rep.parallel(replicas, function(db)
       local src, st = M.source_of(db)
       if src ~= primary then
         error(string.format("replicates from %s", src and src:name() or "no one"), 0)
@@ -124,9 +147,10 @@ function M.verify(primary, replicas, timeout)
       if db:variable("read_only") ~= 1 then
         error("is writable", 0)
       end
-    end)
-    if not ok then
-      table.insert(problems, db:name() .. ": " .. tostring(err))
+  end)
+  for i, r in ipairs(results) do
+    if not r.ok then
+      table.insert(problems, replicas[i]:name() .. ": " .. tostring(r.err))
     end
   end
   if #problems > 0 then

@@ -1,0 +1,33 @@
+-- check: the health report. Prints every problem discovery finds (errant
+-- transactions, stopped or failing replication threads, writable replicas,
+-- server_id clashes, lag, unreachable servers, no primary or several) and
+-- fails (exit 1) when any has severity error; warnings print and pass.
+--
+--   replicant-lua -d deployment.lua run check [-- --from db2] [--lag-threshold 30s]
+--
+-- From a playbook: require("replicant.check").run{} raises the same way.
+local rep = require "replicant"
+local cli = require "replicant.cli"
+
+local M = {}
+
+M.options = { from = "string", lag_threshold = "duration" }
+
+function M.run(opts)
+  local o = cli.check(opts, M.options, "check")
+  local topo = rep.discover(o.from, { lag_threshold = o.lag_threshold })
+  local errors, warnings = 0, 0
+  for _, p in ipairs(topo:problems()) do
+    print(string.format("%-7s %-6s %-20s %s", p.severity, p.name or "-", p.kind, p.message))
+    if p.severity == "error" then errors = errors + 1 else warnings = warnings + 1 end
+  end
+  if errors > 0 then
+    error(string.format("check: %d error(s), %d warning(s)", errors, warnings), 0)
+  end
+  local primary = topo:primary()
+  print(string.format("check: ok: primary %s, %d replica(s), %d warning(s)",
+    primary:name(), #topo:replicas(), warnings))
+  return topo
+end
+
+return cli.main(M, "check", ...)
