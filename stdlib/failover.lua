@@ -161,9 +161,9 @@ function M.run(opts)
     end)
   end
   if o.before_promote then o.before_promote(ctx) end
+  -- Its receiver is stopped and its relay log applied: nothing more can
+  -- arrive, so it takes writes first and forgets replication after.
   rep.step("promote " .. new:name(), function()
-    new:stop_replica()
-    new:reset_replica { all = true }
     new:set_read_only(false)
   end)
   ctx.writable_at = rep.now()
@@ -172,6 +172,10 @@ function M.run(opts)
     "-- --replica NAME --below %s; then run check. %s must not come back as a primary: rejoin it " ..
     "with run rejoin -- --server %s.", new:name(), new:name(), dead:name(), dead:name()))
   if o.after_promote then o.after_promote(ctx) end
+  rep.step("forget replication on " .. new:name(), function()
+    new:stop_replica()
+    new:reset_replica { all = true }
+  end)
   local others = {}
   for _, db in ipairs(usable) do
     if db ~= new then table.insert(others, db) end

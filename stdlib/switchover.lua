@@ -15,8 +15,8 @@
 --    on MySQL), kill again (admin sessions bypass read_only), then FLUSH
 --    TABLES WITH READ LOCK, which stops every writer: its GTID position is
 --    now final.
--- 5. Wait for the candidate to apply exactly that position; promote it
---    (stop and forget replication, writable). Point of no return.
+-- 5. Wait for the candidate to apply exactly that position, make it
+--    writable (point of no return), then stop and forget its replication.
 -- 6. Repoint the old primary (as a replica of the candidate, its own
 --    transactions counted as applied) and the other replicas.
 -- 7. Verify: one writable primary, every other server replicating from it.
@@ -97,27 +97,28 @@ local function promote(ctx, o)
   if o.before_promote then
     o.before_promote(ctx)
   end
-  rep.step("stop replication on " .. candidate:name(), function()
-    candidate:stop_replica()
-  end, function()
-    candidate:start_replica()
-  end)
-  rep.step("promote " .. candidate:name(), function()
-    candidate:reset_replica { all = true }
+  -- The candidate has applied the frozen primary's last transaction, and
+  -- nothing can follow it: the primary is read-only, its sessions are
+  -- killed and FLUSH TABLES WITH READ LOCK holds every writer. So the
+  -- candidate may take writes now, before its replication is even stopped
+  -- (that and RESET REPLICA cost fsyncs, outside the window). From the
+  -- first write it takes there is no way back.
+  rep.step("make " .. candidate:name() .. " writable", function()
     candidate:set_read_only(false)
-  end, function()
-    candidate:set_read_only(true)
-    candidate:change_source(primary)
-    candidate:stop_replica() -- started again by the undo of the step before
   end)
   ctx.writable_at = rep.now()
   rep.point_of_no_return(string.format(
-    "%s is the new primary and takes writes. Repoint each remaining server to it, e.g. " ..
-    "replicant-lua -d DEPLOYMENT run relocate -- --replica %s --below %s, then run check.",
+    "%s is the new primary and takes writes. Make sure it no longer replicates (stop_replica, " ..
+    "reset_replica{all=true}); repoint each remaining server to it, e.g. " ..
+    "replicant-lua -d DEPLOYMENT run relocate -- --replica %s --below %s; then run check.",
     candidate:name(), primary:name(), candidate:name()))
   if o.after_promote then
     o.after_promote(ctx)
   end
+  rep.step("stop replication on " .. candidate:name(), function()
+    candidate:stop_replica()
+    candidate:reset_replica { all = true }
+  end)
 end
 
 local function repoint(ctx)
