@@ -26,6 +26,7 @@ func (s *State) newModule() *lua.LTable {
 		"raise":      s.repRaise,
 	})
 	L.SetFuncs(api, s.procedureFunctions())
+	L.SetFuncs(api, s.topologyFunctions())
 	api.RawSetString("log", readOnly(L, L.SetFuncs(L.NewTable(), s.logFunctions()), "replicant.log"))
 	api.RawSetString("null", s.null)
 	api.RawSetString("version", lua.LString(Version))

@@ -41,3 +41,31 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Doc is the comment block at the top of procedure or module NAME: its
+// usage, as the file itself states it.
+func Doc(name string) (string, bool) {
+	src, _, ok := Module(name)
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(string(src), "\n") {
+		if !strings.HasPrefix(line, "--") {
+			break
+		}
+		b.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "--"), " ") + "\n")
+	}
+	return b.String(), true
+}
+
+// Modules lists the library modules (stdlib/lib).
+func Modules() []string {
+	entries, _ := fs.ReadDir(files, "lib")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".lua"))
+	}
+	sort.Strings(names)
+	return names
+}

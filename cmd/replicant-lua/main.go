@@ -36,6 +36,7 @@ Usage:
   replicant-lua [flags] -e 'CODE'                       run a one-liner
   replicant-lua [flags] repl                            interactive Lua (default on a terminal)
   replicant-lua sandbox up|down|status [flags]          local servers for trying things out
+  replicant-lua doc [NAME]                              bundled procedures and modules
   replicant-lua --version
 
 Flags:
@@ -87,6 +88,9 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx := context.Background()
 	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "doc" {
+		return runDoc(rest[1:], stdout, stderr)
+	}
 	if len(rest) > 0 && rest[0] == "sandbox" {
 		ctx, stop := cancelOnSignal(ctx)
 		defer stop()

@@ -49,3 +49,17 @@ func (f Flavor) DemoteStatements(opts *ChangeSourceOptions) []string {
 	}
 	return nil
 }
+
+// GTIDStateQuery returns one row with every GTID variable topology needs:
+// MySQL's gtid_executed; MariaDB's gtid_binlog_pos, gtid_slave_pos,
+// gtid_current_pos (see GTIDExecutedQuery for what each means) and
+// gtid_binlog_state, which keeps one GTID per (domain, server_id) ever
+// logged and is what errant-transaction checks compare. It is a SELECT
+// because SHOW VARIABLES cuts MySQL values at 1024 characters.
+func (f Flavor) GTIDStateQuery() string {
+	if f.IsMariaDB() {
+		return "SELECT @@GLOBAL.gtid_binlog_pos AS gtid_binlog_pos, @@GLOBAL.gtid_slave_pos AS gtid_slave_pos, " +
+			"@@GLOBAL.gtid_current_pos AS gtid_current_pos, @@GLOBAL.gtid_binlog_state AS gtid_binlog_state"
+	}
+	return "SELECT @@GLOBAL.gtid_executed AS gtid_executed"
+}

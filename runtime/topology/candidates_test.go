@@ -1,0 +1,86 @@
+package topology
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/flavor"
+)
+
+// order is "name:rank" for each candidate, "name:-" when excluded.
+func order(cs []Candidate) string {
+	var s []string
+	for _, c := range cs {
+		r := "-"
+		if !c.Excluded {
+			r = fmt.Sprint(c.Rank)
+		}
+		s = append(s, c.Node.Name+":"+r)
+	}
+	return strings.Join(s, " ")
+}
+
+func reasonsOf(cs []Candidate, name string) string {
+	for _, c := range cs {
+		if c.Node.Name == name {
+			return strings.Join(c.Reasons, "; ")
+		}
+	}
+	return ""
+}
+
+func TestCandidateRanking(t *testing.T) {
+	p := same(t, writable(mariadb("p", 1, 1)), "0-1-50", "0-1-50")
+	mk := func(name string, port int, pos string) *Node {
+		return same(t, replicaOf(mariadb(name, port, uint64(port)), p), pos, pos)
+	}
+	ahead := mk("ahead", 2, "0-1-50")
+	behind := mk("behind", 3, "0-1-45")
+	preferred := mk("preferred", 4, "0-1-40")
+	preferNot := mk("prefer_not", 5, "0-1-50")
+	noLogUpd := mk("no_log_upd", 6, "0-1-50")
+	noLogUpd.LogReplicaUpdates = false
+	newer := mk("newer", 7, "0-1-50")
+	newer.Flavor = flavor.MustParse("11.4.2-MariaDB")
+	relayed := same(t, replicaOf(mariadb("relayed", 8, 8), ahead), "0-1-50", "0-1-50")
+	mustNot := mk("must_not", 9, "0-1-50")
+	down := unreachable(mariadb("down", 10, 10))
+	down.Source, down.Via = p, "replica hosts"
+	top := New([]*Node{p, ahead, behind, preferred, preferNot, noLogUpd, newer, relayed, mustNot, down}, Options{})
+	rules := map[string]string{"preferred": deploy.PromotionPrefer, "prefer_not": deploy.PromotionPreferNot,
+		"must_not": deploy.PromotionMustNot}
+	cs := top.Candidates(CandidateOptions{Promotion: func(n *Node) string { return rules[n.Name] }})
+	want := "preferred:1 newer:2 ahead:3 no_log_upd:4 behind:5 prefer_not:6 relayed:7 down:- must_not:-"
+	if got := order(cs); got != want {
+		t.Errorf("order\n got %s\nwant %s", got, want)
+	}
+	for name, want := range map[string]string{
+		"preferred":  "replicates from the primary p; promotion rule prefer; gtid 0-1-40 is behind ahead, behind,",
+		"ahead":      "gtid 0-1-50 is ahead of behind and preferred; gtid 0-1-50, the same as prefer_not, no_log_upd, newer, relayed; log_slave_updates ON; version mariadb 10.11.19",
+		"no_log_upd": "log_slave_updates OFF",
+		"relayed":    "replicates from ahead, 2 levels under the primary: move it under p first",
+		"must_not":   "promotion rule must_not",
+		"down":       "unreachable: dial tcp",
+	} {
+		if got := reasonsOf(cs, name); !strings.Contains(got, want) {
+			t.Errorf("%s: reasons %q lack %q", name, got, want)
+		}
+	}
+}
+
+// Without a primary (all servers read-only), every reachable server is
+// ranked by GTID position alone.
+func TestCandidatesWithoutPrimary(t *testing.T) {
+	a := same(t, mariadb("a", 1, 1), "0-1-7", "0-1-7")
+	b := same(t, mariadb("b", 2, 2), "0-1-9", "0-1-9")
+	top := New([]*Node{a, b}, Options{})
+	cs := top.Candidates(CandidateOptions{})
+	if got := order(cs); got != "b:1 a:2" {
+		t.Errorf("order %s", got)
+	}
+	if r := reasonsOf(cs, "b"); !strings.HasPrefix(r, "no primary known") {
+		t.Errorf("reasons %q", r)
+	}
+}

@@ -1,0 +1,242 @@
+package topology
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/replicant-lua/replicant-lua/runtime/gtid"
+)
+
+// Errant transactions are transactions a server has and the primary does
+// not: a write made on a replica, or history left on an old primary. A
+// server with them must not be promoted (the other replicas would never get
+// them, or would fail on them), and MariaDB refuses it as a replica once
+// the primary has moved past them (error 1236, "not in the master's
+// binlog").
+//
+// Every check compares a server with the primary's GTID state read after
+// the server's own (Discover reads the primary's GTIDs again at the end):
+// whatever the server received from the primary, the primary had by then,
+// so a transaction committed on the primary between the two reads is
+// never mistaken for an errant one.
+//
+// MySQL: errant = server's gtid_executed minus the primary's gtid_executed.
+//
+// MariaDB positions name only the last GTID per domain, so set arithmetic
+// is not enough. The primary "has" a GTID d-s-n when its gtid_binlog_state
+// (the last seq_no per domain AND server_id in its binary log) has d-s-m
+// with m >= n, or one of its positions (gtid_binlog_pos, gtid_slave_pos,
+// gtid_current_pos) is d-s-m with m >= n (applied as a replica, perhaps
+// without log_slave_updates, or restored from a backup). A GTID the primary
+// does not have is errant when it is:
+//
+//  1. in one of the server's positions (gtid_binlog_pos, gtid_slave_pos,
+//     gtid_current_pos): the server stands there, so it is either past the
+//     primary in that domain (the primary's highest seq_no there is lower)
+//     or on a diverged branch (the primary went past seq_no n without ever
+//     having d-s-n). This is the test the primary itself applies when the
+//     server connects as a replica.
+//  2. in the server's gtid_binlog_state, which also remembers GTIDs that are
+//     no longer the last of their domain (a write on a replica in a
+//     non-strict domain, after which replication went on), when
+//     (a) the primary's binary log has server_id s in domain d only up to
+//     m < n: it got s's earlier transactions and not this one; or
+//     (b) the primary's binary log has nothing from s in domain d, and s
+//     is the primary's server_id (it lost binlog events in a crash, or
+//     another server reused its server_id) or the server's own (it wrote
+//     it itself), the latter only when the primary logs what it
+//     replicates (log_slave_updates).
+//
+// Likewise, the "diverged branch" case of rule 1 needs the primary's
+// log_slave_updates unless s is the primary's own server_id: without it the
+// primary's binary log only holds its own writes.
+//
+// Not reported: an old GTID of a third server_id that the primary's binary
+// log lacks altogether. The primary's binlog state forgets history at
+// RESET MASTER or when restored from a backup, so such a GTID cannot be
+// told from shared history; when it is the last of its domain, rule 1
+// still reports it.
+func (f *finder) errant() {
+	p := f.t.primary
+	if p == nil || !p.Reachable() {
+		return
+	}
+	for _, n := range f.t.nodes {
+		if n == p || !n.Reachable() || n.Outside || n.Flavor.Kind != p.Flavor.Kind {
+			continue
+		}
+		var gtids, why []string
+		if n.Flavor.IsMariaDB() {
+			gtids, why = mariadbErrant(n, p)
+		} else {
+			gtids, why = mysqlErrant(n, p)
+		}
+		if len(gtids) == 0 {
+			continue
+		}
+		n.Errant = strings.Join(gtids, ",")
+		f.add(SeverityError, KindErrant, n, "has transactions the primary %s does not: %s (%s); "+
+			"it must not be promoted: rebuild it from %s, or, if its data is right, apply them on %s "+
+			"(find them with mysqlbinlog/mariadb-binlog on its binary log)",
+			p.Name, n.Errant, strings.Join(why, "; "), p.Name, p.Name)
+	}
+}
+
+func mysqlErrant(n, p *Node) (gtids, why []string) {
+	if n.GTIDExecuted.Flavor() != gtid.MySQL || p.GTIDExecuted.Flavor() != gtid.MySQL {
+		return nil, nil // GTIDs were not read
+	}
+	extra, err := n.GTIDExecuted.Subtract(p.GTIDExecuted)
+	if err != nil || extra.IsEmpty() {
+		return nil, nil
+	}
+	return []string{extra.String()}, []string{"in its gtid_executed, not in " + p.Name + "'s"}
+}
+
+// mariadbErrant applies rules 1 and 2 above; it returns each errant GTID
+// once, with the reason in terms of the two servers' state.
+func mariadbErrant(n, p *Node) (gtids, why []string) {
+	pb, _ := p.GTIDBinlogPos.MariaDB()
+	ps, _ := p.GTIDSlavePos.MariaDB()
+	pc, _ := p.GTIDCurrentPos.MariaDB()
+	reach := pb.Union(ps).Union(pc)
+	has := func(g gtid.MariaDBGTID) bool {
+		if m, ok := p.BinlogState.Last(g.Domain, g.Server); ok && m >= g.Seq {
+			return true
+		}
+		for _, pos := range []gtid.MariaDBSet{pb, ps, pc} {
+			if h, ok := pos.Domain(g.Domain); ok && h.Server == g.Server && h.Seq >= g.Seq {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[[2]uint32]bool{}
+	report := func(g gtid.MariaDBGTID, reason string) {
+		seen[[2]uint32{g.Domain, g.Server}] = true
+		gtids = append(gtids, g.String())
+		why = append(why, g.String()+": "+reason)
+	}
+	for _, pos := range []gtid.Set{n.GTIDBinlogPos, n.GTIDSlavePos, n.GTIDCurrentPos} {
+		set, _ := pos.MariaDB()
+		for _, g := range set.GTIDs() {
+			if has(g) || seen[[2]uint32{g.Domain, g.Server}] {
+				continue
+			}
+			if reason := positionReason(g, reach, p); reason != "" {
+				report(g, reason)
+			}
+		}
+	}
+	for _, g := range n.BinlogState {
+		if has(g) || seen[[2]uint32{g.Domain, g.Server}] {
+			continue
+		}
+		if reason := historyReason(g, n, p); reason != "" {
+			report(g, reason)
+		}
+	}
+	return gtids, why
+}
+
+func positionReason(g gtid.MariaDBGTID, reach gtid.MariaDBSet, p *Node) string {
+	top, ok := reach.Domain(g.Domain)
+	switch {
+	case !ok:
+		return fmt.Sprintf("domain %d, which %s has never seen", g.Domain, p.Name)
+	case top.Seq < g.Seq:
+		return fmt.Sprintf("past %s, which is at %s in domain %d", p.Name, top, g.Domain)
+	case !logsEverything(p) && uint64(g.Server) != p.ServerID:
+		return "" // its binary log cannot say what it applied
+	}
+	return fmt.Sprintf("%s is at %s and never had it: the histories diverged", p.Name, top)
+}
+
+// logsEverything reports whether a server's binary log records what it
+// replicates as well as its own writes, so that its gtid_binlog_state
+// covers its whole history (since its last RESET MASTER).
+func logsEverything(n *Node) bool { return n.LogBin && n.LogReplicaUpdates }
+
+func historyReason(g gtid.MariaDBGTID, n, p *Node) string {
+	if m, ok := p.BinlogState.Last(g.Domain, g.Server); ok {
+		return fmt.Sprintf("%s's binary log has server_id %d's transactions in domain %d only up to seq %d",
+			p.Name, g.Server, g.Domain, m)
+	}
+	switch uint64(g.Server) {
+	case p.ServerID:
+		return fmt.Sprintf("carries %s's own server_id, which its binary log lacks in domain %d: "+
+			"it lost binlog events, or another server used server_id %d", p.Name, g.Domain, g.Server)
+	case n.ServerID:
+		if !logsEverything(p) {
+			return ""
+		}
+		return fmt.Sprintf("written on %s itself, and %s's binary log has nothing from server_id %d in domain %d",
+			n.Name, p.Name, g.Server, g.Domain)
+	}
+	return ""
+}
+
+// BinlogState is MariaDB's gtid_binlog_state: for every (domain, server_id)
+// pair in the binary log, the GTID with the highest seq_no ("0-1-100,
+// 0-2-40"). Unlike a position it can list a domain several times, which
+// gtid.ParseMariaDB rejects.
+type BinlogState []gtid.MariaDBGTID
+
+// ParseBinlogState reads gtid_binlog_state text; "" is the empty state.
+func ParseBinlogState(text string) (BinlogState, error) {
+	var out BinlogState
+	for _, part := range strings.Split(text, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			if strings.TrimSpace(text) == "" {
+				break
+			}
+			return nil, fmt.Errorf("binlog state %q: empty element", text)
+		}
+		g, err := gtid.ParseMariaDBGTID(part)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := out.Last(g.Domain, g.Server); dup {
+			return nil, fmt.Errorf("binlog state %q: domain %d, server_id %d listed twice", text, g.Domain, g.Server)
+		}
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b gtid.MariaDBGTID) int {
+		if a.Domain != b.Domain {
+			return cmpUint(uint64(a.Domain), uint64(b.Domain))
+		}
+		return cmpUint(uint64(a.Server), uint64(b.Server))
+	})
+	return out, nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Last is the highest seq_no of server_id srv in domain d.
+func (b BinlogState) Last(d, srv uint32) (uint64, bool) {
+	for _, g := range b {
+		if g.Domain == d && g.Server == srv {
+			return g.Seq, true
+		}
+	}
+	return 0, false
+}
+
+// String is the text MariaDB prints, domains then server_ids in order.
+func (b BinlogState) String() string {
+	s := make([]string, len(b))
+	for i, g := range b {
+		s[i] = g.String()
+	}
+	return strings.Join(s, ",")
+}
