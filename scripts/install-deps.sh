@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian machine: MariaDB's server,
-# client and backup tools. The packages' system service is not started, and
-# nothing listens on 3306 afterwards: the tests start their own servers.
+# client and backup tools, and OpenSSH's server and client (the remote
+# machine tests start their own sshd on 127.0.0.1). The packages' system
+# services are not started: nothing listens on 3306 or 22 afterwards.
 set -euo pipefail
 
 need=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v mariadb-backup >/dev/null 2>&1 || need+=(mariadb-backup)
+# The remote machine tests run a real sshd on 127.0.0.1 and the ssh client.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -65,8 +66,12 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 	if c.stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.stdin)
 	}
-	// A background process the command leaves behind (a server started
-	// over ssh) may hold our pipes open: do not wait for it forever.
+	// On cancel, kill the command's whole process group: a shell script's
+	// own children (a hung sleep, a pager) would otherwise keep our pipes
+	// open. A background process it leaves on purpose (a server started
+	// over ssh) detaches from our pipes; WaitDelay bounds the rest.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
 	if err == nil {

@@ -32,7 +32,14 @@ func (localHost) WriteFile(ctx context.Context, path string, data []byte, mode f
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data, mode)
+	if err := writeFileAtomic(path, data, mode); err != nil {
+		// The temporary file's name would only puzzle the reader.
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err
+		}
+		return &fs.PathError{Op: "write", Path: path, Err: err}
+	}
+	return nil
 }
 
 // writeFileAtomic writes a temporary file next to path and renames it over

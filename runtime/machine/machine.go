@@ -65,7 +65,7 @@ type Ready func(ctx context.Context) error
 // did not exit within its grace period after SIGTERM and was sent
 // SIGKILL. The server is stopped, but it will run crash recovery on its
 // next start, and the operator should learn why it hung.
-var ErrKilled = errors.New("server did not exit after SIGTERM and was killed with SIGKILL")
+var ErrKilled = errors.New("killed with SIGKILL (it will run crash recovery at its next start)")
 
 // Defaults that apply when neither the context nor the options set a
 // bound.

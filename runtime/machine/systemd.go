@@ -172,7 +172,7 @@ func (m *Systemd) ReadFile(ctx context.Context, path string) ([]byte, error) {
 
 func (m *Systemd) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
 	if err := m.host.WriteFile(ctx, path, data, mode); err != nil {
-		return fmt.Errorf("%s: write file %s: %w", m, path, err)
+		return fmt.Errorf("%s: write file: %w", m, err)
 	}
 	return nil
 }

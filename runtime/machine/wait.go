@@ -12,7 +12,7 @@ import (
 const readyInterval = 100 * time.Millisecond
 
 // errExited says the server's process ended while we waited for it.
-var errExited = errors.New("server exited while starting")
+var errExited = errors.New("exited while starting")
 
 // pollReady calls ready until it returns nil, ctx ends, or alive (when
 // given) says the process is gone: a server that died must not be waited
