@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
@@ -24,7 +25,9 @@ var (
 		"tls": optStringOrTable, "connect_timeout": optDuration}
 	userKeys   = optSpec{"name": optString, "password": optAny}
 	serverKeys = optSpec{"host": optString, "port": optInt, "socket": optString,
-		"promotion": optString, "tls": optStringOrTable, "user": optTable}
+		"promotion": optString, "tls": optStringOrTable, "user": optTable,
+		"machine": optTable, "option_file": optString, "role": optStringOrTable, "server_id": optInt}
+	roleKeys = optSpec{"kind": optString, "master": optString}
 )
 
 // LoadDeployment runs a deployment file in a fresh interpreter that has
@@ -149,7 +152,74 @@ func decodeServer(name string, t *lua.LTable) (deploy.Server, error) {
 		}
 		sv.User = &u
 	}
-	return sv, nil
+	if o.has("machine") {
+		spec, err := machine.SpecFromMap(luaToMap(o.value("machine").(*lua.LTable)))
+		if err != nil {
+			return sv, fmt.Errorf("server %s: %w", name, err)
+		}
+		sv.Machine = &spec
+		sv.OptionFile = spec.DefaultsFile
+	}
+	if o.has("option_file") {
+		sv.OptionFile = o.str("option_file")
+	}
+	sv.ServerID = o.int("server_id")
+	return sv, decodeRole(&sv, o.value("role"))
+}
+
+// decodeRole reads role = "master" or role = { kind = "final", master = "db1" }.
+func decodeRole(sv *deploy.Server, v lua.LValue) error {
+	switch r := v.(type) {
+	case *lua.LNilType:
+		return nil
+	case lua.LString:
+		sv.Role = string(r)
+	case *lua.LTable:
+		if err := validateOptions(r, roleKeys); err != nil {
+			return fmt.Errorf("server %s: role: %w", sv.Name, err)
+		}
+		o := options{t: r}
+		sv.Role, sv.RoleSource = o.str("kind"), o.str("master")
+	}
+	switch sv.Role {
+	case "master", "vagabond":
+	case "final", "relay":
+		if sv.RoleSource == "" {
+			return fmt.Errorf("server %s: role %s needs its master: role = { kind = %q, master = \"db1\" }", sv.Name, sv.Role, sv.Role)
+		}
+	default:
+		return fmt.Errorf("server %s: role %q: want master, final, relay or vagabond", sv.Name, sv.Role)
+	}
+	return nil
+}
+
+// luaToMap turns a plain Lua table into Go values for machine.SpecFromMap:
+// strings, numbers, booleans and lists of strings.
+func luaToMap(t *lua.LTable) map[string]any {
+	m := map[string]any{}
+	t.ForEach(func(k, v lua.LValue) {
+		m[k.String()] = luaToGo(v)
+	})
+	return m
+}
+
+func luaToGo(v lua.LValue) any {
+	switch x := v.(type) {
+	case lua.LString:
+		return string(x)
+	case lua.LNumber:
+		if float64(x) == float64(int64(x)) {
+			return int64(x)
+		}
+		return float64(x)
+	case lua.LBool:
+		return bool(x)
+	case *lua.LTable:
+		var list []any
+		x.ForEach(func(_, item lua.LValue) { list = append(list, luaToGo(item)) })
+		return list
+	}
+	return v.String()
 }
 
 func decodeUser(v lua.LValue, what string) (deploy.Credentials, error) {

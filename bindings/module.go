@@ -28,6 +28,7 @@ func (s *State) newModule() *lua.LTable {
 	L.SetFuncs(api, s.procedureFunctions())
 	L.SetFuncs(api, s.topologyFunctions())
 	api.RawSetString("log", readOnly(L, L.SetFuncs(L.NewTable(), s.logFunctions()), "replicant.log"))
+	api.RawSetString("roles", s.newRolesTable())
 	api.RawSetString("null", s.null)
 	api.RawSetString("version", lua.LString(Version))
 	return readOnly(L, api, "replicant")
@@ -101,6 +102,12 @@ func (s *State) repDeployment(L *lua.LState) int {
 			promotion = "neutral"
 		}
 		e.RawSetString("promotion", lua.LString(promotion))
+		if sp.Role != "" {
+			e.RawSetString("role", lua.LString(sp.Role))
+		}
+		if sp.RoleSource != "" {
+			e.RawSetString("role_master", lua.LString(sp.RoleSource))
+		}
 		servers.RawSetString(n, e)
 		names.Append(lua.LString(n))
 	}

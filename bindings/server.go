@@ -30,13 +30,15 @@ func (s *State) serverMethods() map[string]lua.LGFunction {
 // syncOnly are the methods that stay in place inside rep.parallel: they
 // call back into Lua, use gopher-luar (which caches metatables in the
 // shared registry), or do not block.
-var syncOnly = map[string]bool{"kill_connections": true, "connections": true, "name": true, "address": true, "close": true}
+var syncOnly = map[string]bool{"kill_connections": true, "connections": true, "name": true, "address": true,
+	"close": true, "start": true, "stop": true, "restart": true, "config": true, "imbue": true}
 
 func (s *State) registerServerType() {
 	L := s.L
 	mt := L.NewTypeMetatable(serverTypeName)
 	methods := L.NewTable()
-	for _, set := range []map[string]lua.LGFunction{s.serverMethods(), s.replicationMethods(), s.verbMethods()} {
+	for _, set := range []map[string]lua.LGFunction{s.serverMethods(), s.replicationMethods(), s.verbMethods(),
+		s.machineMethods()} {
 		for name, fn := range set {
 			if !syncOnly[name] {
 				fn = s.async(fn)

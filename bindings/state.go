@@ -16,6 +16,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 	"github.com/replicant-lua/replicant-lua/stdlib"
@@ -54,6 +55,7 @@ type State struct {
 	observer server.Observer // what every server reports its statements to
 	locks    []*procedure.ClusterLock
 	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
+	machines map[*server.Server]machine.Machine
 }
 
 // New builds a state whose every blocking call is bounded by ctx.
@@ -74,6 +76,7 @@ func New(ctx context.Context, cfg Config) *State {
 		started:  time.Now(),
 		proc:     procedure.New(nil),
 		parallel: map[*lua.LState]bool{},
+		machines: map[*server.Server]machine.Machine{},
 	}
 	if cfg.Verbose {
 		s.proc.Log = cfg.Stderr
@@ -94,6 +97,7 @@ func New(ctx context.Context, cfg Config) *State {
 	registerErrorType(s.L)
 	s.registerServerType()
 	s.registerValueTypes()
+	s.registerConfigType()
 	s.null = s.L.NewUserData()
 	nullMeta := s.L.NewTable()
 	nullMeta.RawSetString("__tostring", s.L.NewFunction(func(L *lua.LState) int {

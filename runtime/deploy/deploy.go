@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
@@ -43,6 +44,17 @@ type Server struct {
 	Promotion string // one of the Promotion* rules; "" means neutral
 	TLS       server.TLSConfig
 	User      *Credentials // overrides the deployment's user for this server
+
+	// Machine says how the server is started and stopped and its files
+	// reached; nil when the deployment does not say.
+	Machine *machine.Spec
+	// OptionFile is the server's option file on its machine (default: the
+	// machine's defaults_file).
+	OptionFile string
+	// Role is what `imbue` makes of it: "master", "final", "relay" or "";
+	// RoleSource names the master of a final or relay.
+	Role, RoleSource string
+	ServerID         int // server-id roles write; 0 keeps it
 }
 
 // Deployment is a set of named servers and the credentials to reach them.

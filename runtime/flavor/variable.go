@@ -63,3 +63,27 @@ func (f Flavor) GTIDStateQuery() string {
 	}
 	return "SELECT @@GLOBAL.gtid_executed AS gtid_executed"
 }
+
+// CreateUser returns the statements that make user@host exist with
+// password, whether or not it existed: CREATE USER IF NOT EXISTS, then
+// ALTER USER to set the password in case it did. Nothing is dropped, so
+// nothing can fail halfway with the account gone.
+func (f Flavor) CreateUser(user, host, password string) []string {
+	account := QuoteString(user) + "@" + QuoteString(host)
+	return []string{
+		"CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY " + QuoteString(password),
+		"ALTER USER " + account + " IDENTIFIED BY " + QuoteString(password),
+	}
+}
+
+// GrantReplication returns the GRANT a replication account needs: to read
+// the binary log as a replica, and on MariaDB 10.5+ (where SUPER was split)
+// to see binlog status and manage its own replication when it is later a
+// replica itself (MARIADB-NOTES.md).
+func (f Flavor) GrantReplication(user, host string) string {
+	privileges := "REPLICATION SLAVE, REPLICATION CLIENT"
+	if f.IsMariaDB() && f.AtLeast(10, 5, 2) {
+		privileges = "REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR"
+	}
+	return "GRANT " + privileges + " ON *.* TO " + QuoteString(user) + "@" + QuoteString(host)
+}

@@ -53,3 +53,21 @@ func TestDemoteStatements(t *testing.T) {
 		}
 	}
 }
+
+func TestUserStatements(t *testing.T) {
+	got := MustParse("10.11.6-MariaDB").CreateUser("repl", "%", "it's")
+	want := []string{`CREATE USER IF NOT EXISTS 'repl'@'%' IDENTIFIED BY 'it''s'`, `ALTER USER 'repl'@'%' IDENTIFIED BY 'it''s'`}
+	if strings.Join(got, ";") != strings.Join(want, ";") {
+		t.Errorf("CreateUser = %q, want %q", got, want)
+	}
+	for version, want := range map[string]string{
+		"10.11.6-MariaDB": "GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO 'repl'@'%'",
+		"10.5.1-MariaDB":  "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%'",
+		"8.0.36":          "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%'",
+		"8.4.0":           "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%'",
+	} {
+		if got := MustParse(version).GrantReplication("repl", "%"); got != want {
+			t.Errorf("%s GrantReplication = %q", version, got)
+		}
+	}
+}

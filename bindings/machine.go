@@ -1,0 +1,300 @@
+package bindings
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
+	"github.com/replicant-lua/replicant-lua/runtime/mycnf"
+	"github.com/replicant-lua/replicant-lua/runtime/roles"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+)
+
+// machineMethods control a server through the machine its deployment entry
+// names: db:start(), db:stop(), db:restart(), db:config(), db:imbue(role).
+func (s *State) machineMethods() map[string]lua.LGFunction {
+	control := func(op string, fn func(machine.Machine, context.Context) error) lua.LGFunction {
+		return func(L *lua.LState) int {
+			sv := checkServer(L, 1)
+			m, _ := s.machineOf(L, sv)
+			if op != "start" {
+				sv.Close() // its connections end with the server
+			}
+			if err := fn(m, L.Context()); err != nil {
+				return s.raise(L, op, &server.Error{Op: op, Server: sv.String(), Message: err.Error(), Err: err})
+			}
+			return 0
+		}
+	}
+	return map[string]lua.LGFunction{
+		"start":   control("start", machine.Machine.Start),
+		"stop":    control("stop", machine.Machine.Stop),
+		"restart": control("restart", machine.Machine.Restart),
+		"config":  s.serverConfigFile,
+		"imbue":   s.serverImbue,
+	}
+}
+
+// machineOf is the machine of a deployment server, built once per run
+// with readiness checked by connecting to the server.
+func (s *State) machineOf(L *lua.LState, sv *server.Server) (machine.Machine, deploy.Server) {
+	var entry deploy.Server
+	if d := s.cfg.Deployment; d != nil {
+		entry = d.Servers[sv.Config().Name]
+	}
+	if m, ok := s.machines[sv]; ok {
+		return m, entry
+	}
+	if entry.Machine == nil {
+		L.RaiseError("%s: no machine to start, stop or reach its files: add machine = { ... } to its deployment entry", sv)
+	}
+	spec := *entry.Machine
+	spec.Ready = func(ctx context.Context) error { return sv.Ping(ctx) }
+	m, err := machine.New(spec)
+	if err != nil {
+		L.RaiseError("%s: machine: %v", sv, err)
+	}
+	s.machines[sv] = m
+	return m, entry
+}
+
+const configTypeName = "replicant.config"
+
+// optionFile is the object db:config() returns.
+type optionFile struct {
+	file    *mycnf.File
+	path    string
+	section string
+	host    machine.Host
+}
+
+// db:config() → the server's option file, editable: get, set, set_flag,
+// remove, save, text. Names and section: cfg:get("server-id") reads the
+// server's own group (mysqld); cfg:get("client", "port") another.
+func (s *State) serverConfigFile(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	m, entry := s.machineOf(L, sv)
+	if entry.OptionFile == "" {
+		L.RaiseError("%s: no option file known: set option_file or machine.defaults_file in the deployment", sv)
+	}
+	data, err := m.ReadFile(L.Context(), entry.OptionFile)
+	if err != nil {
+		L.RaiseError("%s: config: %v", sv, err)
+	}
+	f, err := mycnf.Parse(bytes.NewReader(data), entry.OptionFile)
+	if err != nil {
+		L.RaiseError("%s: config: %v", sv, err)
+	}
+	L.Push(newValue(L, &optionFile{file: f, path: entry.OptionFile, section: "mysqld", host: m}, configTypeName))
+	return 1
+}
+
+func checkConfig(L *lua.LState) *optionFile {
+	if ud, ok := L.Get(1).(*lua.LUserData); ok {
+		if c, ok := ud.Value.(*optionFile); ok {
+			return c
+		}
+	}
+	L.ArgError(1, "option file expected (call with a colon: cfg:get(...))")
+	return nil
+}
+
+// sectionAndName reads (name) or (section, name) from argument 2 on.
+func (c *optionFile) sectionAndName(L *lua.LState, args int) (string, string, int) {
+	if L.GetTop()-1 > args {
+		return L.CheckString(2), L.CheckString(3), 4
+	}
+	return c.section, L.CheckString(2), 3
+}
+
+func (s *State) registerConfigType() {
+	L := s.L
+	mt := L.NewTypeMetatable(configTypeName)
+	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"get": func(L *lua.LState) int {
+			c := checkConfig(L)
+			section, name, _ := c.sectionAndName(L, 1)
+			o, ok := c.file.Get(section, name)
+			switch {
+			case !ok:
+				L.Push(lua.LNil)
+			case !o.HasValue:
+				L.Push(lua.LTrue)
+			default:
+				L.Push(lua.LString(o.Value))
+			}
+			return 1
+		},
+		"set": func(L *lua.LState) int {
+			c := checkConfig(L)
+			section, name, next := c.sectionAndName(L, 2)
+			value := L.ToStringMeta(L.CheckAny(next)).String()
+			if err := c.file.Set(section, name, value); err != nil {
+				L.RaiseError("config set %s: %v", name, err)
+			}
+			return 0
+		},
+		"set_flag": func(L *lua.LState) int {
+			c := checkConfig(L)
+			section, name, _ := c.sectionAndName(L, 1)
+			if err := c.file.SetFlag(section, name); err != nil {
+				L.RaiseError("config set_flag %s: %v", name, err)
+			}
+			return 0
+		},
+		"remove": func(L *lua.LState) int {
+			c := checkConfig(L)
+			section, name, _ := c.sectionAndName(L, 1)
+			L.Push(lua.LBool(c.file.Remove(section, name)))
+			return 1
+		},
+		"save": func(L *lua.LState) int {
+			c := checkConfig(L)
+			if err := c.host.WriteFile(L.Context(), c.path, c.file.Bytes(), 0o644); err != nil {
+				L.RaiseError("config save %s: %v", c.path, err)
+			}
+			return 0
+		},
+		"text": func(L *lua.LState) int { L.Push(lua.LString(checkConfig(L).file.Bytes())); return 1 },
+		"path": func(L *lua.LState) int { L.Push(lua.LString(checkConfig(L).path)); return 1 },
+	}))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString("option file " + checkConfig(L).path))
+		return 1
+	}))
+}
+
+const roleTypeName = "replicant.role"
+
+var (
+	masterOptions = optSpec{"repl_user": optTable, "server_id": optInt, "options": optTable}
+	replicaRole   = optSpec{"master": optAny, "server_id": optInt, "options": optTable}
+)
+
+type roleSpec struct {
+	role     roles.Role
+	serverID int
+}
+
+// rep.roles: master{repl_user=, server_id=, options=}, final{master=},
+// relay{master=}, vagabond(). options adds option-file settings.
+func (s *State) newRolesTable() *lua.LTable {
+	L := s.L
+	mt := L.NewTypeMetatable(roleTypeName)
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString("role " + checkRole(L, 1).role.Name()))
+		return 1
+	}))
+	t := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"master": func(L *lua.LState) int {
+			o := checkOptions(L, 1, "roles.master", masterOptions)
+			repl := s.replCredentials(L, o)
+			return pushRole(L, roles.Master{Repl: repl, Extra: extraEdits(L, o)}, o.int("server_id"))
+		},
+		"final": func(L *lua.LState) int {
+			o := checkOptions(L, 1, "roles.final", replicaRole)
+			return pushRole(L, roles.Final{Source: s.roleSource(L, o), Repl: s.replCredentials(L, options{t: L.NewTable()}),
+				Extra: extraEdits(L, o)}, o.int("server_id"))
+		},
+		"relay": func(L *lua.LState) int {
+			o := checkOptions(L, 1, "roles.relay", replicaRole)
+			return pushRole(L, roles.Relay{Source: s.roleSource(L, o), Repl: s.replCredentials(L, options{t: L.NewTable()}),
+				Extra: extraEdits(L, o)}, o.int("server_id"))
+		},
+		"vagabond": func(L *lua.LState) int { return pushRole(L, roles.Vagabond{}, 0) },
+	})
+	return readOnly(L, t, "replicant.roles")
+}
+
+func pushRole(L *lua.LState, r roles.Role, serverID int) int {
+	L.Push(newValue(L, &roleSpec{role: r, serverID: serverID}, roleTypeName))
+	return 1
+}
+
+func checkRole(L *lua.LState, n int) *roleSpec {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if r, ok := ud.Value.(*roleSpec); ok {
+			return r
+		}
+	}
+	L.ArgError(n, "role expected (rep.roles.master{...}, final{...}, relay{...}, vagabond())")
+	return nil
+}
+
+func (s *State) roleSource(L *lua.LState, o options) *server.Server {
+	switch m := o.value("master").(type) {
+	case lua.LString:
+		sv, err := s.server(L, string(m), options{t: L.NewTable()})
+		if err != nil {
+			L.RaiseError("role: master: %v", err)
+		}
+		return sv
+	case *lua.LUserData:
+		if sv, ok := m.Value.(*server.Server); ok {
+			return sv
+		}
+	}
+	L.RaiseError("role: option master: want a server or its name")
+	return nil
+}
+
+func (s *State) replCredentials(L *lua.LState, o options) roles.Credentials {
+	var c roles.Credentials
+	if d := s.cfg.Deployment; d != nil {
+		c.User, c.Password = d.ReplUser.Name, d.ReplUser.Password.Reveal()
+	}
+	if t, ok := o.value("repl_user").(*lua.LTable); ok {
+		if err := validateOptions(t, userKeys); err != nil {
+			L.RaiseError("roles.master: repl_user: %v", err)
+		}
+		c.User = options{t: t}.str("name")
+		c.Password = lua.LVAsString(t.RawGetString("password"))
+	}
+	return c
+}
+
+func extraEdits(L *lua.LState, o options) []roles.Edit {
+	t, ok := o.value("options").(*lua.LTable)
+	if !ok {
+		return nil
+	}
+	var edits []roles.Edit
+	t.ForEach(func(k, v lua.LValue) {
+		if b, isBool := v.(lua.LBool); isBool {
+			edits = append(edits, roles.Edit{Name: k.String(), Flag: bool(b), Remove: !bool(b)})
+			return
+		}
+		edits = append(edits, roles.Edit{Name: k.String(), Value: v.String()})
+	})
+	return edits
+}
+
+// db:imbue(role) → true when the option file changed and the server
+// restarted to read it, false when only the SQL part ran.
+func (s *State) serverImbue(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	r := checkRole(L, 2)
+	t := roles.Target{Server: sv, ServerID: r.serverID}
+	if d := s.cfg.Deployment; d != nil {
+		if entry, ok := d.Servers[sv.Config().Name]; ok {
+			if entry.Machine != nil {
+				t.Machine, _ = s.machineOf(L, sv)
+			}
+			t.OptionFile = entry.OptionFile
+			if t.ServerID == 0 {
+				t.ServerID = entry.ServerID
+			}
+		}
+	}
+	res, err := roles.Imbue(L.Context(), t, r.role)
+	if err != nil {
+		return s.raise(L, "imbue", &server.Error{Op: "imbue", Server: sv.String(), Message: err.Error(), Err: err})
+	}
+	s.audit("imbue", sv.String(), map[string]any{"role": r.role.Name(), "restarted": strconv.FormatBool(res.Restarted)})
+	L.Push(lua.LBool(res.Restarted))
+	return 1
+}

@@ -1,0 +1,193 @@
+package roles
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/replicant-lua/replicant-lua/runtime/flavor"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+)
+
+// Credentials of the replication account.
+type Credentials struct {
+	User, Password string
+	Host           string // the account's host part; "" is '%'
+}
+
+// Master: binary log on, and the replication account, created or updated
+// idempotently.
+type Master struct {
+	Repl  Credentials
+	Extra []Edit // more option-file settings
+}
+
+func (Master) Name() string { return "master" }
+
+func (m Master) Edits(Target) []Edit {
+	return append([]Edit{{Name: "log-bin", Value: "mysql-bin"}, {Name: "skip-log-bin", Remove: true}}, m.Extra...)
+}
+
+func (m Master) Apply(ctx context.Context, t Target) error {
+	if m.Repl.User == "" {
+		return fmt.Errorf("master role: no replication user (repl_user in the deployment)")
+	}
+	fl, err := t.Server.Flavor(ctx)
+	if err != nil {
+		return err
+	}
+	host := m.Repl.Host
+	if host == "" {
+		host = "%"
+	}
+	// On a server that replicates from no one the statements are logged,
+	// so its replicas get the account too and can serve as masters after a
+	// switchover. On a replica they would be errant transactions: there
+	// they stay out of the binary log.
+	st, err := t.Server.ReplicaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	stmts := append(fl.CreateUser(m.Repl.User, host, m.Repl.Password), fl.GrantReplication(m.Repl.User, host))
+	if st != nil {
+		stmts = append(append([]string{"SET SESSION sql_log_bin = 0"}, stmts...), "SET SESSION sql_log_bin = 1")
+	}
+	for _, stmt := range stmts {
+		if _, err := t.Server.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("replication user: %w", err)
+		}
+	}
+	return nil
+}
+
+// Final: a replica with no binary log of its own, replicating from Source.
+type Final struct {
+	Source *server.Server
+	Repl   Credentials
+	Extra  []Edit
+}
+
+func (Final) Name() string { return "final" }
+
+func (f Final) Edits(Target) []Edit {
+	return append([]Edit{{Name: "log-bin", Remove: true}, {Name: "log-slave-updates", Remove: true},
+		{Name: "read-only", Value: "1"}}, f.Extra...)
+}
+
+func (f Final) Apply(ctx context.Context, t Target) error {
+	return replicateFrom(ctx, t.Server, f.Source, f.Repl)
+}
+
+// Relay: binary log and log-slave-updates on, tables BLACKHOLE (it passes
+// changes on without storing them), replicating from Source.
+type Relay struct {
+	Source *server.Server
+	Repl   Credentials
+	Extra  []Edit
+}
+
+func (Relay) Name() string { return "relay" }
+
+func (r Relay) Edits(Target) []Edit {
+	return append([]Edit{{Name: "log-bin", Value: "mysql-bin"}, {Name: "log-slave-updates", Flag: true},
+		{Name: "default-storage-engine", Value: "BLACKHOLE"}, {Name: "read-only", Value: "1"}}, r.Extra...)
+}
+
+// Prepare makes the BLACKHOLE engine available before the restart whose
+// default-storage-engine names it: MariaDB ships it as a plugin, and
+// INSTALL SONAME records it in mysql.plugin, which the server loads at
+// startup before it checks the default engine.
+func (r Relay) Prepare(ctx context.Context, t Target) error {
+	row, err := t.Server.QueryRow(ctx, "SELECT SUPPORT FROM information_schema.ENGINES WHERE ENGINE = 'BLACKHOLE'")
+	if err != nil {
+		return err
+	}
+	if row != nil && row["SUPPORT"] != "NO" {
+		return nil
+	}
+	// Kept out of the binary log: on a replica it would be errant.
+	for _, stmt := range []string{"SET SESSION sql_log_bin = 0", "INSTALL SONAME 'ha_blackhole'", "SET SESSION sql_log_bin = 1"} {
+		if _, err := t.Server.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("BLACKHOLE engine: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r Relay) Apply(ctx context.Context, t Target) error {
+	if err := blackholeTables(ctx, t.Server); err != nil {
+		return err
+	}
+	return replicateFrom(ctx, t.Server, r.Source, r.Repl)
+}
+
+// Vagabond: a server outside the deployment. Its replication, if any, is
+// stopped and forgotten; its options are left alone.
+type Vagabond struct{}
+
+func (Vagabond) Name() string        { return "vagabond" }
+func (Vagabond) Edits(Target) []Edit { return nil }
+
+func (Vagabond) Apply(ctx context.Context, t Target) error {
+	st, err := t.Server.ReplicaStatus(ctx)
+	if err != nil || st == nil {
+		return err
+	}
+	if err := t.Server.StopReplica(ctx, flavor.BothThreads); err != nil {
+		return err
+	}
+	return t.Server.ResetReplica(ctx, true)
+}
+
+// replicateFrom points db at src by GTID and starts it, unless it already
+// replicates from src with both threads running.
+func replicateFrom(ctx context.Context, db, src *server.Server, repl Credentials) error {
+	if src == nil {
+		return fmt.Errorf("no source given (master = ...)")
+	}
+	cfg := src.Config()
+	if cfg.Host == "" {
+		return fmt.Errorf("source %s is reached over a socket; a replica needs its host and port", src)
+	}
+	st, err := db.ReplicaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if st != nil && st.SourceHost == cfg.Host && st.SourcePort == cfg.Port && st.IORunning && st.SQLRunning {
+		return nil
+	}
+	if st != nil {
+		if err := db.StopReplica(ctx, flavor.BothThreads); err != nil {
+			return err
+		}
+	}
+	err = db.ChangeSource(ctx, flavor.ChangeSourceOptions{Host: cfg.Host, Port: cfg.Port, User: repl.User,
+		Password: repl.Password, GTID: flavor.GTIDAutoPosition})
+	if err != nil {
+		return err
+	}
+	return db.StartReplica(ctx, flavor.BothThreads)
+}
+
+// blackholeTables converts every user table to BLACKHOLE, with the binary
+// log off for the session so the conversion does not travel downstream.
+func blackholeTables(ctx context.Context, db *server.Server) error {
+	res, err := db.Query(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "+
+		"WHERE TABLE_TYPE = 'BASE TABLE' AND ENGINE <> 'BLACKHOLE' "+
+		"AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')")
+	if err != nil {
+		return err
+	}
+	if _, err := db.Exec(ctx, "SET SESSION sql_log_bin = 0"); err != nil {
+		return err
+	}
+	defer db.Exec(context.WithoutCancel(ctx), "SET SESSION sql_log_bin = 1")
+	for _, r := range res.Rows {
+		schema, _ := r[0].(string)
+		table, _ := r[1].(string)
+		stmt := "ALTER TABLE " + flavor.QuoteIdentifier(schema) + "." + flavor.QuoteIdentifier(table) + " ENGINE = BLACKHOLE"
+		if _, err := db.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("convert %s.%s to BLACKHOLE: %w", schema, table, err)
+		}
+	}
+	return nil
+}
