@@ -112,3 +112,39 @@ return { user = { name = "u", password = pw }, servers = { db1 = { host = "h" } 
 		}
 	}
 }
+
+func TestDeploymentMachinesAndRoles(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "dep.lua", `
+return {
+  user = { name = "u", password = "p" },
+  servers = {
+    db1 = { host = "10.0.0.1", role = "master", server_id = 1,
+            machine = { ssh = "ops@10.0.0.1", service = "mariadb", connect_timeout = "5s" } },
+    db2 = { host = "10.0.0.2", role = { kind = "final", master = "db1" },
+            machine = { defaults_file = "/srv/db2/my.cnf" } },
+  },
+}`)
+	d, err := LoadDeployment(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db1, db2 := d.Servers["db1"], d.Servers["db2"]
+	if db1.Machine == nil || db1.Machine.SSH != "ops@10.0.0.1" || db1.Machine.Service != "mariadb" || db1.Role != "master" || db1.ServerID != 1 {
+		t.Errorf("db1 = %+v, machine %+v", db1, db1.Machine)
+	}
+	if db2.Machine == nil || db2.OptionFile != "/srv/db2/my.cnf" || db2.Role != "final" || db2.RoleSource != "db1" {
+		t.Errorf("db2 = %+v", db2)
+	}
+	for src, want := range map[string]string{
+		`machine = { sevice = "x" }`:          `server db1: machine: unknown key "sevice"`,
+		`role = "primary"`:                    `server db1: role "primary": want master, final, relay or vagabond`,
+		`role = { kind = "final" }`:           `server db1: role final needs its master`,
+		`role = { kind = "relay", src = "x" }`: `server db1: role: unknown option src`,
+	} {
+		p := writeFile(t, dir, "bad.lua", `return { user = { name = "u" }, servers = { db1 = { host = "h", `+src+` } } }`)
+		if _, err := LoadDeployment(context.Background(), p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", src, err, want)
+		}
+	}
+}
