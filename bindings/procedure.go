@@ -163,6 +163,11 @@ func (s *State) repNow(L *lua.LState) int {
 // rep.lock() takes the procedure lock on every server of the deployment
 // (or the servers given), held until the run ends.
 func (s *State) repLock(L *lua.LState) int {
+	// A procedure that runs another (rolling_restart runs switchover)
+	// already holds the lock: taking it again would conflict with itself.
+	if len(s.locks) > 0 {
+		return 0
+	}
 	var servers []*server.Server
 	if L.GetTop() == 0 {
 		if s.cfg.Deployment == nil {

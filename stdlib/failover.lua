@@ -187,6 +187,7 @@ function M.run(opts)
   end
   if not rep.dry_run() then
     ha.verify(new, others, o.wait_timeout)
+    ha.persist_read_only(new, false)
   end
   ctx.wall = rep.now() - started
   print(string.format("failover: %s -> %s done in %s (promoted after %s); %d replica(s) repointed",

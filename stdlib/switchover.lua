@@ -160,6 +160,10 @@ function M.run(opts, from_cli)
   for _, db in ipairs(ctx.others) do table.insert(replicas, db) end
   if not rep.dry_run() then
     ha.verify(ctx.candidate, replicas, o.wait_timeout)
+    -- Where the deployment gives machines, the option files say the same,
+    -- so a restart later does not undo the switchover's read_only.
+    ha.persist_read_only(ctx.candidate, false)
+    ha.persist_read_only(ctx.primary, true)
   end
   ctx.blocked = ctx.writable_at - ctx.fence_start
   ctx.wall = rep.now() - started

@@ -131,3 +131,35 @@ print(replicant.server("db3"):config():get("max_connections"), cfg:get("no-such"
 		t.Errorf("config: %q\n%s", r.stdout, after)
 	}
 }
+
+// rolling_restart restarts every server through its machine, replicas
+// first, then the primary after a switchover; with --back the primary role
+// returns. No acknowledged write is lost meanwhile.
+func TestRollingRestart(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	dep := machineDeployment(t, sb, nil)
+	pids := map[string]int{}
+	for _, in := range sb.Instances {
+		pids[in.Name] = in.Pid
+	}
+	w := startWriter(t, sb)
+	r := run(t, "", nil, "-d", dep, "--timeout", "3m", "run", "rolling_restart", "--", "--back")
+	res := w.finish(t, 0)
+	if r.code != 0 || !strings.Contains(r.stdout, "rolling_restart: 3 server(s) restarted; the primary is db1") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if res.lost != 0 || res.dupes != 0 {
+		t.Errorf("writer: %+v", res)
+	}
+	check := run(t, "", nil, "-d", dep, "-e", `require("expect").topology("db1", {"db2", "db3"})
+for _, n in ipairs{"db1", "db2", "db3"} do print(n, replicant.server(n):query_row("SELECT @@pid_file AS f").f) end`)
+	if check.code != 0 {
+		t.Errorf("topology after: %s", check.stderr)
+	}
+	for name, old := range pids {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(sb.Instances[0].DefaultsFile), "..", name, "mysqld.pid"))
+		if err == nil && strings.TrimSpace(string(b)) == fmt.Sprint(old) {
+			t.Errorf("%s still runs as pid %d: not restarted", name, old)
+		}
+	}
+}

@@ -171,6 +171,26 @@ function M.verify_replica(db, source, timeout)
   end
 end
 
+-- M.persist_read_only(db, on) writes read-only into db's option file, so a
+-- restart keeps what SET GLOBAL read_only set (a restarted old primary
+-- would otherwise come back writable). False when the deployment gives db
+-- no machine to reach the file; errors other than that raise.
+function M.persist_read_only(db, on)
+  local ok, cfg = rep.try(db.config, db)
+  if not ok then
+    if tostring(cfg):match("no machine") or tostring(cfg):match("no option file") then
+      return false
+    end
+    error(cfg, 0)
+  end
+  local want = on and "1" or "0"
+  if cfg:get("read-only") ~= want then
+    cfg:set("read-only", want)
+    cfg:save()
+  end
+  return true
+end
+
 -- M.ms(seconds) formats a duration in milliseconds.
 function M.ms(seconds)
   return string.format("%.1f ms", seconds * 1000)

@@ -1,0 +1,71 @@
+-- rolling_restart: restart every server of the deployment through its
+-- machine (to load new options or binaries) without taking writes down for
+-- more than a switchover's window.
+--
+--   replicant-lua -d dep.lua run rolling_restart [-- --to db2] [--back]
+--       [--wait-timeout 60s]
+--
+-- 1. Replicas first, one at a time: restart, wait until both threads run
+--    and it has caught up with the primary, before the next.
+-- 2. Switch the primary role to a restarted replica (--to, or the first
+--    candidate), restart the old primary, wait until it has caught up.
+-- 3. With --back, switch back to the original primary.
+-- Each server needs machine = { ... } in its deployment entry. Servers
+-- restarted as replicas get read-only = 1 in their option file first (a
+-- restart forgets SET GLOBAL read_only), the primary read-only = 0.
+local rep = require "replicant"
+local cli = require "replicant.cli"
+local ha = require "replicant.ha"
+
+local M = {}
+
+M.options = { to = "string", back = "boolean", wait_timeout = "duration", max_lag = "number" }
+
+local function persist_read_only(db, on)
+  assert(ha.persist_read_only(db, on), db:name() .. ": no machine to reach its option file")
+end
+
+local function restart_replica(db, primary, timeout)
+  rep.step("restart " .. db:name(), function()
+    persist_read_only(db, true)
+    db:restart()
+    -- A restarted replica starts replicating by itself unless
+    -- skip-slave-start is set; start it in case, harmless otherwise.
+    db:start_replica()
+    ha.verify_replica(db, ha.source_of(db) or primary, timeout)
+  end)
+end
+
+function M.run(opts)
+  local o = cli.check(opts, M.options, "rolling_restart")
+  o.wait_timeout = o.wait_timeout or 60
+  local servers = ha.servers()
+  local primary = ha.find_primary(servers)
+  rep.lock()
+  local replicas = {}
+  for _, db in ipairs(servers) do
+    if db ~= primary then table.insert(replicas, db) end
+  end
+  for _, db in ipairs(replicas) do
+    restart_replica(db, primary, o.wait_timeout)
+  end
+  if #replicas == 0 then
+    rep.step("restart " .. primary:name() .. " (no replica to take over)", function() primary:restart() end)
+    print("rolling_restart: " .. primary:name() .. " restarted; it had no replica, so writes stopped meanwhile")
+    return
+  end
+  local to = o.to or replicas[1]:name()
+  local switchover = require "replicant.switchover"
+  switchover.run { to = to, max_lag = o.max_lag, wait_timeout = o.wait_timeout }
+  persist_read_only(rep.server(to), false)
+  restart_replica(primary, rep.server(to), o.wait_timeout)
+  if o.back then
+    switchover.run { to = primary:name(), max_lag = o.max_lag, wait_timeout = o.wait_timeout }
+    persist_read_only(primary, false)
+    persist_read_only(rep.server(to), true)
+  end
+  print(string.format("rolling_restart: %d server(s) restarted; the primary is %s", #servers,
+    o.back and primary:name() or to))
+end
+
+return cli.main(M, "rolling_restart", ...)
