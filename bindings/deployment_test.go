@@ -137,9 +137,9 @@ return {
 		t.Errorf("db2 = %+v", db2)
 	}
 	for src, want := range map[string]string{
-		`machine = { sevice = "x" }`:          `server db1: machine: unknown key "sevice"`,
-		`role = "primary"`:                    `server db1: role "primary": want master, final, relay or vagabond`,
-		`role = { kind = "final" }`:           `server db1: role final needs its master`,
+		`machine = { sevice = "x" }`:           `server db1: machine: unknown key "sevice"`,
+		`role = "primary"`:                     `server db1: role "primary": want master, final, relay or vagabond`,
+		`role = { kind = "final" }`:            `server db1: role final needs its master`,
 		`role = { kind = "relay", src = "x" }`: `server db1: role: unknown option src`,
 	} {
 		p := writeFile(t, dir, "bad.lua", `return { user = { name = "u" }, servers = { db1 = { host = "h", `+src+` } } }`)
