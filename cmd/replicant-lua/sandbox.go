@@ -83,7 +83,9 @@ func sandboxFlags(name string, args []string, stderr io.Writer, define func(*pfl
 }
 
 func sandboxUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	opts := sandbox.Options{Detach: true} // the servers outlive this command
+	// The servers outlive this command; the deployment names their
+	// machines, so playbooks can restart them and edit their option files.
+	opts := sandbox.Options{Detach: true, WriteMachines: true}
 	code, ok := sandboxFlags("up", args, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&opts.Dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory` (must not exist, or be empty)")
 		fs.IntVar(&opts.Servers, "servers", sandbox.DefaultServers, "number of servers (1 to 64)")

@@ -26,14 +26,14 @@ func readProcess(ctx context.Context, h Host, pid int) (proc process, ok bool, e
 		return readRemoteProcess(ctx, h, pid)
 	}
 	stat, err := h.ReadFile(ctx, fmt.Sprintf("/proc/%d/stat", pid))
-	if errors.Is(err, fs.ErrNotExist) {
+	if gone(err) {
 		return proc, false, nil
 	}
 	if err != nil {
 		return proc, false, err
 	}
 	cmdline, err := h.ReadFile(ctx, fmt.Sprintf("/proc/%d/cmdline", pid))
-	if errors.Is(err, fs.ErrNotExist) {
+	if gone(err) {
 		return proc, false, nil // it exited between the two reads
 	}
 	if err != nil {
@@ -173,4 +173,11 @@ func sigName(sig syscall.Signal) string {
 		return "SIGKILL"
 	}
 	return sig.String()
+}
+
+// gone reports whether reading a /proc file failed because the process
+// is gone: ENOENT once the directory is removed, ESRCH when it was reaped
+// between the open and the read.
+func gone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
 }

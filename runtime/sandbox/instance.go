@@ -3,17 +3,19 @@ package sandbox
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	gosql "github.com/go-sql-driver/mysql"
+
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
+	"github.com/replicant-lua/replicant-lua/runtime/mycnf"
 )
 
 // maxSocketPath is what fits in sockaddr_un.sun_path (108 bytes with the
@@ -63,132 +65,102 @@ func layout(s *Sandbox, o Options) error {
 	return nil
 }
 
-// optionFile is the instance's my.cnf. It is all the server reads
-// (--defaults-file), so /etc/mysql/my.cnf cannot leak into a sandbox.
-func optionFile(in Instance, primary string) string {
-	var b strings.Builder
+// optionFile is the instance's my.cnf, written with runtime/mycnf: the
+// same kind of file, and the same editor, as server:config() uses later.
+// It is all the server reads (--defaults-file), so /etc/mysql/my.cnf
+// cannot leak into a sandbox.
+func optionFile(in Instance, primary string) (*mycnf.File, error) {
 	started := "the primary"
 	if in.Role == RoleReplica {
 		started = "a replica of " + primary
 	}
-	fmt.Fprintf(&b, "# Written by replicant-lua sandbox up for %s, started as %s.\n", in.Name, started)
-	fmt.Fprintf(&b, "# Run as: %s --defaults-file=%s\n", in.Binary, in.DefaultsFile)
-	b.WriteString("[mysqld]\n")
-	kv := func(k, v string) { fmt.Fprintf(&b, "%-24s = %s\n", k, v) }
-	if os.Geteuid() == 0 {
-		kv("user", "root") // mariadbd refuses to run as root without it
+	header := fmt.Sprintf("# Written by replicant-lua sandbox up for %s, started as %s.\n# Run as: %s --defaults-file=%s\n[mysqld]\n",
+		comment(in.Name), comment(started), comment(in.Binary), comment(in.DefaultsFile))
+	f, err := mycnf.Parse(strings.NewReader(header), in.DefaultsFile)
+	if err != nil {
+		return nil, err
 	}
-	kv("datadir", in.DataDir)
-	kv("tmpdir", in.TmpDir) // shared tmpdirs make parallel servers collide
-	kv("socket", in.Socket)
-	kv("port", strconv.Itoa(in.Port))
-	kv("bind-address", "127.0.0.1")
-	kv("pid-file", filepath.Join(filepath.Dir(in.DefaultsFile), "mysqld.pid"))
-	kv("log-error", in.ErrorLog)
-	kv("server-id", strconv.Itoa(in.ServerID))
-	kv("log-bin", "mysql-bin")
-	kv("relay-log", "relay-bin")
-	b.WriteString("log-slave-updates\n") // every replica can become a primary
-	kv("binlog-format", "ROW")
-	kv("gtid-strict-mode", "1")
-	kv("report-host", "127.0.0.1") // SHOW SLAVE HOSTS on the primary lists us
-	kv("report-port", strconv.Itoa(in.Port))
-	b.WriteString("skip-name-resolve\n")
-	kv("performance-schema", "OFF") // ≈90 MiB RSS per server instead of ≈400
-	kv("innodb-buffer-pool-size", "16M")
-	kv("innodb-log-file-size", "8M")
+	var errs []error
+	set := func(k, v string) { errs = append(errs, f.Set("mysqld", k, v)) }
+	flag := func(k string) { errs = append(errs, f.SetFlag("mysqld", k)) }
+	if os.Geteuid() == 0 {
+		set("user", "root") // mariadbd refuses to run as root without it
+	}
+	set("datadir", in.DataDir)
+	set("tmpdir", in.TmpDir) // shared tmpdirs make parallel servers collide
+	set("socket", in.Socket)
+	set("port", strconv.Itoa(in.Port))
+	set("bind-address", "127.0.0.1")
+	set("pid-file", filepath.Join(filepath.Dir(in.DefaultsFile), "mysqld.pid"))
+	set("log-error", in.ErrorLog)
+	set("server-id", strconv.Itoa(in.ServerID))
+	set("log-bin", "mysql-bin")
+	set("relay-log", "relay-bin")
+	flag("log-slave-updates") // every replica can become a primary
+	set("binlog-format", "ROW")
+	set("gtid-strict-mode", "1")
+	set("report-host", "127.0.0.1") // SHOW SLAVE HOSTS on the primary lists us
+	set("report-port", strconv.Itoa(in.Port))
+	flag("skip-name-resolve")
+	set("performance-schema", "OFF") // ≈90 MiB RSS per server instead of ≈400
+	set("innodb-buffer-pool-size", "16M")
+	set("innodb-log-file-size", "8M")
 	if in.Role == RoleReplica {
 		// A replica that restarts stays read-only until promoted.
-		kv("read-only", "1")
+		set("read-only", "1")
 	}
-	return b.String()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("sandbox: %s: option file: %w", in, err)
+	}
+	return f, nil
 }
 
-// launch starts one instance and waits until it answers. With automatic
-// ports a clash (another process took the port between our probe and the
-// server's bind) is retried on a new port. started is told every pid as
-// soon as the process exists.
-func launch(ctx context.Context, in Instance, primary string, o Options, started func(Instance)) (<-chan struct{}, error) {
+// comment keeps text on its comment line: a newline in a path must not
+// turn the rest of it into options.
+func comment(text string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(text)
+}
+
+// launch writes the instance's option file, starts its server and waits
+// until it answers. With automatic ports a clash (another process took the
+// port between our probe and the server's bind) is retried on a new port.
+// record is told the instance when its option file is written, and again
+// with its pid once it answers.
+func launch(ctx context.Context, in Instance, m *machine.Process, primary string, o Options, record func(Instance)) error {
 	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			os.Remove(in.ErrorLog) // so that portClash judges this attempt only
-		}
 		if o.BasePort == 0 {
 			p, err := freePort()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			in.Port = p
 		}
-		if err := os.WriteFile(in.DefaultsFile, []byte(optionFile(in, primary)), 0o644); err != nil {
-			return nil, err
-		}
-		pid, exited, err := startProcess(in, o.Detach)
+		f, err := optionFile(in, primary)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		in.Pid = pid
-		started(in)
-		err = waitReady(ctx, in, exited, o.Timeout)
+		if err := f.Save(in.DefaultsFile); err != nil {
+			return fmt.Errorf("sandbox: %s: %w", in, err)
+		}
+		record(in)
+		sctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		err = m.Start(sctx)
+		cancel()
 		if err == nil {
-			return exited, nil
-		}
-		if o.BasePort == 0 && attempt < 3 && isClosed(exited) && portClash(in) {
-			continue
-		}
-		return exited, err
-	}
-}
-
-// startProcess runs the server with the instance's option file. Its stdout
-// and stderr go to console.log next to it (the error log only exists once
-// the options are read), never to our terminal. A goroutine reaps it, so a
-// server that dies does not stay a zombie of ours.
-func startProcess(in Instance, detach bool) (int, <-chan struct{}, error) {
-	idir := filepath.Dir(in.DefaultsFile)
-	console, err := os.OpenFile(filepath.Join(idir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer console.Close()
-	cmd := exec.Command(in.Binary, "--defaults-file="+in.DefaultsFile)
-	cmd.Dir = idir
-	cmd.Stdout, cmd.Stderr = console, console
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: detach}
-	if err := cmd.Start(); err != nil {
-		return 0, nil, fmt.Errorf("%s: start %s: %w", in, in.Binary, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	return cmd.Process.Pid, exited, nil
-}
-
-// waitReady pings the server over its socket until it answers, it exits,
-// or timeout passes.
-func waitReady(ctx context.Context, in Instance, exited <-chan struct{}, timeout time.Duration) error {
-	db := rootDB(in)
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-		err := db.PingContext(pctx)
-		pcancel()
-		if err == nil {
+			in.Pid, err = m.Pid(ctx)
+			if err == nil && in.Pid == 0 {
+				err = errors.New("started, but its pid file names no running server")
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", in, err)
+			}
+			record(in)
 			return nil
 		}
-		select {
-		case <-exited:
-			return fmt.Errorf("%s: server exited while starting; last lines of %s:\n%s", in, in.ErrorLog, logTail(in))
-		case <-ctx.Done():
-			return fmt.Errorf("%s: not answering after %s (%v); last lines of %s:\n%s", in, timeout, err, in.ErrorLog, logTail(in))
-		case <-tick.C:
+		if o.BasePort == 0 && attempt < 3 && portClash(err) {
+			continue
 		}
+		return fmt.Errorf("%s: %w", in, err)
 	}
 }
 
@@ -208,20 +180,12 @@ func rootDB(in Instance) *sql.DB {
 	return db
 }
 
-// logTail is the end of the instance's error log, or of its console when
-// the server died before opening the log.
-func logTail(in Instance) string {
-	for _, p := range []string{in.ErrorLog, filepath.Join(filepath.Dir(in.DefaultsFile), "console.log")} {
-		if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			return lastLines(string(b), 8)
-		}
-	}
-	return "(empty)"
-}
-
-func portClash(in Instance) bool {
-	b, _ := os.ReadFile(in.ErrorLog)
-	return strings.Contains(string(b), "Address already in use")
+// portClash tells a server that exited because its port was taken. The
+// machine quotes only what this start wrote to the log, so an earlier
+// attempt's clash does not count.
+func portClash(err error) bool {
+	se, ok := errors.AsType[*machine.StartError](err)
+	return ok && se.Exited && strings.Contains(se.LogTail, "Address already in use")
 }
 
 // freePort asks the kernel for a free port on 127.0.0.1. Someone may take
@@ -242,13 +206,4 @@ func checkPortFree(port int) error {
 		return fmt.Errorf("sandbox: port %d on 127.0.0.1 is not free: %w", port, err)
 	}
 	return l.Close()
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }

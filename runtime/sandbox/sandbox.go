@@ -4,11 +4,14 @@
 // fixture of the integration tests and the target of the README's first
 // command (`replicant-lua sandbox up`).
 //
-// The directory holds everything needed to find the servers again from
-// another process: sandbox.json (the state: pids, ports, paths),
-// deployment.lua (for replicant-lua -d), dbN/my.cnf (each server's option
-// file) and secrets/*.pw (generated passwords, mode 0600). Down and Status
-// work from the directory alone.
+// Each server is an option file and a local machine (runtime/mycnf,
+// runtime/machine), so `sandbox up` is: write option files, initialise
+// datadirs, start. The directory holds everything needed to find the
+// servers again from another process: sandbox.json (the state: pids,
+// ports, paths), deployment.lua (for replicant-lua -d), dbN/my.cnf (each
+// server's option file, which names its pid file) and secrets/*.pw
+// (generated passwords, mode 0600). Down and Status work from the
+// directory alone.
 //
 // Only MariaDB is supported for now: a MySQL mysqld is recognised and
 // refused with a clear error (see FindBinary).
@@ -26,6 +29,8 @@ import (
 	"time"
 
 	gosql "github.com/go-sql-driver/mysql"
+
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 )
 
 // Role is the part the sandbox gave a server when it wired replication.
@@ -77,6 +82,12 @@ type Options struct {
 	User     string        // the tool's own account; default "replicant"
 	ReplUser string        // the replication account; default "repl"
 	Timeout  time.Duration // bound on each wait (ready, replicating); default 60s
+
+	// WriteMachines gives each server of deployment.lua its machine,
+	// machine = { defaults_file = ".../dbN/my.cnf", ... }, so that a
+	// playbook can start and stop it. Off until the deployment loader
+	// accepts the key.
+	WriteMachines bool
 }
 
 // Credential is an account and the file that holds its password. The
@@ -150,9 +161,8 @@ type Sandbox struct {
 	AppUser        Credential `json:"app_user"`
 	Instances      []Instance `json:"instances"`
 
-	// exited is closed when the server process of that instance, a child
-	// of this process, has been reaped.
-	exited map[string]<-chan struct{}
+	// machines start and stop each instance's server (see Machine).
+	machines map[string]*machine.Process
 }
 
 // Primary is the instance the sandbox made primary.
@@ -201,6 +211,9 @@ func Load(dir string) (*Sandbox, error) {
 	}
 	var s Sandbox
 	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(abs, StateFile), err)
+	}
+	if err := s.initMachines(true, 0); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(abs, StateFile), err)
 	}
 	return &s, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,7 +138,9 @@ func TestFilesAndSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("    db2 = { host = \"127.0.0.1\", port = %d },\n", sb.Instances[1].Port)
+	// sandboxtest writes machines too: the line goes on after the port.
+	want := fmt.Sprintf("    db2 = { host = \"127.0.0.1\", port = %d,\n      machine = { defaults_file = %q,",
+		sb.Instances[1].Port, sb.Instances[1].DefaultsFile)
 	if !strings.Contains(string(dep), want) ||
 		!strings.Contains(string(dep), `repl_user = { name = "repl", password = file "`+sb.ReplUser.PasswordFile+`" }`) {
 		t.Errorf("deployment.lua:\n%s\nwant a line %q", dep, want)
@@ -269,5 +272,112 @@ func TestNoBinary(t *testing.T) {
 	if !errors.Is(err, sandbox.ErrNoServerBinary) || !strings.Contains(err.Error(), "apt-get install mariadb-server") ||
 		!strings.Contains(err.Error(), missing) {
 		t.Errorf("Up with %s: %v; want ErrNoServerBinary naming it and the install hint", missing, err)
+	}
+}
+
+// upHelperEnv names the directory TestDownAfterUpExited's child process
+// brings a sandbox up in, as `replicant-lua sandbox up` does, then exits.
+const upHelperEnv = "SANDBOX_TEST_UP_DIR"
+
+// Down, Status and Remove from another process, once the process that ran
+// Up (with Detach, as the CLI does) has exited: the servers are found from
+// their option and pid files.
+func TestDownAfterUpExited(t *testing.T) {
+	if dir := os.Getenv(upHelperEnv); dir != "" {
+		_, err := sandbox.Up(context.Background(), sandbox.Options{Dir: dir, Servers: 2, Detach: true,
+			Template: os.Getenv(upHelperEnv + "_TEMPLATE")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Parallel()
+	bin, err := sandbox.FindBinary("")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	t.Cleanup(func() { sandbox.Down(context.Background(), dir) })
+	cmd := osexec.Command(os.Args[0], "-test.run=^TestDownAfterUpExited$", "-test.count=1")
+	cmd.Env = append(os.Environ(), upHelperEnv+"="+dir, upHelperEnv+"_TEMPLATE="+sandboxtest.Template(t, bin))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sandbox up in a child process: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	sb, err := sandbox.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sandbox.Status(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range st {
+		if !s.Running || !s.Answering || s.Pid != sb.Instances[i].Pid || s.Pid == 0 {
+			t.Errorf("status %+v; want running and answering as pid %d", s, sb.Instances[i].Pid)
+		}
+	}
+	if err := sandbox.Down(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range sb.Instances {
+		if alive(in.Pid) {
+			t.Errorf("%s: pid %d still alive after Down", in.Name, in.Pid)
+		}
+	}
+	if err := sandbox.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The roles layer restarts servers through Machine: a stopped primary is
+// seen down by Status, and once started again its replicas reconnect.
+func TestMachineRestartsAServer(t *testing.T) {
+	t.Parallel()
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m, err := sb.Machine("db1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.Machine("db9"); err == nil {
+		t.Error("Machine(db9) of a 2-server sandbox: no error")
+	}
+	if err := m.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sandbox.Status(ctx, sb.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].Running || st[0].Answering || !st[1].Running {
+		t.Errorf("status after stopping db1: %+v", st)
+	}
+	// From a loaded sandbox too, as another process would.
+	loaded, err := sandbox.Load(sb.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, err := loaded.Machine("db1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lm.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Detached this time, as a loaded sandbox's servers are: sandboxtest's
+	// cleanup stops it by its pid file all the same.
+	exec(t, open(t, sb.Primary(), sb.AppUser), "CREATE DATABASE after_restart")
+	waitGTID(t, sb, sb.Replicas()[0])
+	st, err = sandbox.Status(ctx, sb.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st[0].Running || !st[0].Answering || st[0].Pid == sb.Primary().Pid || !st[1].Replicating() {
+		t.Errorf("status after starting db1 again: %+v; want it up with a new pid, db2 replicating", st)
 	}
 }

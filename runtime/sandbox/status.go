@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -15,8 +16,9 @@ import (
 type InstanceStatus struct {
 	Name string
 	Port int
-	Pid  int // as recorded; 0 after Down
-	// Running: the pid is alive and still this instance's server.
+	Pid  int // the running server's, else as recorded (0 after Down)
+	// Running: the pid file names a live server of this instance's option
+	// file.
 	Running bool
 	// Answering: it accepted the tool's account over TCP and answered.
 	Answering bool
@@ -52,34 +54,45 @@ func Status(ctx context.Context, dir string) ([]InstanceStatus, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = instanceStatus(ctx, in, s.User.Name, pw)
+			out[i] = s.instanceStatus(ctx, in, pw)
 		}()
 	}
 	wg.Wait()
 	return out, nil
 }
 
-func instanceStatus(ctx context.Context, in Instance, user, pw string) InstanceStatus {
-	st := InstanceStatus{Name: in.Name, Port: in.Port, Pid: in.Pid, Role: in.Role, Running: serverOf(in.Pid, in)}
+func (s *Sandbox) instanceStatus(ctx context.Context, in Instance, pw string) InstanceStatus {
+	st := InstanceStatus{Name: in.Name, Port: in.Port, Pid: in.Pid, Role: in.Role}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	cfg := in.tcpConfig(user, pw)
+	pid, perr := s.pid(ctx, in)
+	if pid != 0 {
+		// The live pid: a server restarted through its machine has a new one.
+		st.Pid, st.Running = pid, true
+	}
+	st.Err = s.queryStatus(ctx, in, pw, &st)
+	if perr != nil {
+		st.Err = errors.Join(perr, st.Err)
+	}
+	return st
+}
+
+// queryStatus fills in what the server says of itself.
+func (s *Sandbox) queryStatus(ctx context.Context, in Instance, pw string, st *InstanceStatus) error {
+	cfg := in.tcpConfig(s.User.Name, pw)
 	cfg.Timeout = 2 * time.Second
 	connector, err := gosql.NewConnector(cfg)
 	if err != nil {
-		st.Err = err
-		return st
+		return err
 	}
 	db := sql.OpenDB(connector)
 	defer db.Close()
 	if err := db.QueryRowContext(ctx, "SELECT @@GLOBAL.read_only").Scan(&st.ReadOnly); err != nil {
-		st.Err = fmt.Errorf("%s: read read_only: %w", in, err)
-		return st
+		return fmt.Errorf("%s: read read_only: %w", in, err)
 	}
 	rs, err := queryMap(ctx, db, "SHOW SLAVE STATUS")
 	if err != nil {
-		st.Err = fmt.Errorf("%s: show slave status: %w", in, err)
-		return st
+		return fmt.Errorf("%s: show slave status: %w", in, err)
 	}
 	st.Answering = true
 	st.Role = RolePrimary
@@ -89,5 +102,5 @@ func instanceStatus(ctx context.Context, in Instance, user, pw string) InstanceS
 		st.SQLRunning = rs["Slave_SQL_Running"] == "Yes"
 		st.SourcePort, _ = strconv.Atoi(rs["Master_Port"])
 	}
-	return st
+	return nil
 }

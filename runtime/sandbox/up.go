@@ -9,7 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 )
 
 // ErrAlreadyRunning is returned by Up when the directory's sandbox runs.
@@ -40,10 +41,9 @@ func Up(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	}
 	defer func() {
 		if err != nil {
-			// A fresh context: the caller's may be what was cancelled.
-			stopCtx, cancel := context.WithTimeout(context.Background(), stopGrace+killGrace)
-			defer cancel()
-			stopAll(stopCtx, s.Instances)
+			// Not the caller's context, which may be what was cancelled;
+			// the machines bound each stop themselves.
+			s.stopAll(context.WithoutCancel(ctx))
 			_ = s.save()
 		}
 	}()
@@ -56,7 +56,7 @@ func Up(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 	if err := s.waitReplicating(ctx, o.Timeout); err != nil {
 		return nil, err
 	}
-	if err := writeDeployment(s); err != nil {
+	if err := writeDeployment(s, o.WriteMachines); err != nil {
 		return nil, err
 	}
 	return s, s.save()
@@ -117,7 +117,7 @@ func claim(ctx context.Context, o Options) (*Sandbox, error) {
 	if _, err := serverFlavor(ctx, binary); err != nil {
 		return nil, err
 	}
-	if err := checkDir(o.Dir); err != nil {
+	if err := checkDir(ctx, o.Dir); err != nil {
 		return nil, err
 	}
 	if o.BasePort != 0 {
@@ -137,7 +137,6 @@ func claim(ctx context.Context, o Options) (*Sandbox, error) {
 		User:           Credential{Name: o.User},
 		ReplUser:       Credential{Name: o.ReplUser},
 		AppUser:        Credential{Name: AppUser},
-		exited:         map[string]<-chan struct{}{},
 	}
 	if err := writeSecrets(o.Dir, &s.User, &s.ReplUser, &s.AppUser); err != nil {
 		return nil, err
@@ -145,16 +144,23 @@ func claim(ctx context.Context, o Options) (*Sandbox, error) {
 	if err := layout(s, o); err != nil {
 		return nil, err
 	}
+	if err := s.initMachines(o.Detach, o.Timeout); err != nil {
+		return nil, err
+	}
 	return s, s.save()
 }
 
 // checkDir refuses a directory that holds a sandbox (running or not) or
 // anything else: Up never overwrites data.
-func checkDir(dir string) error {
+func checkDir(ctx context.Context, dir string) error {
 	if old, err := Load(dir); err == nil {
-		if up := old.running(); len(up) > 0 {
+		up, err := old.running(ctx)
+		if len(up) > 0 {
 			return fmt.Errorf("sandbox: %s: %w (%s pid %d); stop it with `replicant-lua sandbox down --dir %s`",
 				dir, ErrAlreadyRunning, up[0].Name, up[0].Pid, dir)
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox: %s holds a sandbox that may be running: %w", dir, err)
 		}
 		return fmt.Errorf("sandbox: %s holds a stopped sandbox; delete it with `replicant-lua sandbox down --dir %s --remove`, or choose another directory", dir, dir)
 	}
@@ -205,50 +211,34 @@ func (s *Sandbox) buildDatadirs(ctx context.Context, o Options) error {
 	return errors.Join(errs...)
 }
 
-// startAll launches every server in parallel (≈0.5 s each to answer) and
-// records each pid in sandbox.json as soon as it is known, so that
-// `sandbox down` finds the servers even if this process is killed.
+// startAll starts every server in parallel (≈0.5 s each to answer) and
+// records each port as soon as its option file is written and each pid
+// once the server answers. Down does not need them: it finds the servers
+// from their option files and pid files, even if this process is killed.
 func (s *Sandbox) startAll(ctx context.Context, o Options) error {
 	primary := s.Primary().Name
-	exited := make([]<-chan struct{}, len(s.Instances))
+	ms := make([]*machine.Process, len(s.Instances))
+	for i, in := range s.Instances {
+		var err error
+		if ms[i], err = s.machine(in.Name); err != nil {
+			return err
+		}
+	}
 	errs := make([]error, len(s.Instances)+1)
 	var mu sync.Mutex // guards s.Instances and sandbox.json
 	var wg sync.WaitGroup
-	for i := range s.Instances {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mu.Lock()
-			in := s.Instances[i]
-			mu.Unlock()
-			exited[i], errs[i] = launch(ctx, in, primary, o, func(in Instance) {
+	for i, m := range ms {
+		in := s.Instances[i] // before any goroutine writes it
+		wg.Go(func() {
+			errs[i] = launch(ctx, in, m, primary, o, func(in Instance) {
 				mu.Lock()
 				defer mu.Unlock()
 				s.Instances[i] = in
 				_ = s.save() // best effort; saved again below
 			})
-		}()
+		})
 	}
 	wg.Wait()
-	for i, in := range s.Instances {
-		if exited[i] != nil {
-			s.exited[in.Name] = exited[i]
-		}
-	}
 	errs[len(s.Instances)] = s.save()
 	return errors.Join(errs...)
-}
-
-// Wait blocks until every server this process started for s has exited
-// and been reaped, or d has passed; it reports whether they all have.
-func (s *Sandbox) Wait(d time.Duration) bool {
-	deadline := time.After(d)
-	for _, c := range s.exited {
-		select {
-		case <-c:
-		case <-deadline:
-			return false
-		}
-	}
-	return true
 }

@@ -95,7 +95,8 @@ func Template(t testing.TB, binary string) string {
 // Start brings up a sandbox in a fresh temporary directory on free ports
 // (unless opts say otherwise) and stops it by pid when the test ends,
 // whether it passed or not. Without a server binary the test is skipped,
-// or fails when CI=true: CI must never skip the real-server tests.
+// or fails when CI=true: CI must never skip the real-server tests. The
+// deployment names each server's machine (Options.WriteMachines).
 func Start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 	t.Helper()
 	bin, err := sandbox.FindBinary(opts.Binary)
@@ -106,6 +107,8 @@ func Start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 		t.Skip(err)
 	}
 	opts.Binary = bin
+	// Tests see the deployment an operator's sandbox has: with machines.
+	opts.WriteMachines = true
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
