@@ -73,13 +73,13 @@ func (s *State) repStep(L *lua.LState) int {
 	doAction := func(ctx context.Context) error {
 		var err error
 		results, err = callLua(L, do)
-		return err
+		return s.stepError(err)
 	}
 	var undoAction procedure.Action
 	if undo != nil {
 		undoAction = func(ctx context.Context) error {
 			_, err := s.withContext(ctx, func() ([]lua.LValue, error) { return callLua(L, undo) })
-			return err
+			return s.stepError(err)
 		}
 	}
 	s.audit("step", name, nil)
@@ -91,6 +91,24 @@ func (s *State) repStep(L *lua.LState) int {
 		L.Push(v)
 	}
 	return len(results)
+}
+
+// stepError keeps what a step's function raised (to raise it again) and
+// reads as the error's message, without Lua's stack trace: that is what the
+// procedure report shows.
+type stepErr struct {
+	text string
+	err  error
+}
+
+func (e *stepErr) Error() string { return e.text }
+func (e *stepErr) Unwrap() error { return e.err }
+
+func (s *State) stepError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepErr{text: s.errorText(err), err: err}
 }
 
 // withContext runs fn with the Lua state's context replaced by ctx, for

@@ -17,8 +17,8 @@
 --    now final.
 -- 5. Wait for the candidate to apply exactly that position, make it
 --    writable (point of no return), then stop and forget its replication.
--- 6. Repoint the old primary (as a replica of the candidate, its own
---    transactions counted as applied) and the other replicas.
+-- 6. Repoint the other replicas, then the old primary (as a replica of
+--    the candidate, its own transactions counted as applied).
 -- 7. Verify: one writable primary, every other server replicating from it.
 -- Any failure before 5 undoes what was done, in reverse order.
 local rep = require "replicant"
@@ -30,7 +30,16 @@ local M = {}
 M.options = {
   to = "string", expect_primary = "string", max_lag = "number", wait_timeout = "duration",
   long_query = "number", lock_wait = "number", before_promote = "function", after_promote = "function",
+  on_step = "function",
 }
+
+-- step is rep.step with the on_step hook called first: a progress
+-- callback for operators, and where tests inject faults before a step.
+local hook
+local function step(name, fn, undo)
+  if hook then hook(name) end
+  return rep.step(name, fn, undo)
+end
 
 local function preflight(o)
   local servers = ha.servers()
@@ -66,16 +75,16 @@ local function fence(ctx, o)
   -- rather than queue every writer behind it.
   primary:exec("SET SESSION lock_wait_timeout = ?", o.lock_wait)
   ctx.fence_start = rep.now()
-  rep.step("fence " .. primary:name() .. ": read_only", function()
+  step("fence " .. primary:name() .. ": read_only", function()
     primary:kill_connections()
     primary:set_read_only(true, { super = primary:flavor() == "mysql" })
   end, function()
     primary:set_read_only(false)
   end)
-  rep.step("fence " .. primary:name() .. ": kill sessions that bypass read_only", function()
+  step("fence " .. primary:name() .. ": kill sessions that bypass read_only", function()
     primary:kill_connections()
   end)
-  rep.step("fence " .. primary:name() .. ": FLUSH TABLES WITH READ LOCK", function()
+  step("fence " .. primary:name() .. ": FLUSH TABLES WITH READ LOCK", function()
     primary:lock_tables()
   end, function()
     primary:unlock_tables()
@@ -88,7 +97,7 @@ end
 
 local function promote(ctx, o)
   local primary, candidate = ctx.primary, ctx.candidate
-  rep.step("wait for " .. candidate:name() .. " to apply " .. tostring(ctx.frozen), function()
+  step("wait for " .. candidate:name() .. " to apply " .. tostring(ctx.frozen), function()
     if not candidate:wait_for(ctx.frozen, { timeout = o.wait_timeout }) then
       error(string.format("%s did not apply %s within %ss", candidate:name(), tostring(ctx.frozen),
         tostring(o.wait_timeout)), 0)
@@ -103,7 +112,7 @@ local function promote(ctx, o)
   -- candidate may take writes now, before its replication is even stopped
   -- (that and RESET REPLICA cost fsyncs, outside the window). From the
   -- first write it takes there is no way back.
-  rep.step("make " .. candidate:name() .. " writable", function()
+  step("make " .. candidate:name() .. " writable", function()
     candidate:set_read_only(false)
   end)
   ctx.writable_at = rep.now()
@@ -115,28 +124,32 @@ local function promote(ctx, o)
   if o.after_promote then
     o.after_promote(ctx)
   end
-  rep.step("stop replication on " .. candidate:name(), function()
+  step("stop replication on " .. candidate:name(), function()
     candidate:stop_replica()
     candidate:reset_replica { all = true }
   end)
 end
 
+-- repoint moves the other replicas first and the old primary last: it is
+-- the one most likely to fail (it may have died), and the others must not
+-- wait on it.
 local function repoint(ctx)
   local primary, candidate = ctx.primary, ctx.candidate
-  rep.step("make " .. primary:name() .. " a replica of " .. candidate:name(), function()
+  if #ctx.others > 0 then
+    step("repoint " .. ha.names(ctx.others) .. " to " .. candidate:name(), function()
+      ha.repoint_all(ctx.others, candidate)
+    end)
+  end
+  step("make " .. primary:name() .. " a replica of " .. candidate:name(), function()
     primary:unlock_tables()
     primary:change_source(candidate, { demote = true })
     primary:start_replica()
   end)
-  if #ctx.others > 0 then
-    rep.step("repoint " .. ha.names(ctx.others) .. " to " .. candidate:name(), function()
-      ha.repoint_all(ctx.others, candidate)
-    end)
-  end
 end
 
 function M.run(opts, from_cli)
   local o = cli.check(opts, M.options, "switchover")
+  hook = o.on_step
   assert(o.to, "switchover: option to is required (the replica to promote)")
   o.max_lag = o.max_lag or 10
   o.wait_timeout = o.wait_timeout or 30

@@ -196,3 +196,52 @@ print(replicant.server("db2"):query_row("SELECT COUNT(*) AS n FROM mysql.admin_p
 		t.Errorf("after: exit %d, rows on db2 %q, admin acknowledged %d\n%s", check.code, check.stdout, n, check.stderr)
 	}
 }
+
+// The old primary dies before each step of a switchover. Before the
+// promotion, nothing is promoted and the report says what could not be
+// undone on the dead server; from the promotion on, the candidate takes
+// over, the other replicas follow it, and the report says how to finish.
+func TestSwitchoverPrimaryKilledAtEachStep(t *testing.T) {
+	steps := []struct {
+		prefix   string
+		promoted bool
+	}{
+		{"fence db1: read_only", false},
+		{"fence db1: kill sessions", false},
+		{"fence db1: FLUSH TABLES", false},
+		{"wait for db2", true},
+		{"make db2 writable", true},
+		{"stop replication on db2", true},
+		{"repoint db3", true},
+		{"make db1 a replica", true},
+	}
+	for _, st := range steps {
+		t.Run(st.prefix, func(t *testing.T) {
+			sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+			r := run(t, "", []string{"DB1_PID=" + strconv.Itoa(sb.Primary().Pid), "KILL_AT=" + st.prefix},
+				"-d", sb.DeploymentPath, "-e", `
+require("replicant.switchover").run { to = "db2", on_step = function(name)
+  if name:sub(1, #os.getenv("KILL_AT")) == os.getenv("KILL_AT") then
+    replicant.shell("kill -9 " .. os.getenv("DB1_PID"))
+    replicant.sleep("200ms")
+  end
+end }`)
+			if r.code != 1 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			check := `local rep = require "replicant"
+local db2, db3 = rep.server("db2"), rep.server("db3")
+print(db2:variable("read_only"))
+local st = db3:replica_status()
+print(rep.server(st.source_host .. ":" .. st.source_port):name())`
+			c := run(t, "", nil, "-d", sb.DeploymentPath, "-e", check)
+			want, report := "1\ndb1\n", "procedure steps:"
+			if st.promoted {
+				want, report = "0\ndb2\n", "To finish the job: db2 is the new primary"
+			}
+			if c.stdout != want || !strings.Contains(r.stderr, report) {
+				t.Errorf("after: %q (want %q), stderr:\n%s", c.stdout, want, r.stderr)
+			}
+		})
+	}
+}
