@@ -3,6 +3,7 @@ package roles
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
@@ -138,9 +139,15 @@ func (Vagabond) Apply(ctx context.Context, t Target) error {
 	return t.Server.ResetReplica(ctx, true)
 }
 
-// replicateFrom points db at src by GTID and starts it, unless it already
-// replicates from src with both threads running.
 func replicateFrom(ctx context.Context, db, src *server.Server, repl Credentials) error {
+	return Follow(ctx, db, src, repl, 0)
+}
+
+// Follow points db at src by GTID (slave_pos / auto-position) and starts
+// it, unless it already replicates from src with both threads running.
+// retry is how often the receiver reconnects to a lost source (0 keeps
+// the server's setting, 60 s by default).
+func Follow(ctx context.Context, db, src *server.Server, repl Credentials, retry time.Duration) error {
 	if src == nil {
 		return fmt.Errorf("no source given (master = ...)")
 	}
@@ -161,7 +168,7 @@ func replicateFrom(ctx context.Context, db, src *server.Server, repl Credentials
 		}
 	}
 	err = db.ChangeSource(ctx, flavor.ChangeSourceOptions{Host: cfg.Host, Port: cfg.Port, User: repl.User,
-		Password: repl.Password, GTID: flavor.GTIDAutoPosition})
+		Password: repl.Password, GTID: flavor.GTIDAutoPosition, ConnectRetry: retry})
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,11 @@ package sandbox
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
-	gosql "github.com/go-sql-driver/mysql"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 // InstanceStatus is what Status found out about one server.
@@ -77,30 +74,29 @@ func (s *Sandbox) instanceStatus(ctx context.Context, in Instance, pw string) In
 	return st
 }
 
-// queryStatus fills in what the server says of itself.
+// queryStatus fills in what the server says of itself, through the
+// server package like any playbook.
 func (s *Sandbox) queryStatus(ctx context.Context, in Instance, pw string, st *InstanceStatus) error {
-	cfg := in.tcpConfig(s.User.Name, pw)
-	cfg.Timeout = 2 * time.Second
-	connector, err := gosql.NewConnector(cfg)
+	db, err := server.New(server.Config{Name: in.Name, Host: "127.0.0.1", Port: in.Port, User: s.User.Name,
+		Password: server.Secret(pw), ConnectTimeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}
-	db := sql.OpenDB(connector)
 	defer db.Close()
-	if err := db.QueryRowContext(ctx, "SELECT @@GLOBAL.read_only").Scan(&st.ReadOnly); err != nil {
-		return fmt.Errorf("%s: read read_only: %w", in, err)
-	}
-	rs, err := queryMap(ctx, db, "SHOW SLAVE STATUS")
+	ro, err := db.Variable(ctx, "read_only")
 	if err != nil {
-		return fmt.Errorf("%s: show slave status: %w", in, err)
+		return err
+	}
+	st.ReadOnly = ro == int64(1)
+	rs, err := db.ReplicaStatus(ctx)
+	if err != nil {
+		return err
 	}
 	st.Answering = true
 	st.Role = RolePrimary
 	if rs != nil {
 		st.Role = RoleReplica
-		st.IORunning = rs["Slave_IO_Running"] == "Yes"
-		st.SQLRunning = rs["Slave_SQL_Running"] == "Yes"
-		st.SourcePort, _ = strconv.Atoi(rs["Master_Port"])
+		st.IORunning, st.SQLRunning, st.SourcePort = rs.IORunning, rs.SQLRunning, rs.SourcePort
 	}
 	return nil
 }
