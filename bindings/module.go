@@ -28,6 +28,7 @@ func (s *State) newModule() *lua.LTable {
 	L.SetFuncs(api, s.procedureFunctions())
 	L.SetFuncs(api, s.topologyFunctions())
 	L.SetFuncs(api, s.backupFunctions())
+	L.SetFuncs(api, s.binlogFunctions())
 	api.RawSetString("log", readOnly(L, L.SetFuncs(L.NewTable(), s.logFunctions()), "replicant.log"))
 	api.RawSetString("roles", s.newRolesTable())
 	api.RawSetString("null", s.null)

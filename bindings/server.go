@@ -38,7 +38,7 @@ func (s *State) registerServerType() {
 	mt := L.NewTypeMetatable(serverTypeName)
 	methods := L.NewTable()
 	for _, set := range []map[string]lua.LGFunction{s.serverMethods(), s.replicationMethods(), s.verbMethods(),
-		s.machineMethods()} {
+		s.machineMethods(), s.binlogMethods()} {
 		for name, fn := range set {
 			if !syncOnly[name] {
 				fn = s.async(fn)

@@ -20,6 +20,10 @@ type Credentials struct {
 type Master struct {
 	Repl  Credentials
 	Extra []Edit // more option-file settings
+	// Local keeps the account statements out of the binary log even on a
+	// primary, for servers whose replicas have the account already (the
+	// sandbox makes it on every server before any replicates).
+	Local bool
 }
 
 func (Master) Name() string { return "master" }
@@ -49,7 +53,7 @@ func (m Master) Apply(ctx context.Context, t Target) error {
 		return err
 	}
 	stmts := append(fl.CreateUser(m.Repl.User, host, m.Repl.Password), fl.GrantReplication(m.Repl.User, host))
-	if st != nil {
+	if st != nil || m.Local {
 		stmts = append(append([]string{"SET SESSION sql_log_bin = 0"}, stmts...), "SET SESSION sql_log_bin = 1")
 	}
 	for _, stmt := range stmts {
