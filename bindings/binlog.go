@@ -75,11 +75,19 @@ var binlogEventsOptions = optSpec{
 // only: nil when unknown, never a guessed 0) and info (show only: the Info
 // column verbatim).
 //
-// The iterator is also an object: it:close() releases it, which matters
-// for the stream reader's connection after a `break` (Lua 5.1 has no
-// to-be-closed variables and gopher-lua no __gc). It closes itself at the
-// end, on an error, when the run's context ends, and when the state is
-// closed (closeBinlogReaders).
+// It returns two values: the iterator function and the reader object,
+// whose :close() releases it early, which matters for the stream reader's
+// connection after a `break` (Lua 5.1 has no to-be-closed variables and
+// gopher-lua no __gc):
+//
+//	local it, events = db:binlog_events{ reader = "stream", follow = true }
+//	for ev in it do if ev.type == "xid" then break end end
+//	events:close()
+//
+// A reader also closes itself at its end, on an error, when the run's
+// context ends, and when the state closes (closeBinlogReaders). (The
+// object is not itself callable: gopher-lua mis-handles a __call object as
+// a generic-for iterator and clobbers the loop's registers.)
 func (s *State) serverBinlogEvents(L *lua.LState) int {
 	sv := checkServer(L, 1)
 	o := checkOptions(L, 2, "binlog_events", binlogEventsOptions)
@@ -91,12 +99,12 @@ func (s *State) serverBinlogEvents(L *lua.LState) int {
 	if err != nil {
 		return s.raise(L, "binlog_events", err)
 	}
-	lr := s.track(L.Context(), sv, r)
 	ud := L.NewUserData()
-	ud.Value = lr
+	ud.Value = s.track(L.Context(), sv, r)
 	L.SetMetatable(ud, s.binlogReaderMeta(L))
+	L.Push(L.NewClosure(s.binlogIterate, ud))
 	L.Push(ud)
-	return 1
+	return 2
 }
 
 func (s *State) binlogOptions(L *lua.LState, sv *server.Server, o options) (binlog.Options, error) {
@@ -252,7 +260,6 @@ func (s *State) binlogReaderMeta(L *lua.LState) lua.LValue {
 		return mt
 	}
 	mt := L.NewTypeMetatable(binlogReaderTypeName)
-	mt.RawSetString("__call", L.NewFunction(s.binlogNext))
 	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"next":  s.binlogNext,
 		"close": func(L *lua.LState) int { checkBinlogReader(L, 1).close(); return 0 },
@@ -275,9 +282,19 @@ func checkBinlogReader(L *lua.LState, n int) *luaReader {
 	return nil
 }
 
-// binlogNext is it() and it:next(): the next event, or nil at the end.
+// binlogIterate is the iterator function; its reader is its upvalue, so
+// it needs no argument.
+func (s *State) binlogIterate(L *lua.LState) int {
+	return s.binlogStep(L, L.CheckUserData(lua.UpvalueIndex(1)).Value.(*luaReader))
+}
+
+// binlogNext is events:next().
 func (s *State) binlogNext(L *lua.LState) int {
-	lr := checkBinlogReader(L, 1)
+	return s.binlogStep(L, checkBinlogReader(L, 1))
+}
+
+// binlogStep returns the next event, or nil at the end.
+func (s *State) binlogStep(L *lua.LState, lr *luaReader) int {
 	ev, err := lr.r.Next(L.Context())
 	if err != nil {
 		lr.close()
