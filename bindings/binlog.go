@@ -85,9 +85,9 @@ var binlogEventsOptions = optSpec{
 //	events:close()
 //
 // A reader also closes itself at its end, on an error, when the run's
-// context ends, and when the state closes (closeBinlogReaders). (The
-// object is not itself callable: gopher-lua mis-handles a __call object as
-// a generic-for iterator and clobbers the loop's registers.)
+// context ends, and when the state closes (closeBinlogReaders). The
+// iterator is a plain closure over the object rather than a callable
+// object, the form a generic for expects everywhere.
 func (s *State) serverBinlogEvents(L *lua.LState) int {
 	sv := checkServer(L, 1)
 	o := checkOptions(L, 2, "binlog_events", binlogEventsOptions)

@@ -63,7 +63,7 @@ local rep = require "replicant"
 local db = DB1
 -- The sandbox creates its users through the binary log first: count from
 -- where it left off.
-local base = tonumber(tostring(db:gtid_executed()):match("(%d+)$")) or 0
+local base = tonumber(tostring(db:gtid_executed()):match("(%d+)$") or "0")
 local function g(n) return "0-1-" .. (base + n) end
 db:exec("CREATE DATABASE d1")
 db:exec("CREATE TABLE d1.t (id INT PRIMARY KEY, v VARCHAR(10))")
@@ -145,7 +145,7 @@ func TestLuaErrantTransactions(t *testing.T) {
 	s, out, _ := binlogState(t, 2)
 	err := s.RunString(`
 local rep = require "replicant"
-local base = tonumber(tostring(DB1:gtid_executed()):match("(%d+)$")) or 0
+local base = tonumber(tostring(DB1:gtid_executed()):match("(%d+)$") or "0")
 DB1:exec("CREATE DATABASE d1")
 assert(DB2:wait_for(DB1:gtid_executed(), { timeout = "30s" }))
 local list, truncated = DB2:errant_transactions(DB1)

@@ -31,7 +31,8 @@ func (s *State) serverMethods() map[string]lua.LGFunction {
 // call back into Lua, use gopher-luar (which caches metatables in the
 // shared registry), or do not block.
 var syncOnly = map[string]bool{"kill_connections": true, "connections": true, "name": true, "address": true,
-	"close": true, "start": true, "stop": true, "restart": true, "config": true, "imbue": true}
+	"close": true, "start": true, "stop": true, "restart": true, "config": true, "imbue": true,
+	"binlog_events": true}
 
 func (s *State) registerServerType() {
 	L := s.L

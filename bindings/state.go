@@ -112,6 +112,7 @@ func New(ctx context.Context, cfg Config) *State {
 // Close releases the procedure locks and disconnects every server the
 // script used.
 func (s *State) Close() {
+	s.closeBinlogReaders()
 	for _, l := range s.locks {
 		l.Release()
 	}

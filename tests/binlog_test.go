@@ -148,7 +148,7 @@ func TestBinlogPlaybook(t *testing.T) {
 	src := `local rep = require "replicant"
 local db1, db2 = rep.server("db1"), rep.server("db2")
 -- The sandbox creates its users through the binary log: count from there.
-local base = tonumber(tostring(db1:gtid_executed()):match("(%d+)$")) or 0
+local base = tonumber(tostring(db1:gtid_executed()):match("(%d+)$") or "0")
 local function g(n) return "0-1-" .. (base + n) end
 db1:exec("CREATE DATABASE d1")
 db1:exec("CREATE TABLE d1.t (id INT PRIMARY KEY)")

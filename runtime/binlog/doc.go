@@ -20,6 +20,14 @@
 //     drop that replica's connection, so the default is random in a range
 //     real deployments do not use, and checked against SHOW SLAVE HOSTS.
 //
+// Where they differ: ReaderShow has no Time and no Rows; ReaderStream
+// reports as DB what the event carries, which for CREATE/DROP DATABASE is
+// that database (SHOW BINLOG EVENTS prints no "use" for them); events
+// decompressed from a MySQL Transaction_payload share its positions. The
+// stream reader refuses TLS (server.Config does not export its tls.Config
+// yet) and starts below 4 GiB into a file (COM_BINLOG_DUMP has 32 bits).
+// Statement text has password literals redacted in both.
+//
 // Positions follow mysqlbinlog's --start-position and --stop-position: a
 // reader starts at the event at From (which must begin an event) and stops
 // before the first event at or after To. A GTID as From starts at that

@@ -20,10 +20,6 @@ type Credentials struct {
 type Master struct {
 	Repl  Credentials
 	Extra []Edit // more option-file settings
-	// Local keeps the account statements out of the binary log even on a
-	// primary, for servers whose replicas have the account already (the
-	// sandbox makes it on every server before any replicates).
-	Local bool
 }
 
 func (Master) Name() string { return "master" }
@@ -44,18 +40,13 @@ func (m Master) Apply(ctx context.Context, t Target) error {
 	if host == "" {
 		host = "%"
 	}
-	// On a server that replicates from no one the statements are logged,
-	// so its replicas get the account too and can serve as masters after a
-	// switchover. On a replica they would be errant transactions: there
-	// they stay out of the binary log.
-	st, err := t.Server.ReplicaStatus(ctx)
-	if err != nil {
-		return err
-	}
+	// The statements stay out of the binary log: CREATE USER ... IDENTIFIED
+	// BY would carry the password to every replica and anyone reading the
+	// binlog (seen on MariaDB 10.11), and on a replica it would be an errant
+	// transaction. Give the master role to every server that may become a
+	// primary; each gets its own account.
 	stmts := append(fl.CreateUser(m.Repl.User, host, m.Repl.Password), fl.GrantReplication(m.Repl.User, host))
-	if st != nil || m.Local {
-		stmts = append(append([]string{"SET SESSION sql_log_bin = 0"}, stmts...), "SET SESSION sql_log_bin = 1")
-	}
+	stmts = append(append([]string{"SET SESSION sql_log_bin = 0"}, stmts...), "SET SESSION sql_log_bin = 1")
 	for _, stmt := range stmts {
 		if _, err := t.Server.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("replication user: %w", err)

@@ -48,9 +48,7 @@ func (s *Sandbox) wire(ctx context.Context) error {
 		return err
 	}
 	target := roles.Target{Server: primary, Machine: m, OptionFile: s.Primary().DefaultsFile}
-	// Local: every server has the account from the template already, so
-	// the primary starts with an empty GTID history.
-	if _, err := roles.Imbue(ctx, target, roles.Master{Repl: repl, Local: true}); err != nil {
+	if _, err := roles.Imbue(ctx, target, roles.Master{Repl: repl}); err != nil {
 		return err
 	}
 	for _, r := range s.Replicas() {
