@@ -69,8 +69,31 @@ local function preflight(o)
   return { primary = primary, candidate = candidate, others = others }
 end
 
+-- guard re-checks, before each destructive step, that the topology is
+-- still the one preflight saw: the primary replicates from no one and the
+-- candidate still replicates from it. Something else acting on the
+-- cluster (a person, another tool) stops the procedure here, undoing
+-- what it did so far.
+-- A primary that stopped answering is not a changed topology: once it is
+-- fenced and the candidate has its final position, promoting is what
+-- saves the cluster, so only an answer that contradicts preflight stops.
+local function guard(ctx, what)
+  local answered, status = rep.try(ctx.primary.replica_status, ctx.primary)
+  if answered and status ~= nil then
+    error(string.format("before %s: %s became a replica meanwhile; stopping", what, ctx.primary:name()), 0)
+  end
+  if not answered then
+    rep.log.warn("before %s: %s does not answer (%s); going on", what, ctx.primary:name(), tostring(status))
+  end
+  if ha.source_of(ctx.candidate) ~= ctx.primary then
+    error(string.format("before %s: %s no longer replicates from %s; stopping", what, ctx.candidate:name(),
+      ctx.primary:name()), 0)
+  end
+end
+
 local function fence(ctx, o)
   local primary = ctx.primary
+  guard(ctx, "the fence")
   -- Short lock waits: a fence that cannot get its locks gives up and undoes
   -- rather than queue every writer behind it.
   primary:exec("SET SESSION lock_wait_timeout = ?", o.lock_wait)
@@ -112,6 +135,7 @@ local function promote(ctx, o)
   -- candidate may take writes now, before its replication is even stopped
   -- (that and RESET REPLICA cost fsyncs, outside the window). From the
   -- first write it takes there is no way back.
+  guard(ctx, "the promotion")
   step("make " .. candidate:name() .. " writable", function()
     candidate:set_read_only(false)
   end)
