@@ -349,24 +349,41 @@ func (p *Process) pid(ctx context.Context, op string) (int, error) {
 	return pid, nil
 }
 
+// termResend is how often Stop repeats SIGTERM while it waits.
+const termResend = 3 * time.Second
+
 // stopPid stops one verified server: SIGTERM, wait, SIGKILL.
 func (p *Process) stopPid(ctx context.Context, f serverFiles, pid int) error {
 	sent, err := p.signal(ctx, pid, f, syscall.SIGTERM)
 	if err != nil || !sent {
 		return err
 	}
-	gone, err := p.waitGone(ctx, f, pid, p.o.StopGrace)
-	if gone || err != nil {
-		return err
+	// SIGTERM is sent again every few seconds while we wait: a server
+	// signalled while it was still starting up was once seen to sit out a
+	// whole minute under load, and a repeated SIGTERM is harmless to one
+	// that is already shutting down.
+	deadline := time.Now().Add(p.o.StopGrace)
+	for {
+		wait := min(termResend, time.Until(deadline))
+		exited, err := p.waitGone(ctx, f, pid, wait)
+		if exited || err != nil {
+			return err
+		}
+		if !time.Now().Before(deadline) {
+			break
+		}
+		if _, err := p.signal(ctx, pid, f, syscall.SIGTERM); err != nil {
+			return err
+		}
 	}
 	if _, err := p.signal(ctx, pid, f, syscall.SIGKILL); err != nil {
 		return err
 	}
-	gone, err = p.waitGone(ctx, f, pid, killGrace)
+	dead, err := p.waitGone(ctx, f, pid, killGrace)
 	if err != nil {
 		return err
 	}
-	if !gone {
+	if !dead {
 		return fmt.Errorf("pid %d still running %s after SIGKILL", pid, killGrace)
 	}
 	return fmt.Errorf("pid %d still running %s after SIGTERM: %w", pid, p.o.StopGrace, ErrKilled)
