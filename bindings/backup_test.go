@@ -12,16 +12,6 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
-// wireBackup adds rep.backup and rep.restore the way the state does once
-// they are wired in.
-func wireBackup(s *State) {
-	mod := s.L.GetGlobal("replicant").(*lua.LTable)
-	api := mod.Metatable.(*lua.LTable).RawGetString("__index").(*lua.LTable) // past __metatable
-	for name, fn := range s.backupFunctions() {
-		api.RawSetString(name, s.L.NewFunction(fn))
-	}
-}
-
 // backupState is a state with DB1..DB3 bound to the servers of sb, the
 // backup functions, DIR (a temporary directory), REPL_USER and REPL_PW.
 func backupState(t *testing.T, sb *sandbox.Sandbox, cfg Config) (*State, *strings.Builder) {
@@ -38,21 +28,8 @@ func backupState(t *testing.T, sb *sandbox.Sandbox, cfg Config) (*State, *string
 	cfg.Stdout, cfg.Stderr = &out, &out
 	s := New(context.Background(), cfg)
 	t.Cleanup(s.Close)
-	wireBackup(s)
+	bindSandboxServers(t, s, sb, pw)
 	L := s.L
-	for i, in := range sb.Instances {
-		opts := L.NewTable()
-		opts.RawSetString("user", lua.LString(sb.User.Name))
-		opts.RawSetString("password", lua.LString(pw))
-		opts.RawSetString("name", lua.LString(in.Name))
-		sv, err := s.server(L, in.Addr(), options{t: opts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.pushServer(L, sv)
-		L.SetGlobal("DB"+string(rune('1'+i)), L.Get(-1))
-		L.Pop(1)
-	}
 	L.SetGlobal("DIR", lua.LString(t.TempDir()))
 	L.SetGlobal("REPL_USER", lua.LString(sb.ReplUser.Name))
 	L.SetGlobal("REPL_PW", lua.LString(replPW))

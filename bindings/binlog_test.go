@@ -7,26 +7,9 @@ import (
 	"testing"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
-
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
-
-// wireBinlog adds the binlog methods and functions the way the state
-// does once they are wired in; doing it again is harmless.
-func wireBinlog(s *State) {
-	L := s.L
-	methods := L.GetTypeMetatable(serverTypeName).(*lua.LTable).RawGetString("__index").(*lua.LTable)
-	for name, fn := range s.binlogMethods() {
-		methods.RawSetString(name, L.NewFunction(fn))
-	}
-	mod := L.GetGlobal("replicant").(*lua.LTable)
-	api := mod.Metatable.(*lua.LTable).RawGetString("__index").(*lua.LTable) // past __metatable
-	for name, fn := range s.binlogFunctions() {
-		api.RawSetString(name, L.NewFunction(fn))
-	}
-}
 
 // binlogState is a state with the binlog API and DB, a server object for
 // the primary of a fresh sandbox.
@@ -40,21 +23,7 @@ func binlogState(t *testing.T, servers int) (*State, *strings.Builder, *sandbox.
 	var out strings.Builder
 	s := New(context.Background(), Config{Stdout: &out, Stderr: &out})
 	t.Cleanup(s.Close)
-	wireBinlog(s)
-	L := s.L
-	for i, in := range sb.Instances {
-		opts := L.NewTable()
-		opts.RawSetString("user", lua.LString(sb.User.Name))
-		opts.RawSetString("password", lua.LString(pw))
-		opts.RawSetString("name", lua.LString(in.Name))
-		sv, err := s.server(L, in.Addr(), options{t: opts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.pushServer(L, sv)
-		L.SetGlobal("DB"+string(rune('1'+i)), L.Get(-1))
-		L.Pop(1)
-	}
+	bindSandboxServers(t, s, sb, pw)
 	return s, &out, sb
 }
 
