@@ -2,6 +2,7 @@ package backup
 
 import (
 	"fmt"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"io"
 	"io/fs"
 	"path/filepath"
@@ -142,17 +143,7 @@ func (t *tailBuffer) lines(n int, secrets ...string) string {
 	t.mu.Lock()
 	text := string(t.buf)
 	t.mu.Unlock()
-	all := strings.Split(strings.TrimRight(text, "\n"), "\n")
-	var out []string
-	for i := len(all) - 1; i >= 0 && len(out) < n; i-- {
-		if strings.TrimSpace(all[i]) != "" {
-			out = append(out, all[i])
-		}
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return scrub(strings.Join(out, "\n"), secrets...)
+	return scrub(machine.LastLines(text, n), secrets...)
 }
 
 func scrub(text string, secrets ...string) string {

@@ -169,5 +169,5 @@ func (p *Process) tail(ctx context.Context, path string, from int64) (string, er
 	if err != nil {
 		return "", err
 	}
-	return lastLines(string(b), tailLines), nil
+	return LastLines(string(b), tailLines), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,7 +80,7 @@ func serverFlavor(ctx context.Context, binary string) (flavor.Flavor, error) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binary, "--no-defaults", "--version").CombinedOutput()
 	if err != nil {
-		return flavor.Flavor{}, fmt.Errorf("sandbox: %s --version: %w: %s", binary, err, lastLines(string(out), 3))
+		return flavor.Flavor{}, fmt.Errorf("sandbox: %s --version: %w: %s", binary, err, machine.LastLines(string(out), 3))
 	}
 	f, err := flavor.Parse(versionField(string(out)))
 	if err != nil {
@@ -123,20 +124,4 @@ func installDB(binary string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("sandbox: mariadb-install-db not found next to %s nor on PATH; %s", binary, InstallHint)
-}
-
-// lastLines returns the last n non-empty lines of text, for error messages
-// that quote a server's log.
-func lastLines(text string, n int) string {
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
-	var out []string
-	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
-		if strings.TrimSpace(lines[i]) != "" {
-			out = append(out, lines[i])
-		}
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return strings.Join(out, "\n")
 }

@@ -77,12 +77,6 @@ func TestOptionFile(t *testing.T) {
 	}
 }
 
-func TestLastLines(t *testing.T) {
-	if got := lastLines("a\nb\n\nc\nd\n\n", 3); got != "b\nc\nd" {
-		t.Errorf("lastLines = %q", got)
-	}
-}
-
 // A pid file and a recorded pid that now belong to another program (pids
 // are recycled) are never signalled: Down, Status and Remove see a stopped
 // sandbox. Only my_print_defaults is needed, not a server.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func PrepareTemplate(ctx context.Context, binary, dir string) error {
 	out, err := exec.CommandContext(ctx, script, args...).CombinedOutput()
 	if err != nil {
 		os.RemoveAll(dir)
-		return fmt.Errorf("sandbox: %s --datadir=%s: %w\n%s", script, dir, err, lastLines(string(out), 10))
+		return fmt.Errorf("sandbox: %s --datadir=%s: %w\n%s", script, dir, err, machine.LastLines(string(out), 10))
 	}
 	return nil
 }
@@ -96,7 +97,7 @@ func addAccounts(ctx context.Context, binary, datadir, tmpdir string, s *Sandbox
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("sandbox: creating accounts with %s --bootstrap: %w\n%s",
-			binary, err, redact(lastLines(string(out), 5), secrets...))
+			binary, err, redact(machine.LastLines(string(out), 5), secrets...))
 	}
 	return nil
 }
