@@ -85,8 +85,8 @@ type Options struct {
 
 	// WriteMachines gives each server of deployment.lua its machine,
 	// machine = { defaults_file = ".../dbN/my.cnf", ... }, so that a
-	// playbook can start and stop it. Off until the deployment loader
-	// accepts the key.
+	// playbook can start, stop and reconfigure it. The CLI and sandboxtest
+	// turn it on.
 	WriteMachines bool
 }
 
