@@ -65,9 +65,11 @@ func (s *Sandbox) wire(ctx context.Context) error {
 	return nil
 }
 
-// waitReplicating waits until every replica has applied what the primary
-// has: server.WaitForGTID (MASTER_GTID_WAIT, watched for a stopped
-// applier), in parallel.
+// waitReplicating waits until every replica's receiver is connected to the
+// primary and the replica has applied what the primary has: server.WaitForGTID
+// (MASTER_GTID_WAIT, watched for a stopped applier), in parallel. The first
+// wait matters on a fresh sandbox: there is nothing to apply yet, so the
+// GTID wait returns at once while Slave_IO_Running may still say Connecting.
 func (s *Sandbox) waitReplicating(ctx context.Context, timeout time.Duration) error {
 	primary, err := s.tool(s.Primary())
 	if err != nil {
@@ -91,6 +93,10 @@ func (s *Sandbox) waitReplicating(ctx context.Context, timeout time.Duration) er
 				return
 			}
 			defer db.Close()
+			if err := waitConnected(ctx, db, timeout); err != nil {
+				errs[i] = err
+				return
+			}
 			ok, err := db.WaitForGTID(ctx, target, timeout)
 			if err == nil && !ok {
 				err = fmt.Errorf("%s: has not applied %s after %s", r, target, timeout)
@@ -100,4 +106,36 @@ func (s *Sandbox) waitReplicating(ctx context.Context, timeout time.Duration) er
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// waitConnected polls SHOW SLAVE STATUS until both replication threads run
+// and the receiver is connected (Slave_IO_Running = Yes). A receiver error
+// other than the first connection attempt's ends the wait at once.
+func waitConnected(ctx context.Context, db *server.Server, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := db.ReplicaStatus(ctx)
+		if err != nil {
+			return err
+		}
+		if st == nil {
+			return fmt.Errorf("%s: not a replica", db)
+		}
+		if st.IORunning && st.SQLRunning {
+			return nil
+		}
+		if st.IOThread == "No" || !st.SQLRunning {
+			return fmt.Errorf("%s: replication stopped (io %s, sql %s): %s%s",
+				db, st.IOThread, st.SQLThread, st.LastIOError, st.LastSQLError)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: receiver not connected to the primary after %s (io %s): %s",
+				db, timeout, st.IOThread, st.LastIOError)
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
