@@ -24,6 +24,7 @@ func (s *State) newModule() *lua.LTable {
 		"position":   s.repPosition,
 		"gtid":       s.repGTID,
 		"raise":      s.repRaise,
+		"to_json":    s.repToJSON,
 	})
 	L.SetFuncs(api, s.procedureFunctions())
 	L.SetFuncs(api, s.topologyFunctions())

@@ -31,6 +31,9 @@ type Config struct {
 	DryRun     bool      // record changing statements instead of running them
 	Audit      io.Writer // JSON lines of every statement and step; nil for none
 	Yes        bool      // rep.confirm answers yes
+	// JSON keeps stdout for the one document WriteOutcome prints: print
+	// and topo:print write to Stderr instead.
+	JSON bool
 	// Confirm asks the operator a yes/no question; nil when there is no
 	// terminal to ask on.
 	Confirm func(question string) (bool, error)
@@ -56,6 +59,7 @@ type State struct {
 	locks    []*procedure.ClusterLock
 	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
 	machines map[*server.Server]machine.Machine
+	results  []lua.LValue // what the main chunk returned, for --json
 }
 
 // New builds a state whose every blocking call is bounded by ctx.
@@ -65,6 +69,9 @@ func New(ctx context.Context, cfg Config) *State {
 	}
 	if cfg.Stderr == nil {
 		cfg.Stderr = os.Stderr
+	}
+	if cfg.JSON {
+		cfg.Stdout = cfg.Stderr
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &State{
@@ -213,6 +220,9 @@ func (e *SyntaxError) Error() string { return e.Message }
 type RunError struct {
 	Message    string
 	StackTrace string
+	// Fields are the error object's fields (op, server, code, ...) when the
+	// script raised one, as JSON values; nil for a plain error.
+	Fields map[string]any
 }
 
 func (e *RunError) Error() string { return e.Message }
@@ -256,11 +266,18 @@ func (s *State) run(src, chunkName, arg0 string, args []string) error {
 		argt.RawSetInt(i+1, lua.LString(a))
 	}
 	s.L.SetGlobal("arg", argt)
+	base := s.L.GetTop()
 	s.L.Push(fn)
 	for _, a := range args {
 		s.L.Push(lua.LString(a))
 	}
 	err = s.describe(s.L.PCall(len(args), lua.MultRet, nil))
+	if err == nil {
+		for i := base + 1; i <= s.L.GetTop(); i++ {
+			s.results = append(s.results, s.L.Get(i))
+		}
+	}
+	s.L.SetTop(base)
 	return s.finish(err)
 }
 
@@ -323,13 +340,15 @@ func (s *State) describe(err error) error {
 		return &RunError{Message: err.Error()}
 	}
 	msg := apiErr.Object.String()
+	var fields map[string]any
 	if t, ok := isErrorObject(s.L, apiErr.Object); ok {
 		msg = formatErrorObject(t)
+		fields, _ = s.jsonValue(t).(map[string]any)
 	}
 	// The run's deadline shows as "context deadline exceeded" deep down;
 	// say which deadline it was (--timeout, or a signal).
 	if cause := context.Cause(s.ctx); cause != nil && cause != s.ctx.Err() && !strings.Contains(msg, cause.Error()) {
 		msg += " (" + cause.Error() + ")"
 	}
-	return &RunError{Message: msg, StackTrace: apiErr.StackTrace}
+	return &RunError{Message: msg, StackTrace: apiErr.StackTrace, Fields: fields}
 }

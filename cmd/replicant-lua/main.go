@@ -51,6 +51,7 @@ type globals struct {
 	dryRun     bool
 	audit      string
 	yes        bool
+	json       bool
 }
 
 func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
@@ -64,6 +65,7 @@ func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&g.dryRun, "dry-run", false, "run with reads live, record every changing statement instead, print the plan")
 	fs.StringVar(&g.audit, "audit", "", "append JSON lines of every statement and step to `FILE`")
 	fs.BoolVar(&g.yes, "yes", false, "answer yes to every rep.confirm question")
+	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout when the run ends (result, error, steps, plan); print() goes to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, bundledNames())
 		fs.PrintDefaults()
@@ -148,7 +150,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 	}
 	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
-		DryRun: g.dryRun, Yes: g.yes}
+		DryRun: g.dryRun, Yes: g.yes, JSON: g.json}
 	if g.audit != "" {
 		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -163,66 +165,86 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 	}
 	st := bindings.New(ctx, cfg)
 	defer st.Close()
-	code := dispatchRun(ctx, st, g, rest, stdin, stdout, stderr)
-	if st.PrintPlan(stdout) && code == exitOK {
-		fmt.Fprintln(stdout, "dry run: nothing was changed")
+	code, runErr := dispatchRun(ctx, st, g, rest, stdin, stdout, stderr)
+	human := stdout
+	if g.json {
+		human = stderr // stdout is for the JSON document alone
+	}
+	if st.PrintPlan(human) && code == exitOK {
+		fmt.Fprintln(human, "dry run: nothing was changed")
 	}
 	if err := st.AuditErr(); err != nil {
 		fmt.Fprintln(stderr, "replicant-lua: writing the audit log:", err)
 		if code == exitOK {
-			code = exitFailed
+			code, runErr = exitFailed, fmt.Errorf("writing the audit log: %w", err)
+		}
+	}
+	if g.json {
+		if err := st.WriteOutcome(stdout, runErr, code); err != nil {
+			fmt.Fprintln(stderr, "replicant-lua: --json:", err)
+			return exitFailed
 		}
 	}
 	return code
 }
 
-func dispatchRun(ctx context.Context, st *bindings.State, g globals, rest []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// dispatchRun runs what the command line asks for and returns the exit
+// code with the failure behind it (nil on success), which --json reports.
+func dispatchRun(ctx context.Context, st *bindings.State, g globals, rest []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if g.eval != "" {
 		if len(rest) > 0 {
-			fmt.Fprintf(stderr, "replicant-lua: -e runs alone; unexpected %q\n", rest[0])
-			return exitUsage
+			return usageError(stderr, "-e runs alone; unexpected %q", rest[0])
 		}
-		return report(st.RunString(g.eval, "(command line)"), g, stderr)
+		err := st.RunString(g.eval, "(command line)")
+		return report(err, g, stderr), err
 	}
 	switch rest[0] {
 	case "run":
 		return runCommand(st, g, rest[1:], stdin, stderr)
 	case "repl":
 		if len(rest) > 1 {
-			fmt.Fprintf(stderr, "replicant-lua: repl takes no arguments, got %q\n", rest[1])
-			return exitUsage
+			return usageError(stderr, "repl takes no arguments, got %q", rest[1])
 		}
-		return runREPL(ctx, st, stdin, stdout, stderr)
+		if g.json {
+			return usageError(stderr, "--json is for run and -e, not the REPL")
+		}
+		return runREPL(ctx, st, stdin, stdout, stderr), nil
 	}
-	fmt.Fprintf(stderr, "replicant-lua: unknown command %q (run, repl, sandbox; -h for help)\n", rest[0])
-	return exitUsage
+	return usageError(stderr, "unknown command %q (run, repl, sandbox; -h for help)", rest[0])
 }
 
-func runCommand(st *bindings.State, g globals, rest []string, stdin io.Reader, stderr io.Writer) int {
+// usageError prints a command-line mistake and returns it with exitUsage.
+func usageError(stderr io.Writer, format string, args ...any) (int, error) {
+	err := fmt.Errorf(format, args...)
+	fmt.Fprintln(stderr, "replicant-lua:", err)
+	return exitUsage, err
+}
+
+func runCommand(st *bindings.State, g globals, rest []string, stdin io.Reader, stderr io.Writer) (int, error) {
 	if len(rest) == 0 || rest[0] == "--" {
-		fmt.Fprintln(stderr, "replicant-lua: run needs a playbook file or a bundled procedure name")
-		return exitUsage
+		return usageError(stderr, "run needs a playbook file or a bundled procedure name")
 	}
 	target, scriptArgs := rest[0], rest[1:]
 	if len(scriptArgs) > 0 && scriptArgs[0] == "--" {
 		scriptArgs = scriptArgs[1:]
 	}
+	var err error
 	switch {
 	case target == "-":
-		src, err := io.ReadAll(stdin)
-		if err != nil {
-			fmt.Fprintln(stderr, "replicant-lua: reading the playbook from stdin:", err)
-			return exitUsage
+		src, readErr := io.ReadAll(stdin)
+		if readErr != nil {
+			return usageError(stderr, "reading the playbook from stdin: %v", readErr)
 		}
-		return report(st.RunString(string(src), "(stdin)"), g, stderr)
+		err = st.RunString(string(src), "(stdin)")
 	case fileExists(target):
-		return report(st.RunFile(target, scriptArgs), g, stderr)
+		err = st.RunFile(target, scriptArgs)
 	case isBundledName(target):
-		return report(st.RunStdlib(target, scriptArgs), g, stderr)
+		err = st.RunStdlib(target, scriptArgs)
+	default:
+		return usageError(stderr, "%s: no such playbook file, and no bundled procedure of that name (bundled: %s)",
+			target, bundledNames())
 	}
-	fmt.Fprintf(stderr, "replicant-lua: %s: no such playbook file, and no bundled procedure of that name (bundled: %s)\n",
-		target, bundledNames())
-	return exitUsage
+	return report(err, g, stderr), err
 }
 
 // report prints a run's failure and picks the exit code.

@@ -101,6 +101,13 @@ func (p *Plan) Len() int {
 	return len(p.items)
 }
 
+// Statements returns a copy of what was recorded, in order.
+func (p *Plan) Statements() []server.Statement {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]server.Statement(nil), p.items...)
+}
+
 // Print writes the plan, one numbered statement per line with its server.
 func (p *Plan) Print(w io.Writer) {
 	p.mu.Lock()

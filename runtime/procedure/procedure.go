@@ -148,6 +148,14 @@ func (p *Procedure) Rollback() error {
 	return errors.Join(errs...)
 }
 
+// Recovery says whether the procedure passed its point of no return, and
+// how to finish the job from there.
+func (p *Procedure) Recovery() (past bool, how string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pastReturn, p.recovery
+}
+
 // Steps returns a copy of the journal.
 func (p *Procedure) Steps() []StepRecord {
 	p.mu.Lock()
@@ -163,9 +171,7 @@ func (p *Procedure) Steps() []StepRecord {
 // undone, and after the point of no return, how to finish the job.
 func (p *Procedure) Report() string {
 	steps := p.Steps()
-	p.mu.Lock()
-	past, recovery := p.pastReturn, p.recovery
-	p.mu.Unlock()
+	past, recovery := p.Recovery()
 	var b strings.Builder
 	for i, s := range steps {
 		state := "done"

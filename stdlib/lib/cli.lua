@@ -85,14 +85,14 @@ function M.parse(args, spec, name)
 end
 
 -- M.main(module, ...) runs module.run with the command line when the file
--- runs as a procedure, and returns the module when it is required.
+-- runs as a procedure, and returns what it returned (--json prints it);
+-- when the file is required, it returns the module.
 function M.main(module, name, ...)
   local first = ...
   if first == "replicant." .. name then
     return module
   end
-  module.run(M.parse({ ... }, module.options, name), true)
-  return module
+  return module.run(M.parse({ ... }, module.options, name), true)
 end
 
 -- M.server(x) accepts a server object or a name/address.

@@ -1,0 +1,124 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// outcome is the part of --json's document these tests read.
+type outcome struct {
+	OK       bool            `json:"ok"`
+	ExitCode int             `json:"exit_code"`
+	Result   json.RawMessage `json:"result"`
+	Error    *struct {
+		Message string         `json:"message"`
+		Fields  map[string]any `json:"fields"`
+	} `json:"error"`
+	Steps []struct{ Name, State string } `json:"steps"`
+	Plan  []struct{ Server, SQL string } `json:"plan"`
+}
+
+// runJSON runs the binary with --json and decodes stdout, which must be
+// the JSON document and nothing else.
+func runJSON(t *testing.T, args ...string) (outcome, result) {
+	t.Helper()
+	r := run(t, "", nil, append([]string{"--json"}, args...)...)
+	var o outcome
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	if err := dec.Decode(&o); err != nil || dec.More() {
+		t.Fatalf("%v: stdout is not one JSON document (%v):\n%s\nstderr:\n%s", args, err, r.stdout, r.stderr)
+	}
+	if o.ExitCode != r.code || o.OK != (r.code == 0) {
+		t.Errorf("%v: document says exit %d ok=%v, process exited %d", args, o.ExitCode, o.OK, r.code)
+	}
+	return o, r
+}
+
+// run status --json gives the topology as data; the drawing goes to stderr.
+func TestJSONStatus(t *testing.T) {
+	sb, _ := topoSandbox(t)
+	o, r := runJSON(t, "-d", sb.DeploymentPath, "run", "status")
+	var topo struct {
+		Primary  string
+		Problems []any
+		Nodes    []map[string]any
+	}
+	if err := json.Unmarshal(o.Result, &topo); err != nil {
+		t.Fatalf("result: %v\n%s", err, o.Result)
+	}
+	if !o.OK || topo.Primary != "db1" || len(topo.Problems) != 0 || len(topo.Nodes) != 3 {
+		t.Fatalf("status: %s", r.stdout)
+	}
+	for i, n := range topo.Nodes {
+		wantRole, wantSource := "replica", "db1"
+		if n["name"] == "db1" {
+			wantRole, wantSource = "primary", ""
+		}
+		source, _ := n["source"].(string)
+		if n["role"] != wantRole || source != wantSource || n["read_only"] != (wantRole == "replica") ||
+			n["gtid_executed"] == "" {
+			t.Errorf("node %d: %v; want %s of %q", i, n, wantRole, wantSource)
+		}
+	}
+	if replicas, _ := topo.Nodes[0]["replicas"].([]any); len(replicas) != 2 {
+		t.Errorf("db1's replicas: %v", topo.Nodes[0]["replicas"])
+	}
+	if !strings.Contains(r.stderr, "├─ db2") {
+		t.Errorf("the tree should go to stderr under --json:\n%s", r.stderr)
+	}
+	assertNoSecrets(t, sb, r.stdout, r.stderr)
+}
+
+// A dry-run switchover under --json lists the plan, with the replication
+// password redacted, and changes nothing.
+func TestJSONDryRunPlan(t *testing.T) {
+	sb, svs := topoSandbox(t)
+	o, r := runJSON(t, "-d", sb.DeploymentPath, "--dry-run", "run", "switchover", "--", "--to", "db2")
+	if !o.OK || len(o.Plan) == 0 || len(o.Steps) == 0 {
+		t.Fatalf("dry run: %s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	var fence, repoint bool
+	for _, st := range o.Plan {
+		fence = fence || (strings.HasPrefix(st.Server, "db1 ") && st.SQL == "SET GLOBAL read_only = ON")
+		repoint = repoint || (strings.HasPrefix(st.Server, "db3 ") && strings.Contains(st.SQL, "MASTER_PASSWORD = '<redacted>'"))
+	}
+	if !fence || !repoint {
+		t.Errorf("plan %+v; want db1 made read-only and a redacted CHANGE MASTER for db3", o.Plan)
+	}
+	var res map[string]any
+	if err := json.Unmarshal(o.Result, &res); err != nil || res["primary"] != "db1" || res["candidate"] != "db2" {
+		t.Errorf("result %s (%v); want primary db1, candidate db2", o.Result, err)
+	}
+	if ro := variable(t, svs["db1"], "read_only"); ro != int64(0) {
+		t.Errorf("db1 read_only = %v after a dry run", ro)
+	}
+	if rs, err := svs["db2"].ReplicaStatus(context.Background()); err != nil || rs == nil || !rs.SQLRunning {
+		t.Errorf("db2 is no longer replicating after a dry run: %+v %v", rs, err)
+	}
+	assertNoSecrets(t, sb, r.stdout, r.stderr)
+}
+
+// A failure carries the error object's fields; a refused procedure its
+// steps.
+func TestJSONErrors(t *testing.T) {
+	sb, _ := topoSandbox(t)
+	o, r := runJSON(t, "-d", sb.DeploymentPath, "-e", `replicant.server("db2"):sql("SELEC 1")`)
+	if o.OK || o.ExitCode != 1 || o.Error == nil || o.Error.Fields["code"] != float64(1064) ||
+		o.Error.Fields["op"] != "sql" || !strings.HasPrefix(o.Error.Fields["server"].(string), "db2 ") ||
+		o.Error.Fields["where"] != "(command line):1" {
+		t.Errorf("SQL error: %s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "Error 1064") {
+		t.Errorf("stderr should still carry the message: %s", r.stderr)
+	}
+	o, r = runJSON(t, "-d", sb.DeploymentPath, "run", "switchover", "--", "--to", "db9")
+	if o.OK || o.Error == nil || !strings.Contains(o.Error.Message, `no server named "db9"`) {
+		t.Errorf("unknown candidate: %s", r.stdout)
+	}
+	o, r = runJSON(t, "repl")
+	if o.ExitCode != 2 || o.Error == nil {
+		t.Errorf("--json repl: %s; want a usage error", r.stdout)
+	}
+}
