@@ -120,7 +120,8 @@ end
 
 local function promote(ctx, o)
   local primary, candidate = ctx.primary, ctx.candidate
-  step("wait for " .. candidate:name() .. " to apply " .. tostring(ctx.frozen), function()
+  local frozen = ctx.frozen:is_empty() and "an empty GTID set" or tostring(ctx.frozen)
+  step("wait for " .. candidate:name() .. " to apply " .. frozen, function()
     if not candidate:wait_for(ctx.frozen, { timeout = o.wait_timeout }) then
       error(string.format("%s did not apply %s within %ss", candidate:name(), tostring(ctx.frozen),
         tostring(o.wait_timeout)), 0)

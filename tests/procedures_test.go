@@ -113,7 +113,7 @@ end }`)
 	}
 	// The app user writes again on db1 (FTWRL released), and db2 gets it.
 	w := startWriter(t, sb)
-	time.Sleep(200 * time.Millisecond)
+	w.waitAcked(t, 20)
 	res := w.finish(t, 0)
 	if res.acked == 0 || res.lost != 0 {
 		t.Errorf("writer after the undo: %+v", res)
@@ -130,9 +130,11 @@ var blockedRe = regexp.MustCompile(`writes blocked for ([\d.]+) ms`)
 func TestSwitchoverUnderWriter(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	w := startWriter(t, sb)
-	time.Sleep(300 * time.Millisecond)
+	w.waitAcked(t, 50)
 	r := run(t, "", nil, "-d", sb.DeploymentPath, "run", "switchover", "--", "--to", "db2")
-	time.Sleep(300 * time.Millisecond)
+	if r.code == 0 {
+		w.waitAcked(t, 50) // on the new primary
+	}
 	res := w.finish(t, 1)
 	if r.code != 0 {
 		t.Fatalf("switchover: exit %d: %s", r.code, r.stderr)

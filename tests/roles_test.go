@@ -143,7 +143,11 @@ func TestRollingRestart(t *testing.T) {
 		pids[in.Name] = in.Pid
 	}
 	w := startWriter(t, sb)
+	w.waitAcked(t, 20)
 	r := run(t, "", nil, "-d", dep, "--timeout", "3m", "run", "rolling_restart", "--", "--back")
+	if r.code == 0 {
+		w.waitAcked(t, 20) // on db1, primary again
+	}
 	res := w.finish(t, 0)
 	if r.code != 0 || !strings.Contains(r.stdout, "rolling_restart: 3 server(s) restarted; the primary is db1") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)

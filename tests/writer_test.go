@@ -92,6 +92,27 @@ func (w *writer) loop() {
 	}
 }
 
+// waitAcked waits until the writer has n more acknowledged rows than it
+// had when called, so a test proves writes go through instead of hoping a
+// pause was long enough.
+func (w *writer) waitAcked(t testing.TB, n int) {
+	t.Helper()
+	w.mu.Lock()
+	want := len(w.acked) + n
+	w.mu.Unlock()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		w.mu.Lock()
+		got, errs := len(w.acked), w.errors
+		w.mu.Unlock()
+		if got >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writer: %d rows acknowledged after 30s, want %d (%d errors)", got, want, errs)
+		}
+	}
+}
+
 // writerResult is what the writer saw.
 type writerResult struct {
 	acked   int
