@@ -15,7 +15,7 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
-// secret is the value of env "X" and file "path" inside a deployment
+// secret is the value of env "X", file "path" and prompt "question" inside a deployment
 // file. It is a userdata whose tostring is "******", so even a deployment
 // that prints its own table leaks nothing.
 type secret struct{ value server.Secret }
@@ -30,10 +30,15 @@ var (
 	roleKeys = optSpec{"kind": optString, "master": optString}
 )
 
+// Ask asks the operator for a secret on the terminal, without echo. nil
+// means there is no terminal to ask on.
+type Ask func(question string) (string, error)
+
 // LoadDeployment runs a deployment file in a fresh interpreter that has
-// the helpers env and file, and reads the table it returns. Errors name
-// the file, and the server and key where the shape is wrong.
-func LoadDeployment(ctx context.Context, path string) (*deploy.Deployment, error) {
+// the helpers env, file and prompt, and reads the table it returns. Errors
+// name the file, and the server and key where the shape is wrong. prompt
+// "question" asks through ask, once per distinct question.
+func LoadDeployment(ctx context.Context, path string, ask Ask) (*deploy.Deployment, error) {
 	L := lua.NewState()
 	defer L.Close()
 	L.SetContext(ctx)
@@ -69,6 +74,22 @@ func LoadDeployment(ctx context.Context, path string) (*deploy.Deployment, error
 			L.RaiseError("file %q: %v", p, errors.Unwrap(err))
 		}
 		return newSecret(L, strings.TrimRight(string(b), "\r\n"))
+	}))
+	asked := map[string]string{}
+	L.SetGlobal("prompt", L.NewFunction(func(L *lua.LState) int {
+		q := L.CheckString(1)
+		if v, ok := asked[q]; ok {
+			return newSecret(L, v)
+		}
+		if ask == nil {
+			L.RaiseError("prompt %q: no terminal to ask on (give this secret with env or file)", q)
+		}
+		v, err := ask(q)
+		if err != nil {
+			L.RaiseError("prompt %q: %v", q, err)
+		}
+		asked[q] = v
+		return newSecret(L, v)
 	}))
 	if err := L.DoFile(path); err != nil {
 		var apiErr *lua.ApiError

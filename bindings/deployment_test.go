@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ return {
             user = { name = "other", password = "pw" } },
   },
 }`)
-	d, err := LoadDeployment(context.Background(), p)
+	d, err := LoadDeployment(context.Background(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestLoadDeploymentErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := writeFile(t, dir, "dep.lua", tt.src)
-			_, err := LoadDeployment(context.Background(), p)
+			_, err := LoadDeployment(context.Background(), p, nil)
 			if err == nil {
 				t.Fatalf("no error")
 			}
@@ -101,7 +102,7 @@ func TestDeploymentSecretsNeverPrint(t *testing.T) {
 local pw = env "TEST_REPLICANT_PW"
 assert(tostring(pw) == "******", "secret printed as " .. tostring(pw))
 return { user = { name = "u", password = pw }, servers = { db1 = { host = "h" } } }`)
-	d, err := LoadDeployment(context.Background(), p)
+	d, err := LoadDeployment(context.Background(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ return {
             machine = { defaults_file = "/srv/db2/my.cnf" } },
   },
 }`)
-	d, err := LoadDeployment(context.Background(), p)
+	d, err := LoadDeployment(context.Background(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +144,43 @@ return {
 		`role = { kind = "relay", src = "x" }`: `server db1: role: unknown option src`,
 	} {
 		p := writeFile(t, dir, "bad.lua", `return { user = { name = "u" }, servers = { db1 = { host = "h", `+src+` } } }`)
-		if _, err := LoadDeployment(context.Background(), p); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := LoadDeployment(context.Background(), p, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want %q", src, err, want)
 		}
+	}
+}
+
+// prompt asks once per question, and without a terminal it is an error
+// that says what to use instead.
+func TestDeploymentPrompt(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "dep.lua", `
+local pw = prompt "password for replicant"
+return {
+  user      = { name = "replicant", password = pw },
+  repl_user = { name = "repl", password = prompt "password for repl" },
+  servers = { db1 = { host = "10.0.0.1", user = { name = "replicant", password = prompt "password for replicant" } } },
+}`)
+	var asked []string
+	d, err := LoadDeployment(context.Background(), p, func(q string) (string, error) {
+		asked = append(asked, q)
+		return "typed:" + q, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(asked, "|") != "password for replicant|password for repl" {
+		t.Errorf("asked %q; want each question once", asked)
+	}
+	if d.User.Password.Reveal() != "typed:password for replicant" || d.ReplUser.Password.Reveal() != "typed:password for repl" {
+		t.Errorf("passwords %q, %q", d.User.Password.Reveal(), d.ReplUser.Password.Reveal())
+	}
+	_, err = LoadDeployment(context.Background(), p, nil)
+	if err == nil || !strings.Contains(err.Error(), `dep.lua:2: prompt "password for replicant": no terminal to ask on (give this secret with env or file)`) {
+		t.Errorf("without a terminal: %v", err)
+	}
+	_, err = LoadDeployment(context.Background(), p, func(string) (string, error) { return "", errors.New("EOF") })
+	if err == nil || !strings.Contains(err.Error(), `prompt "password for replicant": EOF`) {
+		t.Errorf("a failed read: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
 // patience bounds every wait on the terminal, so a REPL that hangs fails
@@ -258,5 +262,38 @@ func TestREPLReadsPipedInput(t *testing.T) {
 	r = run(t, "print('a')\nos.exit(4)\nprint('b')\n", nil, "repl")
 	if r.code != 4 || r.stdout != "a\n" {
 		t.Errorf("os.exit: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+// A deployment's prompt "question" secret is typed at the terminal without
+// echo, and the run logs in with it.
+func TestDeploymentPromptOnTerminal(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
+	pw, err := sb.User.Password()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := filepath.Join(t.TempDir(), "prompted.lua")
+	src := fmt.Sprintf(`return {
+  user = { name = %q, password = prompt "password for %s" },
+  servers = { db1 = { host = "127.0.0.1", port = %d } },
+}`, sb.User.Name, sb.User.Name, sb.Primary().Port)
+	if err := os.WriteFile(dep, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startPTY(t, nil, "-d", dep, "-e", `print("logged in as " .. replicant.server("db1"):query_row("SELECT CURRENT_USER() AS u").u)`)
+	s.expect("password for " + sb.User.Name + ": ")
+	s.send(pw + "\r")
+	s.expect("logged in as " + sb.User.Name + "@")
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("exit %d:\n%s", code, s.cleaned())
+	}
+	if strings.Contains(s.cleaned(), pw) {
+		t.Errorf("the typed password was echoed:\n%s", s.cleaned())
+	}
+	// Not on a terminal: the deployment is refused with the reason.
+	r := run(t, "", nil, "-d", dep, "-e", "print(1)")
+	if r.code != 2 || !strings.Contains(r.stderr, `prompt "password for `+sb.User.Name+`": no terminal to ask on`) {
+		t.Errorf("without a terminal: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/replicant-lua/replicant-lua/bindings"
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
@@ -144,7 +145,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 	var d *deploy.Deployment
 	if g.deployment != "" {
 		var err error
-		if d, err = bindings.LoadDeployment(ctx, g.deployment); err != nil {
+		if d, err = bindings.LoadDeployment(ctx, g.deployment, terminalAsk(stdin, stderr)); err != nil {
 			fmt.Fprintln(stderr, "replicant-lua:", err)
 			return exitUsage
 		}
@@ -311,6 +312,21 @@ func flagError(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "replicant-lua: %v (-h for help)\n", err)
 	return exitUsage
+}
+
+// terminalAsk reads a deployment's prompt "question" secrets from the
+// terminal with echo off; nil when stdin is not a terminal.
+func terminalAsk(stdin io.Reader, stderr io.Writer) bindings.Ask {
+	f, ok := stdin.(*os.File)
+	if !ok || !isTerminal(stdin) {
+		return nil
+	}
+	return func(question string) (string, error) {
+		fmt.Fprintf(stderr, "%s: ", question)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		return string(b), err
+	}
 }
 
 // terminalConfirm asks rep.confirm's question on the terminal.
