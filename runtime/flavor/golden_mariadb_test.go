@@ -5,7 +5,9 @@ package flavor
 // statements, with a live host and port, ran without error on a 10.11.19
 // primary/replica pair (except KILL, not run, and CHANGE with MASTER_SSL = 0
 // and no CA, as the pair had no certificates); replication resumed with the
-// quoted password p'a\ss.
+// quoted password p'a\ss. MASTER_SSL = 1 with MASTER_SSL_CA and
+// MASTER_SSL_VERIFY_SERVER_CERT = 1 is what the TLS sandbox's replicas run
+// with (runtime/sandbox TestTLSSandbox).
 var goldenMariaDB = []golden{
 	{"10.5.27-MariaDB", "replica status", `SHOW ALL SLAVES STATUS`},
 	{"10.5.27-MariaDB", "binlog status", `SHOW BINLOG STATUS`},
@@ -33,7 +35,7 @@ var goldenMariaDB = []golden{
 	{"10.5.27-MariaDB", "change gtid", `CHANGE MASTER TO MASTER_HOST = 'db1.example', MASTER_PORT = 3306, MASTER_USER = 'repl', MASTER_PASSWORD = 's3cr''et\\', MASTER_USE_GTID = slave_pos`},
 	{"10.5.27-MariaDB", "change pos", `CHANGE MASTER TO MASTER_HOST = '10.0.0.5', MASTER_PORT = 3307, MASTER_USER = 'repl', MASTER_PASSWORD = 'pw', MASTER_LOG_FILE = 'mysql-bin.000003', MASTER_LOG_POS = 1234, MASTER_USE_GTID = no`},
 	{"10.5.27-MariaDB", "change demote", `error: mariadb 10.5.27 has no MASTER_DEMOTE_TO_SLAVE: it needs MariaDB 10.10 or later`},
-	{"10.5.27-MariaDB", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_DELAY = 3600`},
+	{"10.5.27-MariaDB", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1, MASTER_DELAY = 3600`},
 	{"10.5.27-MariaDB", "wait gtid", `SELECT MASTER_GTID_WAIT(?, ?) [0-1-5,1-2-7 1.5]`},
 	{"10.5.27-MariaDB", "wait pos", `SELECT MASTER_POS_WAIT(?, ?, ?) [mysql-bin.000003 1234 30]`},
 	{"10.6.21-MariaDB-log", "replica status", `SHOW ALL SLAVES STATUS`},
@@ -62,7 +64,7 @@ var goldenMariaDB = []golden{
 	{"10.6.21-MariaDB-log", "change gtid", `CHANGE MASTER TO MASTER_HOST = 'db1.example', MASTER_PORT = 3306, MASTER_USER = 'repl', MASTER_PASSWORD = 's3cr''et\\', MASTER_USE_GTID = slave_pos`},
 	{"10.6.21-MariaDB-log", "change pos", `CHANGE MASTER TO MASTER_HOST = '10.0.0.5', MASTER_PORT = 3307, MASTER_USER = 'repl', MASTER_PASSWORD = 'pw', MASTER_LOG_FILE = 'mysql-bin.000003', MASTER_LOG_POS = 1234, MASTER_USE_GTID = no`},
 	{"10.6.21-MariaDB-log", "change demote", `error: mariadb 10.6.21 has no MASTER_DEMOTE_TO_SLAVE: it needs MariaDB 10.10 or later`},
-	{"10.6.21-MariaDB-log", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_DELAY = 3600`},
+	{"10.6.21-MariaDB-log", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1, MASTER_DELAY = 3600`},
 	{"10.6.21-MariaDB-log", "wait gtid", `SELECT MASTER_GTID_WAIT(?, ?) [0-1-5,1-2-7 1.5]`},
 	{"10.6.21-MariaDB-log", "wait pos", `SELECT MASTER_POS_WAIT(?, ?, ?) [mysql-bin.000003 1234 30]`},
 	{"10.10.7-MariaDB", "replica status", `SHOW ALL SLAVES STATUS`},
@@ -91,7 +93,7 @@ var goldenMariaDB = []golden{
 	{"10.10.7-MariaDB", "change gtid", `CHANGE MASTER TO MASTER_HOST = 'db1.example', MASTER_PORT = 3306, MASTER_USER = 'repl', MASTER_PASSWORD = 's3cr''et\\', MASTER_USE_GTID = slave_pos`},
 	{"10.10.7-MariaDB", "change pos", `CHANGE MASTER TO MASTER_HOST = '10.0.0.5', MASTER_PORT = 3307, MASTER_USER = 'repl', MASTER_PASSWORD = 'pw', MASTER_LOG_FILE = 'mysql-bin.000003', MASTER_LOG_POS = 1234, MASTER_USE_GTID = no`},
 	{"10.10.7-MariaDB", "change demote", `CHANGE MASTER TO MASTER_HOST = 'db2', MASTER_PORT = 3306, MASTER_USE_GTID = slave_pos, MASTER_DEMOTE_TO_SLAVE = 1`},
-	{"10.10.7-MariaDB", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_DELAY = 3600`},
+	{"10.10.7-MariaDB", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1, MASTER_DELAY = 3600`},
 	{"10.10.7-MariaDB", "wait gtid", `SELECT MASTER_GTID_WAIT(?, ?) [0-1-5,1-2-7 1.5]`},
 	{"10.10.7-MariaDB", "wait pos", `SELECT MASTER_POS_WAIT(?, ?, ?) [mysql-bin.000003 1234 30]`},
 	{"10.11.19-MariaDB-0+deb12u1", "replica status", `SHOW ALL SLAVES STATUS`},
@@ -120,7 +122,7 @@ var goldenMariaDB = []golden{
 	{"10.11.19-MariaDB-0+deb12u1", "change gtid", `CHANGE MASTER TO MASTER_HOST = 'db1.example', MASTER_PORT = 3306, MASTER_USER = 'repl', MASTER_PASSWORD = 's3cr''et\\', MASTER_USE_GTID = slave_pos`},
 	{"10.11.19-MariaDB-0+deb12u1", "change pos", `CHANGE MASTER TO MASTER_HOST = '10.0.0.5', MASTER_PORT = 3307, MASTER_USER = 'repl', MASTER_PASSWORD = 'pw', MASTER_LOG_FILE = 'mysql-bin.000003', MASTER_LOG_POS = 1234, MASTER_USE_GTID = no`},
 	{"10.11.19-MariaDB-0+deb12u1", "change demote", `CHANGE MASTER TO MASTER_HOST = 'db2', MASTER_PORT = 3306, MASTER_USE_GTID = slave_pos, MASTER_DEMOTE_TO_SLAVE = 1`},
-	{"10.11.19-MariaDB-0+deb12u1", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_DELAY = 3600`},
+	{"10.11.19-MariaDB-0+deb12u1", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1, MASTER_DELAY = 3600`},
 	{"10.11.19-MariaDB-0+deb12u1", "wait gtid", `SELECT MASTER_GTID_WAIT(?, ?) [0-1-5,1-2-7 1.5]`},
 	{"10.11.19-MariaDB-0+deb12u1", "wait pos", `SELECT MASTER_POS_WAIT(?, ?, ?) [mysql-bin.000003 1234 30]`},
 	{"11.4.5-MariaDB", "replica status", `SHOW ALL SLAVES STATUS`},
@@ -149,7 +151,7 @@ var goldenMariaDB = []golden{
 	{"11.4.5-MariaDB", "change gtid", `CHANGE MASTER TO MASTER_HOST = 'db1.example', MASTER_PORT = 3306, MASTER_USER = 'repl', MASTER_PASSWORD = 's3cr''et\\', MASTER_USE_GTID = slave_pos`},
 	{"11.4.5-MariaDB", "change pos", `CHANGE MASTER TO MASTER_HOST = '10.0.0.5', MASTER_PORT = 3307, MASTER_USER = 'repl', MASTER_PASSWORD = 'pw', MASTER_LOG_FILE = 'mysql-bin.000003', MASTER_LOG_POS = 1234, MASTER_USE_GTID = no`},
 	{"11.4.5-MariaDB", "change demote", `CHANGE MASTER TO MASTER_HOST = 'db2', MASTER_PORT = 3306, MASTER_USE_GTID = slave_pos, MASTER_DEMOTE_TO_SLAVE = 1`},
-	{"11.4.5-MariaDB", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_DELAY = 3600`},
+	{"11.4.5-MariaDB", "change options", `CHANGE MASTER TO MASTER_CONNECT_RETRY = 10, MASTER_HEARTBEAT_PERIOD = 2.5, MASTER_SSL = 1, MASTER_SSL_CA = '/etc/ssl/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT = 1, MASTER_DELAY = 3600`},
 	{"11.4.5-MariaDB", "wait gtid", `SELECT MASTER_GTID_WAIT(?, ?) [0-1-5,1-2-7 1.5]`},
 	{"11.4.5-MariaDB", "wait pos", `SELECT MASTER_POS_WAIT(?, ?, ?) [mysql-bin.000003 1234 30]`},
 }

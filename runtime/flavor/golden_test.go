@@ -95,7 +95,8 @@ var goldenOps = map[string]func(f Flavor) (string, error){
 	},
 	"change options": func(f Flavor) (string, error) {
 		return f.ChangeSource(ChangeSourceOptions{ConnectRetry: 10 * time.Second,
-			Heartbeat: 2500 * time.Millisecond, SSL: SSLOn, SSLCA: "/etc/ssl/ca.pem", Delay: &hour})
+			Heartbeat: 2500 * time.Millisecond, SSL: SSLOn, SSLCA: "/etc/ssl/ca.pem", SSLVerifyServerCert: SSLOn,
+			Delay: &hour})
 	},
 	"wait gtid": func(f Flavor) (string, error) {
 		return waitText(f.WaitForGTID(sampleGTIDs(f), 1500*time.Millisecond))
