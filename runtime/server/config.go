@@ -152,7 +152,6 @@ func (c Config) driverConfig() (*gosql.Config, error) {
 		dc.Timeout = DefaultConnectTimeout
 	}
 	dc.InterpolateParams = true
-	dc.Logger = &gosql.NopLogger{} // errors reach callers as values; no stray stderr lines
 	tc, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -195,6 +194,20 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 		tc.RootCAs = pool
 	}
 	return tc, c.addClientCert(tc)
+}
+
+// verifiedAgainst says what a server certificate is checked against in
+// verify mode, for error messages: "ca /etc/ssl/ca.pem, name db1.example".
+func (t TLSConfig) verifiedAgainst(host string) string {
+	ca := "the system's CAs"
+	if t.CA != "" {
+		ca = "ca " + t.CA
+	}
+	name := t.ServerName
+	if name == "" {
+		name = host
+	}
+	return ca + ", name " + name
 }
 
 func (c Config) addClientCert(tc *tls.Config) error {

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
 	gosql "github.com/go-sql-driver/mysql"
 )
@@ -45,9 +48,15 @@ func (s *Server) wrap(op string, err error) error {
 	if errors.As(err, &already) {
 		return err
 	}
+	cause := s.driverLog.take() // taken in any case: it belongs to this failure or to none
 	e := &Error{Op: op, Server: s.String(), Err: err, Message: err.Error()}
 	var me *gosql.MySQLError
+	var ce *tls.CertificateVerificationError
 	switch {
+	case errors.As(err, &ce):
+		// Go's message says what is wrong with the certificate, not what
+		// it was checked against.
+		e.Message = fmt.Sprintf("TLS: the server's certificate is not accepted (%s): %v", s.cfg.TLS.verifiedAgainst(s.cfg.Host), err)
 	case errors.As(err, &me):
 		e.Code = int(me.Number)
 		e.SQLState = string(me.SQLState[:])
@@ -59,6 +68,48 @@ func (s *Server) wrap(op string, err error) error {
 		e.Message = "timed out (" + err.Error() + ")"
 	case errors.Is(err, context.Canceled):
 		e.Message = "cancelled"
+	default:
+		// A broken connection comes back as "invalid connection" or "bad
+		// connection"; the driver only logs why.
+		if cause != "" && !strings.Contains(e.Message, cause) {
+			e.Message += " (" + cause + ")"
+		}
 	}
 	return e
+}
+
+// driverLog keeps the last error the driver logged. When a connection
+// breaks, the driver returns "invalid connection" or "bad connection" and
+// only logs the cause: a server that does not trust our client
+// certificate ends the TLS session with an alert ("remote error: tls:
+// unknown certificate authority") that nothing else reports (seen as
+// either error, depending on whether the alert arrived before the
+// driver's next write). Nothing is written anywhere.
+type driverLog struct {
+	mu   sync.Mutex
+	last string
+}
+
+// Print receives the driver's message: a "file.go:123 " prefix, then the
+// error.
+func (l *driverLog) Print(v ...any) {
+	if len(v) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last = fmt.Sprint(v[len(v)-1])
+}
+
+// take returns the last message and forgets it, so that it explains one
+// failure only.
+func (l *driverLog) take() string {
+	if l == nil {
+		return ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	last := l.last
+	l.last = ""
+	return last
 }

@@ -21,6 +21,7 @@ import (
 type Server struct {
 	cfg       Config
 	connector driver.Connector
+	driverLog *driverLog
 
 	mu       sync.Mutex // guards db, fl, observer, dryRun
 	db       *sql.DB
@@ -66,11 +67,15 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Errors reach callers as values, the driver's logged causes within
+	// them (see driverLog); no stray stderr lines.
+	log := &driverLog{}
+	dc.Logger = log
 	connector, err := gosql.NewConnector(dc)
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", cfg.label(), err)
 	}
-	return &Server{cfg: cfg, connector: connector}, nil
+	return &Server{cfg: cfg, connector: connector, driverLog: log}, nil
 }
 
 // String is "db2 (127.0.0.1:3307)", or the address alone for a server
