@@ -21,13 +21,15 @@ const (
 	sandboxUsage  = 2
 )
 
-const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers N] [--base-port PORT] [--binary PATH]
+const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers N] [--base-port PORT] [--binary PATH] [--tls]
        replicant-lua sandbox down   [--dir DIR] [--remove]
        replicant-lua sandbox status [--dir DIR]
 
 up      start N local MariaDB servers on 127.0.0.1 (db1 primary, the others its
         GTID replicas), write DIR/deployment.lua; refuses a DIR that already
-        holds a sandbox, running or stopped
+        holds a sandbox, running or stopped. --tls: a throwaway CA and
+        certificates in DIR/tls, servers that offer TLS, replication over
+        TLS, and a deployment that verifies every server against the CA
 down    stop them by their recorded pids (safe to repeat); --remove also
         deletes DIR
 status  per server: process, answers, role, read_only, replication threads;
@@ -91,6 +93,7 @@ func sandboxUp(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.IntVar(&opts.Servers, "servers", sandbox.DefaultServers, "number of servers (1 to 64)")
 		fs.IntVar(&opts.BasePort, "base-port", 0, "port of db1, the others follow; 0 picks free ports")
 		fs.StringVar(&opts.Binary, "binary", "", "server `path` (default: mariadbd or mysqld on PATH or in /usr/sbin)")
+		fs.BoolVar(&opts.TLS, "tls", false, "certificates in DIR/tls; the deployment verifies TLS to every server")
 	})
 	if !ok {
 		return code

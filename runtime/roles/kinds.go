@@ -135,14 +135,27 @@ func (Vagabond) Apply(ctx context.Context, t Target) error {
 }
 
 func replicateFrom(ctx context.Context, db, src *server.Server, repl Credentials) error {
-	return Follow(ctx, db, src, repl, 0)
+	return Follow(ctx, db, src, repl, FollowOptions{})
+}
+
+// FollowOptions are the replication connection's settings beyond the
+// source and the account.
+type FollowOptions struct {
+	// ConnectRetry is how often the receiver reconnects to a lost source
+	// (0 keeps the server's setting, 60 s by default).
+	ConnectRetry time.Duration
+	// SSLCA, a CA file on the replica's host, turns on TLS for the
+	// replication connection with the source's certificate verified
+	// against that CA and the source's host name (MASTER_SSL = 1,
+	// MASTER_SSL_VERIFY_SERVER_CERT = 1). "" leaves TLS as the server has
+	// it.
+	SSLCA string
 }
 
 // Follow points db at src by GTID (slave_pos / auto-position) and starts
-// it, unless it already replicates from src with both threads running.
-// retry is how often the receiver reconnects to a lost source (0 keeps
-// the server's setting, 60 s by default).
-func Follow(ctx context.Context, db, src *server.Server, repl Credentials, retry time.Duration) error {
+// it, unless it already replicates from src with both threads running
+// (whatever its TLS settings).
+func Follow(ctx context.Context, db, src *server.Server, repl Credentials, opts FollowOptions) error {
 	if src == nil {
 		return fmt.Errorf("no source given (master = ...)")
 	}
@@ -162,9 +175,12 @@ func Follow(ctx context.Context, db, src *server.Server, repl Credentials, retry
 			return err
 		}
 	}
-	err = db.ChangeSource(ctx, flavor.ChangeSourceOptions{Host: cfg.Host, Port: cfg.Port, User: repl.User,
-		Password: repl.Password, GTID: flavor.GTIDAutoPosition, ConnectRetry: retry})
-	if err != nil {
+	change := flavor.ChangeSourceOptions{Host: cfg.Host, Port: cfg.Port, User: repl.User,
+		Password: repl.Password, GTID: flavor.GTIDAutoPosition, ConnectRetry: opts.ConnectRetry}
+	if opts.SSLCA != "" {
+		change.SSL, change.SSLCA, change.SSLVerifyServerCert = flavor.SSLOn, opts.SSLCA, flavor.SSLOn
+	}
+	if err := db.ChangeSource(ctx, change); err != nil {
 		return err
 	}
 	return db.StartReplica(ctx, flavor.BothThreads)

@@ -68,8 +68,10 @@ func layout(s *Sandbox, o Options) error {
 // optionFile is the instance's my.cnf, written with runtime/mycnf: the
 // same kind of file, and the same editor, as server:config() uses later.
 // It is all the server reads (--defaults-file), so /etc/mysql/my.cnf
-// cannot leak into a sandbox.
-func optionFile(in Instance, primary string) (*mycnf.File, error) {
+// cannot leak into a sandbox. With tls the server offers TLS with the
+// sandbox's certificate without requiring it: root's socket connections
+// and Instance.DSN stay plain.
+func optionFile(in Instance, primary string, tls *TLSFiles) (*mycnf.File, error) {
 	started := "the primary"
 	if in.Role == RoleReplica {
 		started = "a replica of " + primary
@@ -109,6 +111,11 @@ func optionFile(in Instance, primary string) (*mycnf.File, error) {
 		// A replica that restarts stays read-only until promoted.
 		set("read-only", "1")
 	}
+	if tls != nil {
+		set("ssl-ca", tls.CA)
+		set("ssl-cert", tls.ServerCert)
+		set("ssl-key", tls.ServerKey)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("sandbox: %s: option file: %w", in, err)
 	}
@@ -126,7 +133,7 @@ func comment(text string) string {
 // port between our probe and the server's bind) is retried on a new port.
 // record is told the instance when its option file is written, and again
 // with its pid once it answers.
-func launch(ctx context.Context, in Instance, m *machine.Process, primary string, o Options, record func(Instance)) error {
+func launch(ctx context.Context, in Instance, m *machine.Process, primary string, tls *TLSFiles, o Options, record func(Instance)) error {
 	for attempt := 1; ; attempt++ {
 		if o.BasePort == 0 {
 			p, err := freePort()
@@ -135,7 +142,7 @@ func launch(ctx context.Context, in Instance, m *machine.Process, primary string
 			}
 			in.Port = p
 		}
-		f, err := optionFile(in, primary)
+		f, err := optionFile(in, primary, tls)
 		if err != nil {
 			return err
 		}

@@ -34,7 +34,7 @@ func TestLuaQuote(t *testing.T) {
 func TestOptionFile(t *testing.T) {
 	in := Instance{Name: "db2", Port: 23307, Socket: "/s/db2.sock", DataDir: "/d/db2/data", TmpDir: "/d/db2/tmp",
 		DefaultsFile: "/d/db2/my.cnf", ErrorLog: "/d/db2/error.log", ServerID: 2, Role: RoleReplica, Binary: "/usr/sbin/mariadbd"}
-	f, err := optionFile(in, "db1")
+	f, err := optionFile(in, "db1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,16 +59,28 @@ func TestOptionFile(t *testing.T) {
 		t.Errorf("socket read back as %+v, %v", o, ok)
 	}
 	in.Role = RolePrimary
-	f, err = optionFile(in, "db1")
+	f, err = optionFile(in, "db1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(f.Bytes()), "read-only") {
 		t.Error("the primary's option file sets read-only")
 	}
+	if strings.Contains(string(f.Bytes()), "ssl") {
+		t.Error("an option file without TLS sets ssl options")
+	}
+	tls := &TLSFiles{CA: "/d/tls/ca.pem", ServerCert: "/d/tls/server-cert.pem", ServerKey: "/d/tls/server-key.pem"}
+	if f, err = optionFile(in, "db1", tls); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nssl-ca = /d/tls/ca.pem\n", "\nssl-cert = /d/tls/server-cert.pem\n", "\nssl-key = /d/tls/server-key.pem\n"} {
+		if !strings.Contains(string(f.Bytes()), want) {
+			t.Errorf("option file with TLS lacks %q:\n%s", want, f.Bytes())
+		}
+	}
 	// A newline in a path stays in its comment.
 	in.Binary = "/opt/x\n[client]\npassword = p\n"
-	f, err = optionFile(in, "db1")
+	f, err = optionFile(in, "db1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +114,7 @@ func TestStalePidNeverSignalled(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(in.DefaultsFile), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f, err := optionFile(in, "db1")
+	f, err := optionFile(in, "db1", nil)
 	if err == nil {
 		err = f.Save(in.DefaultsFile)
 	}
@@ -150,6 +162,13 @@ func TestDeploymentMachines(t *testing.T) {
 		"      machine = { defaults_file = \"/d/db1/my.cnf\", binary = \"/usr/sbin/mariadbd\", console_log = \"/d/db1/console.log\" } },\n"
 	if got := deploymentLua(s, true); !strings.Contains(got, want) {
 		t.Errorf("with machines:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(deploymentLua(s, false), "tls") {
+		t.Error("a sandbox without TLS has tls in its deployment")
+	}
+	s.TLS = &TLSFiles{CA: "/d/tls/ca.pem"}
+	if got := deploymentLua(s, false); !strings.Contains(got, "\n  tls       = { mode = \"verify\", ca = \"/d/tls/ca.pem\" },\n") {
+		t.Errorf("with TLS:\n%s", got)
 	}
 }
 

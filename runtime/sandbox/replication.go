@@ -19,19 +19,19 @@ const connectRetry = time.Second
 // tool connects to an instance as the tool's own account over TCP, the
 // way a playbook would.
 func (s *Sandbox) tool(in Instance) (*server.Server, error) {
-	pw, err := s.User.Password()
+	cfg, err := s.ServerConfig(in)
 	if err != nil {
 		return nil, err
 	}
-	return server.New(server.Config{Name: in.Name, Host: "127.0.0.1", Port: in.Port, User: s.User.Name,
-		Password: server.Secret(pw)})
+	return server.New(cfg)
 }
 
 // wire gives the primary the master role (binary log on, the replication
 // account) and makes every replica follow it by GTID: the same role code
 // `imbue` uses, so the sandbox is built the way playbooks build servers.
 // The servers already run with the options the roles want, so nothing
-// restarts.
+// restarts. With TLS the replicas reach the primary over TLS, its
+// certificate verified against the sandbox's CA and 127.0.0.1.
 func (s *Sandbox) wire(ctx context.Context) error {
 	pw, err := s.ReplUser.Password()
 	if err != nil {
@@ -51,12 +51,16 @@ func (s *Sandbox) wire(ctx context.Context) error {
 	if _, err := roles.Imbue(ctx, target, roles.Master{Repl: repl}); err != nil {
 		return err
 	}
+	follow := roles.FollowOptions{ConnectRetry: connectRetry}
+	if s.TLS != nil {
+		follow.SSLCA = s.TLS.CA
+	}
 	for _, r := range s.Replicas() {
 		db, err := s.tool(r)
 		if err != nil {
 			return err
 		}
-		err = roles.Follow(ctx, db, primary, repl, connectRetry)
+		err = roles.Follow(ctx, db, primary, repl, follow)
 		db.Close()
 		if err != nil {
 			return fmt.Errorf("%s: replicate from %s: %w", r, s.Primary(), err)

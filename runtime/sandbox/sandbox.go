@@ -10,8 +10,9 @@
 // servers again from another process: sandbox.json (the state: pids,
 // ports, paths), deployment.lua (for replicant-lua -d), dbN/my.cnf (each
 // server's option file, which names its pid file) and secrets/*.pw
-// (generated passwords, mode 0600). Down and Status work from the
-// directory alone.
+// (generated passwords, mode 0600), and with Options.TLS tls/*.pem (a
+// throwaway CA and certificates). Down and Status work from the directory
+// alone.
 //
 // Only MariaDB is supported for now: a MySQL mysqld is recognised and
 // refused with a clear error (see FindBinary).
@@ -31,6 +32,7 @@ import (
 	gosql "github.com/go-sql-driver/mysql"
 
 	"github.com/replicant-lua/replicant-lua/runtime/machine"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 // Role is the part the sandbox gave a server when it wired replication.
@@ -88,6 +90,14 @@ type Options struct {
 	// playbook can start, stop and reconfigure it. The CLI and sandboxtest
 	// turn it on.
 	WriteMachines bool
+
+	// TLS makes a throwaway CA and certificates (see GenerateTLS) in
+	// DIR/tls, gives every server ssl-ca/ssl-cert/ssl-key, and writes
+	// deployment.lua with tls = { mode = "verify", ca = ... }, so that
+	// every connection of the tool is verified TLS. Replicas connect to
+	// the primary over verified TLS too (MASTER_SSL with the CA and
+	// MASTER_SSL_VERIFY_SERVER_CERT).
+	TLS bool
 }
 
 // Credential is an account and the file that holds its password. The
@@ -160,6 +170,7 @@ type Sandbox struct {
 	ReplUser       Credential `json:"repl_user"`
 	AppUser        Credential `json:"app_user"`
 	Instances      []Instance `json:"instances"`
+	TLS            *TLSFiles  `json:"tls,omitempty"` // nil: the servers speak plain TCP only
 
 	// machines start and stop each instance's server (see Machine).
 	machines map[string]*machine.Process
@@ -194,6 +205,25 @@ func (s *Sandbox) Instance(name string) (Instance, bool) {
 		}
 	}
 	return Instance{}, false
+}
+
+// ServerConfig is how the tool's account reaches in over TCP, as
+// deployment.lua says: with TLS verified against the sandbox's CA when it
+// has one. It reads the password from its file.
+func (s *Sandbox) ServerConfig(in Instance) (server.Config, error) {
+	pw, err := s.User.Password()
+	if err != nil {
+		return server.Config{}, err
+	}
+	return s.serverConfig(in, pw), nil
+}
+
+func (s *Sandbox) serverConfig(in Instance, pw string) server.Config {
+	cfg := server.Config{Name: in.Name, Host: "127.0.0.1", Port: in.Port, User: s.User.Name, Password: server.Secret(pw)}
+	if s.TLS != nil {
+		cfg.TLS = server.TLSConfig{Mode: server.TLSVerify, CA: s.TLS.CA}
+	}
+	return cfg
 }
 
 // Load reads dir/sandbox.json.

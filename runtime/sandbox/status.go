@@ -77,8 +77,9 @@ func (s *Sandbox) instanceStatus(ctx context.Context, in Instance, pw string) In
 // queryStatus fills in what the server says of itself, through the
 // server package like any playbook.
 func (s *Sandbox) queryStatus(ctx context.Context, in Instance, pw string, st *InstanceStatus) error {
-	db, err := server.New(server.Config{Name: in.Name, Host: "127.0.0.1", Port: in.Port, User: s.User.Name,
-		Password: server.Secret(pw), ConnectTimeout: 2 * time.Second})
+	cfg := s.serverConfig(in, pw)
+	cfg.ConnectTimeout = 2 * time.Second
+	db, err := server.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,8 @@ var ErrAlreadyRunning = errors.New("sandbox already running")
 // `Remove` (or `sandbox down --remove`) deletes it.
 //
 //  1. check the options, the binary and the directory
-//  2. generate passwords, lay out the instances, record the state
+//  2. generate passwords (and certificates), lay out the instances, record
+//     the state
 //  3. build db1's datadir (install-db or template) with the accounts, copy it
 //  4. start every server and wait until it answers
 //  5. point the replicas at the primary and wait until they caught up
@@ -141,6 +142,13 @@ func claim(ctx context.Context, o Options) (*Sandbox, error) {
 	if err := writeSecrets(o.Dir, &s.User, &s.ReplUser, &s.AppUser); err != nil {
 		return nil, err
 	}
+	if o.TLS {
+		files, err := GenerateTLS(filepath.Join(o.Dir, tlsDir))
+		if err != nil {
+			return nil, err
+		}
+		s.TLS = &files
+	}
 	if err := layout(s, o); err != nil {
 		return nil, err
 	}
@@ -230,7 +238,7 @@ func (s *Sandbox) startAll(ctx context.Context, o Options) error {
 	for i, m := range ms {
 		in := s.Instances[i] // before any goroutine writes it
 		wg.Go(func() {
-			errs[i] = launch(ctx, in, m, primary, o, func(in Instance) {
+			errs[i] = launch(ctx, in, m, primary, s.TLS, o, func(in Instance) {
 				mu.Lock()
 				defer mu.Unlock()
 				s.Instances[i] = in

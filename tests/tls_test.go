@@ -1,0 +1,84 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+)
+
+// `sandbox up --tls` from the command line: a playbook run with the
+// deployment it wrote talks TLS to the server, a deployment that trusts
+// another CA is refused with the server and the CA named, and status and
+// down work from the directory.
+func TestSandboxUpTLS(t *testing.T) {
+	if _, err := sandbox.FindBinary(""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	dir := filepath.Join(t.TempDir(), "sb")
+	// The servers are detached from the command that started them: stop
+	// them by their pid files whatever happens to the test.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := sandbox.Down(ctx, dir); err != nil && !errors.Is(err, sandbox.ErrNoSandbox) {
+			t.Errorf("sandbox down %s: %v", dir, err)
+		}
+	})
+	if r := run(t, "", nil, "sandbox", "up", "--tls", "--servers", "1", "--dir", dir); r.code != 0 {
+		t.Fatalf("sandbox up --tls: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sb, err := sandbox.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.TLS == nil {
+		t.Fatalf("sandbox.json records no TLS files")
+	}
+
+	play := `local db = replicant.server("db1")
+for _, name in ipairs({"Ssl_version", "Ssl_cipher"}) do
+  print(name .. "=" .. db:query_row("SHOW SESSION STATUS LIKE '" .. name .. "'").Value)
+end`
+	r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", play)
+	if r.code != 0 || !regexp.MustCompile(`(?m)^Ssl_version=TLSv1\.[23]\nSsl_cipher=\S+$`).MatchString(r.stdout) {
+		t.Errorf("exit %d; want the TLS version and cipher of the session\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	assertNoSecrets(t, sb, r.stdout, r.stderr)
+
+	other, err := sandbox.GenerateTLS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := os.ReadFile(sb.DeploymentPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongCA := filepath.Join(t.TempDir(), "deployment.lua")
+	if err := os.WriteFile(wrongCA, []byte(strings.Replace(string(dep), sb.TLS.CA, other.CA, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "", nil, "-d", wrongCA, "-e", play)
+	want := fmt.Sprintf("db1 (127.0.0.1:%d): connect: TLS: the server's certificate is not accepted (ca %s, name 127.0.0.1)",
+		sb.Primary().Port, other.CA)
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("deployment trusting another CA: exit %d, stderr:\n%s\nwant exit 1 and %q", r.code, r.stderr, want)
+	}
+
+	if r := run(t, "", nil, "sandbox", "status", "--dir", dir); r.code != 0 || !strings.Contains(r.stdout, "running  yes") {
+		t.Errorf("sandbox status: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "", nil, "sandbox", "down", "--dir", dir, "--remove"); r.code != 0 {
+		t.Errorf("sandbox down --remove: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
