@@ -87,3 +87,31 @@ func TestBundledProcedureUnknown(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// doc lists every bundled procedure and module with one line each, and
+// prints one file's whole comment.
+func TestDoc(t *testing.T) {
+	r := run(t, "", nil, "doc")
+	if r.code != 0 {
+		t.Fatalf("doc: exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"\n  switchover       hand the primary role to a replica",
+		"\n  check            the health report.\n", "\n  commands         the Python Replicant's commands"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("doc lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if len([]rune(line)) > 80 {
+			t.Errorf("line wider than 80 columns: %q", line)
+		}
+	}
+	r = run(t, "", nil, "doc", "switchover")
+	if r.code != 0 || !strings.Contains(r.stdout, "replicant-lua -d dep.lua run switchover -- --to db2") {
+		t.Errorf("doc switchover: exit %d:\n%s", r.code, r.stdout)
+	}
+	r = run(t, "", nil, "doc", "nope")
+	if r.code != 2 || !strings.Contains(r.stderr, `no bundled procedure or module "nope"`) {
+		t.Errorf("doc nope: exit %d: %s", r.code, r.stderr)
+	}
+}

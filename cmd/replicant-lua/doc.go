@@ -27,21 +27,35 @@ func runDoc(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "Bundled procedures (replicant-lua -d DEPLOYMENT run NAME -- --option value):")
 	for _, name := range stdlib.Names() {
-		fmt.Fprintf(stdout, "  %-16s %s\n", name, firstLine(name))
+		fmt.Fprintf(stdout, "  %-16s %s\n", name, summary(name))
 	}
 	fmt.Fprintln(stdout, "Modules (require \"replicant.NAME\"):")
 	for _, name := range stdlib.Modules() {
-		fmt.Fprintf(stdout, "  %-16s %s\n", name, firstLine(name))
+		fmt.Fprintf(stdout, "  %-16s %s\n", name, summary(name))
 	}
 	fmt.Fprintln(stdout, "replicant-lua doc NAME prints one; the Lua API is described in README.md.")
 	return exitOK
 }
 
-func firstLine(name string) string {
+// summary is the first sentence of a file's leading comment, without the
+// "name: " it starts with, cut at a word to fit one line of the listing.
+func summary(name string) string {
 	text, _ := stdlib.Doc(name)
-	line, _, _ := strings.Cut(text, "\n")
-	if _, rest, ok := strings.Cut(line, ": "); ok {
-		return rest
+	para, _, _ := strings.Cut(text, "\n\n")
+	para = strings.Join(strings.Fields(para), " ")
+	if _, rest, ok := strings.Cut(para, ": "); ok {
+		para = rest
 	}
-	return line
+	if i := strings.Index(para, ". "); i >= 0 {
+		para = para[:i+1]
+	}
+	const width = 62
+	if len(para) <= width {
+		return para
+	}
+	cut := strings.LastIndexByte(para[:width], ' ')
+	if cut < 0 {
+		cut = width
+	}
+	return strings.TrimRight(para[:cut], " ,;—-") + " …"
 }
