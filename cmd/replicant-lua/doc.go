@@ -49,13 +49,13 @@ func summary(name string) string {
 	if i := strings.Index(para, ". "); i >= 0 {
 		para = para[:i+1]
 	}
-	const width = 62
+	const width = 80 - 19 // the listing's indent and name column
 	if len(para) <= width {
 		return para
 	}
-	cut := strings.LastIndexByte(para[:width], ' ')
+	cut := strings.LastIndexByte(para[:width-2], ' ')
 	if cut < 0 {
-		cut = width
+		cut = width - 2
 	}
 	return strings.TrimRight(para[:cut], " ,;—-") + " …"
 }
