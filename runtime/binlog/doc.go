@@ -24,8 +24,10 @@
 // reports as DB what the event carries, which for CREATE/DROP DATABASE is
 // that database (SHOW BINLOG EVENTS prints no "use" for them); events
 // decompressed from a MySQL Transaction_payload share its positions. The
-// stream reader refuses TLS (server.Config does not export its tls.Config
-// yet) and starts below 4 GiB into a file (COM_BINLOG_DUMP has 32 bits).
+// stream reader uses the server's TLS settings (verified as its SQL
+// session is; "preferred" asks @@have_ssl first, since go-mysql has no
+// plain-text fallback) and starts below 4 GiB into a file
+// (COM_BINLOG_DUMP has 32 bits).
 // Statement text has password literals redacted in both.
 //
 // Positions follow mysqlbinlog's --start-position and --stop-position: a

@@ -2,6 +2,7 @@ package binlog
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -55,10 +56,9 @@ const (
 // ended at Open; see Next.
 func openStream(ctx context.Context, sv *server.Server, fl gtid.Flavor, start, end gtid.Position, o Options) (Reader, error) {
 	cfg := sv.Config()
-	if (cfg.TLS.Mode != "" && cfg.TLS.Mode != server.TLSDisabled) || cfg.TLS.CA != "" {
-		// server.Config builds its tls.Config privately; until it exports
-		// it, refuse rather than connect in clear text.
-		return nil, opError(sv, "binlog_events", errors.New("the stream reader does not support TLS yet; use the show reader"))
+	tc, err := streamTLS(ctx, sv)
+	if err != nil {
+		return nil, err
 	}
 	if start.Pos > math.MaxUint32 {
 		return nil, opError(sv, "binlog_events", fmt.Errorf("start position %s: beyond 4 GiB, which COM_BINLOG_DUMP cannot express", start))
@@ -67,8 +67,9 @@ func openStream(ctx context.Context, sv *server.Server, fl gtid.Flavor, start, e
 	if err != nil {
 		return nil, err
 	}
-	guard := &dialGuard{}
+	guard := &dialGuard{tls: tc != nil}
 	sc := syncerConfig(cfg, fl, id, o, guard)
+	sc.TLSConfig = tc
 	if !end.IsZero() {
 		sc.HeartbeatPeriod = streamHeartbeatAtEnd
 	}
@@ -92,6 +93,25 @@ func openStream(ctx context.Context, sv *server.Server, fl gtid.Flavor, start, e
 	r := &streamReader{sv: sv, syncer: syncer, st: st, stopped: make(chan struct{}), end: end,
 		conv: converter{file: start.File, start: start, tables: map[uint64]string{}}}
 	return r, nil
+}
+
+// streamTLS is the stream's TLS configuration: the server's own (the
+// deployment's tls settings, verified the same way as its SQL session).
+// go-mysql has no plain-text fallback, so for "preferred" the server is
+// asked whether it offers TLS at all.
+func streamTLS(ctx context.Context, sv *server.Server) (*tls.Config, error) {
+	tc, preferred, err := sv.Config().ClientTLS()
+	if err != nil || tc == nil || !preferred {
+		return tc, err
+	}
+	row, err := sv.QueryRow(ctx, "SELECT @@GLOBAL.have_ssl AS have_ssl")
+	if err != nil {
+		return tc, nil // no such variable (a MySQL without it): try TLS
+	}
+	if v, _ := row["have_ssl"].(string); v != "YES" {
+		return nil, nil
+	}
+	return tc, nil
 }
 
 func syncerConfig(cfg server.Config, fl gtid.Flavor, id uint32, o Options, guard *dialGuard) replication.BinlogSyncerConfig {
@@ -255,6 +275,7 @@ type dialGuard struct {
 	mu       sync.Mutex
 	conns    []net.Conn
 	starting bool
+	tls      bool // the connections carry TLS: no clear-text COM_QUIT on them
 }
 
 func (g *dialGuard) dial(cfg server.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -269,7 +290,7 @@ func (g *dialGuard) dial(cfg server.Config) func(ctx context.Context, network, a
 		}
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		if !g.starting {
+		if !g.starting && !g.tls {
 			return quitOnClose{c}, nil // the connection Close opens to KILL the dump
 		}
 		g.conns = append(g.conns, c)
@@ -281,8 +302,9 @@ func (g *dialGuard) dial(cfg server.Config) func(ctx context.Context, network, a
 // it opens to KILL the dump thread without COM_QUIT, and the server then
 // logs "Aborted connection … (Got an error reading communication packets)"
 // (10.11, log_warnings=2) and counts it in Aborted_clients, which
-// operators watch. The packet is written in the clear: the stream reader
-// refuses TLS, and go-mysql does not compress unless asked.
+// operators watch. The packet is written in the clear, so only on plain
+// connections (go-mysql does not compress unless asked); over TLS the
+// server logs the aborted connection.
 type quitOnClose struct{ net.Conn }
 
 func (c quitOnClose) Close() error {

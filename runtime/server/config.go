@@ -165,6 +165,15 @@ func (c Config) driverConfig() (*gosql.Config, error) {
 	return dc, nil
 }
 
+// ClientTLS is the tls.Config a connection to this server uses, nil when
+// TLS is off; preferred is true when plain text is an acceptable fallback
+// (mode "preferred"). For clients other than the SQL driver, such as the
+// binary log stream.
+func (c Config) ClientTLS() (tc *tls.Config, preferred bool, err error) {
+	tc, err = c.tlsConfig()
+	return tc, c.TLS.Mode == TLSPreferred, err
+}
+
 func (c Config) tlsConfig() (*tls.Config, error) {
 	mode := c.TLS.Mode
 	if mode == "" && c.TLS.CA != "" {
