@@ -11,9 +11,10 @@ import (
 )
 
 // The stream reader speaks TLS with the server's own settings: an account
-// that may only log in over TLS reads the stream. Open refuses that account
-// in clear text, and a server certificate from another CA (the SQL session
-// Open starts with already refuses both; the stream shares its settings).
+// that may only log in over TLS reads the stream. Open also refuses that
+// account in clear text, and a server certificate from another CA (the SQL
+// session Open starts with refuses both first; the stream shares its
+// settings).
 func TestStreamOverTLS(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1, TLS: true})
 	ctx := testContext(t)
