@@ -78,7 +78,7 @@ func (s *State) serverResetReplica(L *lua.LState) int {
 var changeSourceOptions = optSpec{
 	"user": optString, "password": optString, "position": optAny, "gtid": optString,
 	"demote": optBool, "heartbeat": optDuration, "connect_retry": optDuration,
-	"delay": optDuration, "ssl": optBool, "ssl_ca": optString,
+	"delay": optDuration, "ssl": optBool, "ssl_ca": optString, "ssl_verify_server_cert": optBool,
 }
 
 // db:change_source(src, opts): src is a server object or "host:port".
@@ -160,6 +160,12 @@ func (s *State) changeSourceOptions(L *lua.LState, o options) (flavor.ChangeSour
 		}
 	}
 	opts.SSLCA = o.str("ssl_ca")
+	if o.has("ssl_verify_server_cert") {
+		opts.SSLVerifyServerCert = flavor.SSLOff
+		if o.bool("ssl_verify_server_cert") {
+			opts.SSLVerifyServerCert = flavor.SSLOn
+		}
+	}
 	return opts, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
 // `sandbox up --tls` from the command line: a playbook run with the
@@ -80,5 +81,26 @@ end`
 	}
 	if r := run(t, "", nil, "sandbox", "down", "--dir", dir, "--remove"); r.code != 0 {
 		t.Errorf("sandbox down --remove: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// change_source's ssl options reach the replica: verification of the
+// source's certificate is turned off and on again from Lua, and the
+// replica still applies what the primary writes.
+func TestChangeSourceTLSOptions(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 2, TLS: true})
+	r := run(t, "", []string{"CA=" + sb.TLS.CA}, "-d", sb.DeploymentPath, "-e", `
+local db1, db2 = replicant.server("db1"), replicant.server("db2")
+for i, verify in ipairs { false, true } do
+  db2:stop_replica()
+  db2:change_source(db1, { ssl = true, ssl_ca = os.getenv("CA"), ssl_verify_server_cert = verify })
+  db2:start_replica()
+  db1:exec("CREATE DATABASE tls_step_" .. i)
+  assert(db2:wait_for(db1:gtid_executed(), { timeout = "30s" }), "db2 did not catch up")
+  local st = db2:sql("SHOW SLAVE STATUS")[1]
+  print(st.Master_SSL_Allowed, st.Master_SSL_Verify_Server_Cert, st.Slave_IO_Running)
+end`)
+	if r.code != 0 || r.stdout != "Yes\tNo\tYes\nYes\tYes\tYes\n" {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
