@@ -22,9 +22,10 @@ type secret struct{ value server.Secret }
 
 var (
 	deploymentKeys = optSpec{"user": optTable, "repl_user": optTable, "servers": optTable,
-		"tls": optStringOrTable, "connect_timeout": optDuration}
-	userKeys   = optSpec{"name": optString, "password": optAny}
-	serverKeys = optSpec{"host": optString, "port": optInt, "socket": optString,
+		"tls": optStringOrTable, "repl_tls": optTable, "connect_timeout": optDuration}
+	replTLSKeys = optSpec{"ca": optString}
+	userKeys    = optSpec{"name": optString, "password": optAny}
+	serverKeys  = optSpec{"host": optString, "port": optInt, "socket": optString,
 		"promotion": optString, "tls": optStringOrTable, "user": optTable,
 		"machine": optTable, "option_file": optString, "role": optStringOrTable, "server_id": optInt}
 	roleKeys = optSpec{"kind": optString, "master": optString}
@@ -124,6 +125,11 @@ func decodeDeployment(t *lua.LTable, path string) (*deploy.Deployment, error) {
 	}
 	if o.has("tls") {
 		if d.TLS, err = decodeTLS(o.value("tls")); err != nil {
+			return nil, err
+		}
+	}
+	if o.has("repl_tls") {
+		if d.ReplCA, err = decodeReplTLS(o.value("repl_tls").(*lua.LTable)); err != nil {
 			return nil, err
 		}
 	}
@@ -268,4 +274,21 @@ func decodeUser(v lua.LValue, what string) (deploy.Credentials, error) {
 		return c, fmt.Errorf("%s: password: want a string, env \"NAME\" or file \"path\", got %s", what, p.Type())
 	}
 	return c, nil
+}
+
+// decodeReplTLS reads repl_tls = { ca = "/etc/mysql/ca.pem" }: the CA
+// file replicas verify their source's certificate against. Each replica
+// server reads it on its own host, so the path must be absolute.
+func decodeReplTLS(t *lua.LTable) (string, error) {
+	if err := validateOptions(t, replTLSKeys); err != nil {
+		return "", fmt.Errorf("repl_tls: %w", err)
+	}
+	ca := options{t: t}.str("ca")
+	if ca == "" {
+		return "", fmt.Errorf("repl_tls: ca is required (the CA file replicas verify their source against)")
+	}
+	if !filepath.IsAbs(ca) {
+		return "", fmt.Errorf("repl_tls: ca %q must be an absolute path: each replica server reads it on its own host", ca)
+	}
+	return ca, nil
 }

@@ -184,3 +184,22 @@ return {
 		t.Errorf("a failed read: %v", err)
 	}
 }
+
+func TestDeploymentReplTLS(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ lua, want string }{
+		{`{ ca = "/etc/mysql/ca.pem" }`, ""},
+		{`{ ca = "ca.pem" }`, `repl_tls: ca "ca.pem" must be an absolute path: each replica server reads it on its own host`},
+		{`{}`, `repl_tls: ca is required`},
+		{`{ ca = "/x", verify = false }`, `verify`},
+	} {
+		p := writeFile(t, dir, "dep.lua", `return { user = { name = "u", password = "p" }, repl_tls = `+tc.lua+`, servers = { db1 = { host = "10.0.0.1" } } }`)
+		d, err := LoadDeployment(context.Background(), p, nil)
+		switch {
+		case tc.want == "" && (err != nil || d.ReplCA != "/etc/mysql/ca.pem"):
+			t.Errorf("repl_tls = %s: %v, ca %q", tc.lua, err, d.ReplCA)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("repl_tls = %s: %v; want an error with %q", tc.lua, err, tc.want)
+		}
+	}
+}

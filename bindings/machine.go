@@ -198,12 +198,12 @@ func (s *State) newRolesTable() *lua.LTable {
 		"final": func(L *lua.LState) int {
 			o := checkOptions(L, 1, "roles.final", replicaRole)
 			return pushRole(L, roles.Final{Source: s.roleSource(L, o), Repl: s.replCredentials(L, options{t: L.NewTable()}),
-				Extra: extraEdits(L, o)}, o.int("server_id"))
+				Follow: s.followOptions(), Extra: extraEdits(L, o)}, o.int("server_id"))
 		},
 		"relay": func(L *lua.LState) int {
 			o := checkOptions(L, 1, "roles.relay", replicaRole)
 			return pushRole(L, roles.Relay{Source: s.roleSource(L, o), Repl: s.replCredentials(L, options{t: L.NewTable()}),
-				Extra: extraEdits(L, o)}, o.int("server_id"))
+				Follow: s.followOptions(), Extra: extraEdits(L, o)}, o.int("server_id"))
 		},
 		"vagabond": func(L *lua.LState) int { return pushRole(L, roles.Vagabond{}, 0) },
 	})
@@ -240,6 +240,15 @@ func (s *State) roleSource(L *lua.LState, o options) *server.Server {
 	}
 	L.RaiseError("role: option master: want a server or its name")
 	return nil
+}
+
+// followOptions are the deployment's settings for the replication
+// connections roles set up: verified TLS when it has repl_tls.
+func (s *State) followOptions() roles.FollowOptions {
+	if d := s.cfg.Deployment; d != nil {
+		return roles.FollowOptions{SSLCA: d.ReplCA}
+	}
+	return roles.FollowOptions{}
 }
 
 func (s *State) replCredentials(L *lua.LState, o options) roles.Credentials {

@@ -116,6 +116,9 @@ func (s *State) changeSourceOptions(L *lua.LState, o options) (flavor.ChangeSour
 	var opts flavor.ChangeSourceOptions
 	if d := s.cfg.Deployment; d != nil {
 		opts.User, opts.Password = d.ReplUser.Name, d.ReplUser.Password.Reveal()
+		if d.ReplCA != "" { // repl_tls: verified TLS unless the call says otherwise
+			opts.SSL, opts.SSLCA, opts.SSLVerifyServerCert = flavor.SSLOn, d.ReplCA, flavor.SSLOn
+		}
 	}
 	if o.has("user") {
 		opts.User, opts.Password = o.str("user"), o.str("password")
@@ -159,7 +162,9 @@ func (s *State) changeSourceOptions(L *lua.LState, o options) (flavor.ChangeSour
 			opts.SSL = flavor.SSLOn
 		}
 	}
-	opts.SSLCA = o.str("ssl_ca")
+	if o.has("ssl_ca") {
+		opts.SSLCA = o.str("ssl_ca")
+	}
 	if o.has("ssl_verify_server_cert") {
 		opts.SSLVerifyServerCert = flavor.SSLOff
 		if o.bool("ssl_verify_server_cert") {

@@ -104,3 +104,22 @@ end`)
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// With repl_tls in the deployment (sandbox --tls writes it), a switchover
+// leaves every replica on verified TLS, the demoted primary included: it
+// had no replication settings to keep, so without repl_tls it would
+// replicate in clear text.
+func TestSwitchoverKeepsReplicationTLS(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3, TLS: true})
+	if r := run(t, "", nil, "-d", sb.DeploymentPath, "run", "switchover", "--", "--to", "db2"); r.code != 0 {
+		t.Fatalf("switchover: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `
+for _, n in ipairs { "db1", "db3" } do
+  local st = replicant.server(n):sql("SHOW SLAVE STATUS")[1]
+  print(n, st.Master_SSL_Allowed, st.Master_SSL_CA_File ~= "", st.Master_SSL_Verify_Server_Cert, st.Slave_IO_Running)
+end`)
+	if r.code != 0 || r.stdout != "db1\tYes\ttrue\tYes\tYes\ndb3\tYes\ttrue\tYes\tYes\n" {
+		t.Errorf("after the switchover: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

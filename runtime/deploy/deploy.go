@@ -59,10 +59,14 @@ type Server struct {
 
 // Deployment is a set of named servers and the credentials to reach them.
 type Deployment struct {
-	Path           string // the file it was read from, for messages
-	User           Credentials
-	ReplUser       Credentials
-	TLS            server.TLSConfig // default for every server
+	Path     string // the file it was read from, for messages
+	User     Credentials
+	ReplUser Credentials
+	TLS      server.TLSConfig // default for every server
+	// ReplCA, when set, is the CA file (on each replica's host) that every
+	// replication connection the tool sets up is verified against: TLS on,
+	// the source's certificate checked against it and its host name.
+	ReplCA         string
 	ConnectTimeout time.Duration
 	Servers        map[string]Server
 }

@@ -59,6 +59,7 @@ func (m Master) Apply(ctx context.Context, t Target) error {
 type Final struct {
 	Source *server.Server
 	Repl   Credentials
+	Follow FollowOptions // TLS of the replication connection
 	Extra  []Edit
 }
 
@@ -70,7 +71,7 @@ func (f Final) Edits(Target) []Edit {
 }
 
 func (f Final) Apply(ctx context.Context, t Target) error {
-	return replicateFrom(ctx, t.Server, f.Source, f.Repl)
+	return Follow(ctx, t.Server, f.Source, f.Repl, f.Follow)
 }
 
 // Relay: binary log and log-slave-updates on, tables BLACKHOLE (it passes
@@ -78,6 +79,7 @@ func (f Final) Apply(ctx context.Context, t Target) error {
 type Relay struct {
 	Source *server.Server
 	Repl   Credentials
+	Follow FollowOptions // TLS of the replication connection
 	Extra  []Edit
 }
 
@@ -113,7 +115,7 @@ func (r Relay) Apply(ctx context.Context, t Target) error {
 	if err := blackholeTables(ctx, t.Server); err != nil {
 		return err
 	}
-	return replicateFrom(ctx, t.Server, r.Source, r.Repl)
+	return Follow(ctx, t.Server, r.Source, r.Repl, r.Follow)
 }
 
 // Vagabond: a server outside the deployment. Its replication, if any, is
@@ -132,10 +134,6 @@ func (Vagabond) Apply(ctx context.Context, t Target) error {
 		return err
 	}
 	return t.Server.ResetReplica(ctx, true)
-}
-
-func replicateFrom(ctx context.Context, db, src *server.Server, repl Credentials) error {
-	return Follow(ctx, db, src, repl, FollowOptions{})
 }
 
 // FollowOptions are the replication connection's settings beyond the

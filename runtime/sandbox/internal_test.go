@@ -167,7 +167,8 @@ func TestDeploymentMachines(t *testing.T) {
 		t.Error("a sandbox without TLS has tls in its deployment")
 	}
 	s.TLS = &TLSFiles{CA: "/d/tls/ca.pem"}
-	if got := deploymentLua(s, false); !strings.Contains(got, "\n  tls       = { mode = \"verify\", ca = \"/d/tls/ca.pem\" },\n") {
+	if got := deploymentLua(s, false); !strings.Contains(got, "\n  tls       = { mode = \"verify\", ca = \"/d/tls/ca.pem\" },\n"+
+		"  repl_tls  = { ca = \"/d/tls/ca.pem\" },\n") {
 		t.Errorf("with TLS:\n%s", got)
 	}
 }
