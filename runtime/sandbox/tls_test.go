@@ -216,10 +216,14 @@ func TestTLSVerification(t *testing.T) {
 		}
 
 		// The server ends the TLS session with an alert, which the driver
-		// only logs; the error quotes it.
+		// only logs; the error quotes it. Depending on timing the client
+		// may see the reset before it reads the alert (seen under load).
 		cfg.TLS.Cert, cfg.TLS.Key = other.ClientCert, other.ClientKey
 		_, err = dial(ctx, t, cfg)
-		wantError(t, err, in.String(), "remote error: tls:")
+		if err == nil || !strings.Contains(err.Error(), in.String()) ||
+			!(strings.Contains(err.Error(), "remote error: tls:") || strings.Contains(err.Error(), "connection reset by peer")) {
+			t.Errorf("a client certificate from another CA: %v; want refused, naming %s", err, in)
+		}
 
 		cfg.TLS.Cert, cfg.TLS.Key = sb.TLS.ClientCert, sb.TLS.ClientKey
 		sv, err := dial(ctx, t, cfg)
