@@ -53,10 +53,11 @@ func (s *State) serverBinaryLogs(L *lua.LState) int {
 var binlogEventsOptions = optSpec{
 	"from": optAny, "to": optAny, "after": optAny, "limit": optInt, "follow": optBool,
 	"reader": optString, "server_id": optInt, "report_host": optString, "poll": optDuration,
+	"reconnect": optDuration,
 }
 
 // db:binlog_events{from=, to=, after=, limit=, follow=, reader=,
-// server_id=, report_host=, poll=} → an iterator of events:
+// server_id=, report_host=, poll=, reconnect=} → an iterator of events:
 //
 //	for ev in db:binlog_events{ from = "0-1-5", limit = 10 } do print(ev.type, ev.pos) end
 //
@@ -65,7 +66,9 @@ var binlogEventsOptions = optSpec{
 // transaction, to stops after it. after (reader "stream" only) takes a
 // GTID position and starts where a replica at it would. reader is "show"
 // (SHOW BINLOG EVENTS, the default) or "stream" (the replication protocol:
-// timestamps, row counts, new events pushed at once).
+// timestamps, row counts, new events pushed at once). reconnect (a
+// duration) keeps a reader going through a lost connection, a server
+// restart say, for that long, resuming exactly where it was.
 //
 // Each event is a plain table: type, file, pos, end_pos, server_id, and
 // where they apply timestamp (unix seconds; stream only), gtid (the
@@ -109,7 +112,8 @@ func (s *State) serverBinlogEvents(L *lua.LState) int {
 
 func (s *State) binlogOptions(L *lua.LState, sv *server.Server, o options) (binlog.Options, error) {
 	opts := binlog.Options{Reader: binlog.Kind(o.str("reader")), Limit: o.int("limit"),
-		Follow: o.bool("follow"), ReportHost: o.str("report_host"), PollInterval: o.duration("poll")}
+		Follow: o.bool("follow"), ReportHost: o.str("report_host"), PollInterval: o.duration("poll"),
+		Reconnect: o.duration("reconnect")}
 	id := o.int("server_id")
 	if id < 0 || id > 1<<32-1 {
 		return opts, fmt.Errorf("option server_id: %d is not a server id", id)

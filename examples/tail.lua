@@ -3,7 +3,8 @@
 --   replicant-lua -d sandbox/deployment.lua run examples/tail.lua -- db1 [count]
 --
 -- Starts at the server's current position and prints every new event,
--- until COUNT events have been printed or Ctrl-C. It reads over the
+-- until COUNT events have been printed or Ctrl-C. A restart of the server
+-- is waited out (for up to a minute) and reading resumes where it was. It reads over the
 -- replication protocol (the "stream" reader: the tool's user needs
 -- REPLICATION SLAVE), which pushes events as they are written and knows
 -- their timestamps and row counts; the server lists the reader in SHOW
@@ -34,7 +35,7 @@ local function detail(ev)
   return ""
 end
 
-for ev in db:binlog_events { from = start, follow = true, reader = "stream", limit = count } do
+for ev in db:binlog_events { from = start, follow = true, reader = "stream", limit = count, reconnect = "60s" } do
   print(string.format("%s %s:%d %-14s %-10s %s", os.date("%H:%M:%S", ev.timestamp), ev.file, ev.pos,
     ev.type, ev.gtid or "", detail(ev)))
 end

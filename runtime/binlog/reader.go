@@ -65,7 +65,20 @@ type Options struct {
 	// new events when following.
 	PageSize     int
 	PollInterval time.Duration
+
+	// Reconnect, when positive, is how long a reader that lost its
+	// connection (the server restarted, the network dropped) keeps trying
+	// to reconnect, once a second, before it fails. It resumes where it
+	// was: no event is skipped and none is returned twice (the stream
+	// reader restarts the dump at the open transaction's GTID event, so
+	// that row events find their Table_map again, and drops what it had
+	// already returned). A server error (a purged log, a missing
+	// privilege) fails at once.
+	Reconnect time.Duration
 }
+
+// reconnectInterval is the pause between attempts to reconnect.
+const reconnectInterval = time.Second
 
 // Open starts reading sv's binary logs. It checks the options and the
 // start position on the server first, so that a bad position fails here,

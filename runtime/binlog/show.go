@@ -2,6 +2,7 @@ package binlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -16,20 +17,21 @@ import (
 // holds no connection of its own between pages, so Close has nothing to
 // release; it only stops further pages.
 type showReader struct {
-	sv       *server.Server
-	fl       gtid.Flavor
-	next     gtid.Position // where the next page starts
-	pageSize int
-	follow   bool
-	poll     time.Duration
-	page     []Event
-	tables   map[uint64]string // table_id → "db.t", from the Table_map events seen
-	closed   atomic.Bool
+	sv        *server.Server
+	fl        gtid.Flavor
+	next      gtid.Position // where the next page starts
+	pageSize  int
+	follow    bool
+	poll      time.Duration
+	page      []Event
+	tables    map[uint64]string // table_id → "db.t", from the Table_map events seen
+	closed    atomic.Bool
+	reconnect time.Duration
 }
 
 func newShowReader(sv *server.Server, fl gtid.Flavor, start gtid.Position, o Options) *showReader {
 	r := &showReader{sv: sv, fl: fl, next: start, pageSize: o.PageSize, follow: o.Follow,
-		poll: o.PollInterval, tables: map[uint64]string{}}
+		poll: o.PollInterval, tables: map[uint64]string{}, reconnect: o.Reconnect}
 	if r.pageSize == 0 {
 		r.pageSize = DefaultPageSize
 	}
@@ -54,7 +56,8 @@ func (r *showReader) Next(ctx context.Context) (Event, error) {
 			r.page = r.page[1:]
 			return ev, nil
 		}
-		n, err := r.fetch(ctx)
+		var n int
+		err := r.retrying(ctx, func() (err error) { n, err = r.fetch(ctx); return err })
 		if err != nil {
 			r.Close()
 			return Event{}, err
@@ -65,7 +68,8 @@ func (r *showReader) Next(ctx context.Context) (Event, error) {
 		// Nothing more in this file. A file ends with a Rotate event
 		// (which fetch follows) unless the server stopped without one;
 		// then the next file in SHOW BINARY LOGS is where it went on.
-		moved, err := r.nextFile(ctx)
+		var moved bool
+		err = r.retrying(ctx, func() (err error) { moved, err = r.nextFile(ctx); return err })
 		if err != nil {
 			r.Close()
 			return Event{}, err
@@ -82,6 +86,34 @@ func (r *showReader) Next(ctx context.Context) (Event, error) {
 			return Event{}, ctxError(r.sv, ctx)
 		}
 	}
+}
+
+// retrying runs op and, with Options.Reconnect, runs it again every second
+// while it fails for a lost connection (the server session reconnects on
+// its next statement), for up to r.reconnect. r.next has not moved, so
+// reading resumes exactly where it was.
+func (r *showReader) retrying(ctx context.Context, op func() error) error {
+	deadline := time.Now().Add(r.reconnect)
+	for {
+		err := op()
+		if err == nil || r.reconnect <= 0 || !lostConnection(err) || ctx.Err() != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return opError(r.sv, "binlog_events", fmt.Errorf("lost the connection at %s and could not reconnect within %s: %w",
+				r.next, r.reconnect, err))
+		}
+		if sleep(ctx, reconnectInterval) != nil {
+			return ctxError(r.sv, ctx)
+		}
+	}
+}
+
+// lostConnection tells a broken or refused connection, worth retrying,
+// from an answer of the server (an error code) or a timeout.
+func lostConnection(err error) bool {
+	var se *server.Error
+	return errors.As(err, &se) && se.Code == 0 && !se.Timeout()
 }
 
 // fetch reads one page from r.next and advances r.next past it.

@@ -28,6 +28,10 @@ import (
 // goroutine, so nothing of the reader outlives Close.
 type streamReader struct {
 	sv      *server.Server
+	fl      gtid.Flavor
+	opts    Options
+	id      uint32      // the server_id the dump registers with
+	tls     *tls.Config // nil: plain
 	syncer  *replication.BinlogSyncer
 	st      *replication.BinlogStreamer
 	conv    converter
@@ -35,6 +39,13 @@ type streamReader struct {
 	end     gtid.Position // where the log ended at Open; zero when following
 	once    sync.Once
 	stopped chan struct{} // closed when Close has finished
+
+	// Where a new dump resumes after a lost connection (Options.Reconnect):
+	// resumeAt follows the last event returned; txStart is the GTID event
+	// of the transaction txn says is open.
+	txn      txnTracker
+	txStart  gtid.Position
+	resumeAt gtid.Position
 }
 
 const (
@@ -55,7 +66,6 @@ const (
 // or after o.After when start is zero. A non-zero end is where the log
 // ended at Open; see Next.
 func openStream(ctx context.Context, sv *server.Server, fl gtid.Flavor, start, end gtid.Position, o Options) (Reader, error) {
-	cfg := sv.Config()
 	tc, err := streamTLS(ctx, sv)
 	if err != nil {
 		return nil, err
@@ -67,16 +77,30 @@ func openStream(ctx context.Context, sv *server.Server, fl gtid.Flavor, start, e
 	if err != nil {
 		return nil, err
 	}
-	guard := &dialGuard{tls: tc != nil}
-	sc := syncerConfig(cfg, fl, id, o, guard)
-	sc.TLSConfig = tc
-	if !end.IsZero() {
+	r := &streamReader{sv: sv, fl: fl, opts: o, id: id, tls: tc, stopped: make(chan struct{}), end: end,
+		conv: converter{file: start.File, start: start, tables: map[uint64]string{}}}
+	if err := r.dial(ctx, start); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(sv, ctx)
+		}
+		return nil, streamError(sv, "starting the replication stream", err)
+	}
+	return r, nil
+}
+
+// dial registers with the server and starts the dump at start, or after
+// the GTID position Options.After when start is zero.
+func (r *streamReader) dial(ctx context.Context, start gtid.Position) error {
+	guard := &dialGuard{tls: r.tls != nil}
+	sc := syncerConfig(r.sv.Config(), r.fl, r.id, r.opts, guard)
+	sc.TLSConfig = r.tls
+	if !r.end.IsZero() {
 		sc.HeartbeatPeriod = streamHeartbeatAtEnd
 	}
 	syncer := replication.NewBinlogSyncer(sc)
 	st, err := guard.start(ctx, syncer, func() (*replication.BinlogStreamer, error) {
 		if start.IsZero() {
-			set, err := gomysql.ParseGTIDSet(string(fl), o.After.String())
+			set, err := gomysql.ParseGTIDSet(string(r.fl), r.opts.After.String())
 			if err != nil {
 				return nil, err
 			}
@@ -85,14 +109,60 @@ func openStream(ctx context.Context, sv *server.Server, fl gtid.Flavor, start, e
 		return syncer.StartSync(gomysql.Position{Name: start.File, Pos: uint32(start.Pos)})
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctxError(sv, ctx)
-		}
-		return nil, streamError(sv, "starting the replication stream", err)
+		return err
 	}
-	r := &streamReader{sv: sv, syncer: syncer, st: st, stopped: make(chan struct{}), end: end,
-		conv: converter{file: start.File, start: start, tables: map[uint64]string{}}}
-	return r, nil
+	r.syncer, r.st = syncer, st
+	return nil
+}
+
+// returned records ev as given to the caller, for a resume.
+func (r *streamReader) returned(ev Event) {
+	r.txn.observe(&ev) // a copy: observe fills in GTIDs
+	if ev.Type == "gtid" || ev.Type == "anonymous_gtid" {
+		r.txStart = ev.Position()
+	}
+	r.resumeAt = gtid.Position{File: ev.File, Pos: ev.EndPos}
+	if ev.Type == "rotate" && ev.NextFile != "" {
+		r.resumeAt = gtid.Position{File: ev.NextFile, Pos: max(ev.NextPos, 4)}
+	}
+}
+
+// reconnect replaces a lost dump connection with a new one, trying every
+// second for up to Options.Reconnect. The new dump starts at the open
+// transaction's GTID event (its row events need their Table_map, which
+// came after it) or after the last event returned; the converter drops
+// what the caller already has.
+func (r *streamReader) reconnect(ctx context.Context, cause error) error {
+	r.syncer.Close()
+	from := r.resumeAt
+	if r.txn.open {
+		from = r.txStart
+	}
+	if from.IsZero() {
+		from = r.conv.start // nothing returned yet; zero again means "after Options.After"
+	}
+	deadline := time.Now().Add(r.opts.Reconnect)
+	lastErr := cause
+	for {
+		if sleep(ctx, reconnectInterval) != nil {
+			return ctxError(r.sv, ctx)
+		}
+		err := r.dial(ctx, from)
+		if err == nil {
+			r.conv = converter{file: from.File, start: from, tables: map[uint64]string{},
+				skipFile: r.resumeAt.File, skipBefore: r.resumeAt.Pos}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctxError(r.sv, ctx)
+		}
+		lastErr = err
+		var me *gomysql.MyError
+		if errors.As(err, &me) || time.Now().After(deadline) {
+			return streamError(r.sv, fmt.Sprintf("lost the connection at %s (%v); reconnecting for %s", r.conv.where(), cause,
+				r.opts.Reconnect), lastErr)
+		}
+	}
 }
 
 // streamTLS is the stream's TLS configuration: the server's own (the
@@ -220,6 +290,15 @@ func (r *streamReader) Next(ctx context.Context) (Event, error) {
 		default:
 		}
 		be, err := r.st.GetEvent(ctx)
+		var me *gomysql.MyError
+		if err != nil && r.opts.Reconnect > 0 && ctx.Err() == nil && !errors.As(err, &me) {
+			err = r.reconnect(ctx, err)
+			if err == nil {
+				continue
+			}
+			r.Close()
+			return Event{}, err
+		}
 		if err != nil {
 			r.Close()
 			if ctx.Err() != nil {
@@ -238,6 +317,7 @@ func (r *streamReader) Next(ctx context.Context) (Event, error) {
 	}
 	ev := r.queue[0]
 	r.queue = r.queue[1:]
+	r.returned(ev)
 	return ev, nil
 }
 

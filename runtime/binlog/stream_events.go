@@ -21,6 +21,11 @@ type converter struct {
 	heartbeat gtid.Position     // where the server said it was when idle
 	start     gtid.Position     // events before it are ones the server resends (the file's Format_desc)
 	tables    map[uint64]string // table_id → "db.t" from Table_map events
+	// After a reconnect: events of skipFile before skipBefore were
+	// returned already; they are read again (Table_maps count) but not
+	// queued.
+	skipFile   string
+	skipBefore uint64
 }
 
 // streamTypes maps go-mysql's event types to our vocabulary; the rest go
@@ -105,15 +110,20 @@ func (c *converter) add(be *replication.BinlogEvent, q *[]Event) error {
 	if err != nil {
 		return err
 	}
-	*q = append(*q, ev)
 	c.last = ev.EndPos
+	returned := c.file == c.skipFile && pos < c.skipBefore
+	if !returned {
+		*q = append(*q, ev)
+	}
 	if tp, ok := be.Event.(*replication.TransactionPayloadEvent); ok {
 		for _, inner := range tp.Events {
 			iev, err := c.convert(inner, pos, uint64(h.LogPos))
 			if err != nil {
 				return err
 			}
-			*q = append(*q, iev)
+			if !returned {
+				*q = append(*q, iev)
+			}
 		}
 	}
 	if ev.Type == "rotate" {
