@@ -42,7 +42,6 @@ func checkOnce(t *testing.T, evs []Event) {
 	}
 }
 
-
 // Following through a restart of the server: with Reconnect both readers
 // wait it out and go on from where they were, nothing skipped or repeated.
 func TestFollowThroughRestart(t *testing.T) {
