@@ -24,7 +24,7 @@ function M.topology(primary_name, replica_names)
       fail("%s replicates from %s:%d, not %s", name, st.source_host, st.source_port, primary_name)
     end
     if not db:wait_for(target, { timeout = "20s" }) then fail("%s did not apply %s", name, tostring(target)) end
-    for _ = 1, 200 do
+    for _ = 1, 1000 do -- up to 10 s: a receiver shows Connecting for a moment
       st = db:replica_status()
       if st.io_running and st.sql_running then break end
       rep.sleep("10ms")
