@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -53,19 +54,33 @@ type command struct {
 	stdin   []byte
 }
 
-// run runs c bounded by ctx and returns its standard output.
+// run runs c bounded by ctx (DefaultCommandTimeout when ctx has no
+// deadline) and returns its standard output.
 func (c command) run(ctx context.Context) ([]byte, error) {
-	if len(c.argv) == 0 || c.argv[0] == "" {
-		return nil, errors.New("empty command")
-	}
 	ctx, cancel := withDefaultTimeout(ctx, DefaultCommandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stdout bytes.Buffer
+	var stdin io.Reader
 	if c.stdin != nil {
-		cmd.Stdin = bytes.NewReader(c.stdin)
+		stdin = bytes.NewReader(c.stdin)
 	}
+	err := c.execute(ctx, stdin, &stdout, nil)
+	return stdout.Bytes(), err
+}
+
+// execute runs c; started, when set, is called once Start has returned,
+// with whether it succeeded.
+func (c command) execute(ctx context.Context, stdin io.Reader, stdout io.Writer, started func(ok bool)) error {
+	if len(c.argv) == 0 || c.argv[0] == "" {
+		if started != nil {
+			started(false)
+		}
+		return errors.New("empty command")
+	}
+	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+	// A tool streaming gigabytes may log a line per file: keep the end.
+	stderr := &tailWriter{max: 16 * maxStderr}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	// On cancel, kill the command's whole process group: a shell script's
 	// own children (a hung sleep, a pager) would otherwise keep our pipes
 	// open. A background process it leaves on purpose (a server started
@@ -73,9 +88,15 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
+	err := cmd.Start()
+	if started != nil {
+		started(err == nil)
+	}
 	if err == nil {
-		return stdout.Bytes(), nil
+		err = cmd.Wait()
+	}
+	if err == nil {
+		return nil
 	}
 	ce := &CommandError{Argv: c.display, Via: c.via, ExitCode: -1, Stderr: tailString(stderr.String(), maxStderr), Err: err}
 	if ee, ok := errors.AsType[*exec.ExitError](err); ok && ee.Exited() {
@@ -86,8 +107,26 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 		// error first so that errors.Is(err, context.DeadlineExceeded).
 		ce.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
-	return stdout.Bytes(), ce
+	return ce
 }
+
+// tailWriter keeps the last max bytes written to it. exec writes a
+// command's stderr from one goroutine; it is read after Wait, which waits
+// for that goroutine (stderr is never a blocking reader of ours).
+type tailWriter struct {
+	buf []byte
+	max int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string { return string(t.buf) }
 
 // tailString is the end of s, at most n bytes, trimmed of blank space.
 func tailString(s string, n int) string {

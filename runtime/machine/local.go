@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,6 +20,10 @@ func (localHost) String() string { return "local" }
 
 func (localHost) Run(ctx context.Context, argv []string) ([]byte, error) {
 	return command{argv: argv, display: argv}.run(ctx)
+}
+
+func (localHost) RunStream(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error {
+	return command{argv: argv, display: argv}.stream(ctx, stdin, stdout)
 }
 
 func (localHost) ReadFile(ctx context.Context, path string) ([]byte, error) {

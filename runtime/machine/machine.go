@@ -15,6 +15,7 @@ package machine
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"time"
 )
@@ -35,7 +36,36 @@ type Host interface {
 	// the new one, never half of it. The owner of a file it replaces is
 	// kept when the caller may set it.
 	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error
+	// RunStream runs argv with stdin as its standard input (nil: empty)
+	// and copies its standard output to stdout as it comes (nil:
+	// discarded), for data too big to hold in memory: a datadir on its
+	// way to or from a remote host. It is bounded by ctx alone (no
+	// default timeout: a stream lasts as long as its data). A command
+	// that fails is a *CommandError carrying the end of its standard
+	// error. A stdin that returns an error ends the command's input, a
+	// stdout that fails closes its output, and RunStream returns that
+	// failure rather than what the command made of it. It returns once
+	// the command has exited and its output is all written, or as soon
+	// as ctx ends: then a Read of stdin or a Write to stdout may still be
+	// under way, and the caller unblocks it (closing the pipe it reads,
+	// say).
+	RunStream(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error
 	String() string
+}
+
+// IsLocal reports whether h reaches this computer: the Local host, or a
+// machine built on it. Any other Host (ssh, or one this package does not
+// know) is reached through its methods only.
+func IsLocal(h Host) bool {
+	switch x := h.(type) {
+	case localHost:
+		return true
+	case *Process:
+		return IsLocal(x.host)
+	case *Systemd:
+		return IsLocal(x.host)
+	}
+	return false
 }
 
 // Machine is where a database server runs and how it is started and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os/exec"
 	"path/filepath"
@@ -420,6 +421,13 @@ func (p *Process) Run(ctx context.Context, argv []string) ([]byte, error) {
 		return out, fmt.Errorf("%s: run: %w", p, err)
 	}
 	return out, nil
+}
+
+func (p *Process) RunStream(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error {
+	if err := p.host.RunStream(ctx, argv, stdin, stdout); err != nil {
+		return fmt.Errorf("%s: run: %w", p, err)
+	}
+	return nil
 }
 
 func (p *Process) ReadFile(ctx context.Context, path string) ([]byte, error) {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,9 +86,10 @@ func (s *SSH) String() string {
 }
 
 // argv is the local ssh command that runs remote, a line for the remote
-// login shell. "--" before the destination ends ssh's options for good:
-// nothing after it is read as one.
-func (s *SSH) argv(remote string) []string {
+// login shell; extra are more -o values, after the operator's. "--"
+// before the destination ends ssh's options for good: nothing after it is
+// read as one.
+func (s *SSH) argv(remote string, extra ...string) []string {
 	secs := int(math.Ceil(s.o.ConnectTimeout.Seconds()))
 	argv := []string{s.o.Binary, "-T", "-o", "BatchMode=yes", "-o", "ConnectTimeout=" + strconv.Itoa(secs)}
 	if s.o.ConfigFile != "" {
@@ -98,11 +101,18 @@ func (s *SSH) argv(remote string) []string {
 	if s.o.Identity != "" {
 		argv = append(argv, "-i", s.o.Identity)
 	}
-	for _, opt := range s.o.Options {
+	for _, opt := range append(slices.Clip(s.o.Options), extra...) {
 		argv = append(argv, "-o", opt)
 	}
 	return append(argv, "--", s.o.Destination, remote)
 }
+
+// streamOptions make ssh give up on a peer that stopped answering (a
+// host gone, a network cut) within about a minute: a stream has no
+// timeout of its own, and TCP alone may wait for hours. ssh keeps the
+// first value it reads for an option: the operator's -o (SSHOptions)
+// come first and win; these win over the ssh config file.
+var streamOptions = []string{"ServerAliveInterval=15", "ServerAliveCountMax=4"}
 
 // Run runs argv on the remote host; its standard error comes back in the
 // error, and ssh's own (connection refused, host key) as well.
@@ -111,6 +121,16 @@ func (s *SSH) Run(ctx context.Context, argv []string) ([]byte, error) {
 		return nil, errors.New("empty command")
 	}
 	return command{argv: s.argv(QuoteCommand(argv)), display: argv, via: "ssh"}.run(ctx)
+}
+
+// RunStream runs argv on the remote host with ssh's standard input and
+// output connected to stdin and stdout; ssh passes bytes through as they
+// are (-T: no terminal to translate them).
+func (s *SSH) RunStream(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error {
+	if len(argv) == 0 {
+		return errors.New("empty command")
+	}
+	return command{argv: s.argv(QuoteCommand(argv), streamOptions...), display: argv, via: "ssh"}.stream(ctx, stdin, stdout)
 }
 
 // script runs a POSIX sh script remotely, whatever the login shell, with

@@ -156,7 +156,7 @@ func TestSSHSystemd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "ssh -p " + strconv.Itoa(d.port) + " " + d.user + "@127.0.0.1 (systemd mariadb)"
+	want := "ssh -p " + strconv.Itoa(d.Port) + " " + d.Destination() + " (systemd mariadb)"
 	if m.String() != want {
 		t.Errorf("String() = %q, want %q", m, want)
 	}
@@ -177,8 +177,8 @@ func TestSpecSSHProcess(t *testing.T) {
 	ts := newTestServer(t)
 	d := startSSHD(t)
 	m, err := New(Spec{
-		SSH: d.user + "@127.0.0.1", Port: d.port, Identity: d.clientKey, SSHConfig: "/dev/null",
-		SSHOptions: d.sshOptions(), DefaultsFile: ts.defaultsFile, Ready: ts.ready(t),
+		SSH: d.Destination(), Port: d.Port, Identity: d.ClientKey, SSHConfig: "/dev/null",
+		SSHOptions: d.Options(), DefaultsFile: ts.defaultsFile, Ready: ts.ready(t),
 	})
 	if err != nil {
 		t.Fatal(err)

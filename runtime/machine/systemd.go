@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"time"
@@ -160,6 +161,13 @@ func (m *Systemd) Run(ctx context.Context, argv []string) ([]byte, error) {
 		return out, fmt.Errorf("%s: run: %w", m, err)
 	}
 	return out, nil
+}
+
+func (m *Systemd) RunStream(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error {
+	if err := m.host.RunStream(ctx, argv, stdin, stdout); err != nil {
+		return fmt.Errorf("%s: run: %w", m, err)
+	}
+	return nil
 }
 
 func (m *Systemd) ReadFile(ctx context.Context, path string) ([]byte, error) {
