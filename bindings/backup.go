@@ -34,7 +34,10 @@ var backupOptions = optSpec{"server": optAny, "to": optString, "method": optStri
 // version, tool, position (a position value), gtid (a GTID value),
 // created (RFC 3339), seconds, payload_size, sha256. tool is the path of
 // mariadb-dump/mysqldump (logical) or mariadb-backup/xtrabackup
-// (physical) when not the one on PATH. Under -v, progress goes to stderr.
+// (physical) when not the one on PATH. A physical backup of a server
+// whose deployment entry has an ssh machine runs the tool on that host
+// (found on its PATH) through the machine and streams the copy here,
+// where tool prepares it. Under -v, progress goes to stderr.
 // A dry run takes the backup too: it changes no server (the dump holds
 // FLUSH TABLES WITH READ LOCK for a moment, mariadb-backup its BACKUP
 // STAGE locks).
@@ -48,6 +51,7 @@ func (s *State) repBackup(L *lua.LState) int {
 		opts.Tools.Dump = o.str("tool")
 	case backup.Physical:
 		opts.Tools.Backup = o.str("tool")
+		opts.Host = s.remoteMachine(L, sv)
 	default:
 		L.RaiseError("backup: option method: want %q or %q, got %q", backup.Logical, backup.Physical, opts.Method)
 	}
@@ -75,11 +79,13 @@ var restoreOptions = optSpec{"image": optString, "server": optAny, "stop": optFu
 // auto-positioning continues where the image ends.
 //
 // A logical image needs only a reachable server. A physical one replaces
-// the datadir of a stopped server on this machine: stop and start are
-// functions that stop and start it (returning once it is down / accepts
-// connections), or, without them, the machine of the server's deployment
-// entry is used. In a dry run the image is verified and the server
-// checked, and nothing is changed.
+// the datadir of a stopped server: stop and start are functions that stop
+// and start it (returning once it is down / accepts connections), or,
+// without them, the machine of the server's deployment entry is used.
+// When that entry's machine is an ssh one, the datadir is reached through
+// it (the image is streamed to the host); otherwise it is on this
+// machine. In a dry run the image is verified and the server checked, and
+// nothing is changed.
 func (s *State) repRestore(L *lua.LState) int {
 	o := checkOptions(L, 1, "restore", restoreOptions)
 	sv := optServer(L, o, "restore")
@@ -88,6 +94,7 @@ func (s *State) repRestore(L *lua.LState) int {
 	opts := backup.RestoreOptions{Progress: s.progressWriter()}
 	if m, err := backup.ReadManifest(image); err == nil && m.Method == backup.Physical {
 		opts.Tools.Backup = o.str("tool")
+		target.Host = s.remoteMachine(L, sv)
 	} else {
 		opts.Tools.Client = o.str("tool") // a bad image is Restore's to report
 	}
@@ -119,9 +126,8 @@ func (s *State) repRestore(L *lua.LState) int {
 }
 
 // restoreController is the stop/start functions given, else the server's
-// machine when its deployment entry has one on this machine, else nil
-// (fine for a logical image; a physical one then fails with
-// ErrNeedsController).
+// machine when its deployment entry has one, else nil (fine for a logical
+// image; a physical one then fails with ErrNeedsController).
 func (s *State) restoreController(L *lua.LState, sv *server.Server, o options) (backup.Controller, error) {
 	stop, _ := o.value("stop").(*lua.LFunction)
 	start, _ := o.value("start").(*lua.LFunction)
@@ -139,13 +145,26 @@ func (s *State) restoreController(L *lua.LState, sv *server.Server, o options) (
 	if !ok || entry.Machine == nil {
 		return nil, nil
 	}
-	if entry.Machine.SSH != "" {
-		return nil, fmt.Errorf("its machine is reached over ssh, and a physical restore copies files on this machine: " +
-			"give stop and start functions and run replicant-lua on the server's host")
-	}
 	m, _ := s.machineOf(L, sv)
 	// Its sessions end with the server: let them reconnect afterwards.
 	return closingController{m, sv}, nil
+}
+
+// remoteMachine is the server's machine when its deployment entry puts it
+// on another host (ssh), else nil: a physical backup or restore reaches
+// the files of such a server through its machine, and those of any other
+// on this computer.
+func (s *State) remoteMachine(L *lua.LState, sv *server.Server) machine.Host {
+	d := s.cfg.Deployment
+	if d == nil {
+		return nil
+	}
+	entry, ok := d.Servers[sv.Config().Name]
+	if !ok || entry.Machine == nil || entry.Machine.SSH == "" {
+		return nil
+	}
+	m, _ := s.machineOf(L, sv)
+	return m
 }
 
 // closingController drops the server's connections when it stops.

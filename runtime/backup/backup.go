@@ -9,9 +9,13 @@
 //     any reachable server; restore pipes the dump into the mariadb/mysql
 //     client.
 //   - Physical: mariadb-backup (or Percona XtraBackup for MySQL) --backup
-//     and --prepare, with the position from xtrabackup_binlog_info. The
-//     source's datadir must be on this machine; restore copies the image
-//     next to a stopped target's datadir and swaps the directories.
+//     and --prepare, with the position from xtrabackup_binlog_info; restore
+//     copies the image next to a stopped target's datadir and swaps the
+//     directories. A server whose machine is on another host (ssh) is
+//     reached through it, whatever its address or @@hostname say: the tool
+//     runs there with --stream=mbstream into mbstream -x here, and a
+//     restore streams the image's files there (tar) and swaps there with
+//     mv. Other servers must run on this machine.
 //
 // Every image is a directory: payload/ (the dump, or the prepared datadir)
 // and manifest.json (source, flavor, method, position, GTID, size, SHA-256
@@ -28,10 +32,20 @@
 //     restore into a fresh or disposable server. A load that fails half-way
 //     leaves the target half-restored (the error says so).
 //   - Physical: the source and the target run on this machine (a socket, a
-//     loopback address or a matching @@hostname) with every InnoDB file
-//     inside the datadir (copy-back runs with --no-defaults); the datadir is
-//     not a mount point and its filesystem has room for a second copy;
-//     DATADIR.old-STAMP is kept for the operator to delete.
+//     loopback address or a matching @@hostname) or have a machine on
+//     another host, with every InnoDB file inside the datadir (copy-back
+//     runs with --no-defaults, and the streamed restore copies what it
+//     would); the datadir is not a mount point and its filesystem has room
+//     for a second copy; DATADIR.old-STAMP is kept for the operator to
+//     delete. The image is always a directory here, so a copy between two
+//     other hosts passes through this machine.
+//   - Through a machine: the source's host has the backup tool of the
+//     server's major.minor, and the account logs in over the server's
+//     socket there (user@localhost); --prepare runs here with this
+//     machine's tool of the same major.minor. Hosts need a POSIX sh, GNU
+//     coreutils and tar. The remote tool's log comes back only as the
+//     tail quoted in an error. XtraBackup's xbstream is wired the same
+//     way but untested.
 //   - The MySQL paths (mysqldump --source-data, xtrabackup, gtid_purged)
 //     follow the tools' documentation and are tested on their output
 //     format only: no MySQL server runs here.
@@ -49,6 +63,7 @@ import (
 	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
@@ -64,6 +79,12 @@ const (
 type Options struct {
 	Method Method // Logical when empty
 	Tools  Tools
+	// Host is the source's machine. When it is not this computer (an ssh
+	// machine), a physical backup runs the tool there through it and
+	// streams the copy here, whatever the server's address or @@hostname
+	// say; nil or a local machine: the tool runs here, on a server that
+	// must run here. A logical backup does not use it.
+	Host machine.Host
 	// Progress receives a line (bytes so far, elapsed time) at most once a
 	// second while the tool runs, and one when it ends; nil for none.
 	Progress io.Writer

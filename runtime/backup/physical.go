@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/flavor"
 	"github.com/replicant-lua/replicant-lua/runtime/gtid"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
@@ -32,22 +34,23 @@ func (physical) backup(ctx context.Context, j *backupJob) error {
 	if err != nil {
 		return err
 	}
-	// "mariadb-backup should be the same version as the server" (MariaDB
-	// docs): InnoDB's redo log format changes between releases.
-	if t.version.Major != j.fl.Major || t.version.Minor != j.fl.Minor {
-		return fmt.Errorf("%s cannot copy a %s server: use the %s of the server's release", t, j.fl, filepath.Base(t.path))
-	}
-	j.manifest.Tool = t.String()
-	datadir, err := localDataDir(ctx, j.src)
-	if err != nil {
+	if err := sameRelease(t, j.fl); err != nil {
 		return err
 	}
+	j.manifest.Tool = t.String()
 	log, err := os.OpenFile(filepath.Join(j.image, toolLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	if err := copyDatadir(ctx, j, t, datadir, log); err != nil {
+	if h := j.opts.Host; h != nil && !machine.IsLocal(h) {
+		// The server's machine says where its files are, whatever
+		// @@hostname or the address we reach it at say.
+		err = streamBackup(ctx, j, h, t, log)
+	} else {
+		err = copyLocalDatadir(ctx, j, t, log)
+	}
+	if err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, t.path, "--no-defaults", "--prepare", "--target-dir="+j.payload)
@@ -63,6 +66,27 @@ func (physical) backup(ctx context.Context, j *backupJob) error {
 		return fmt.Errorf("%s: %w", binlogInfoFile, err)
 	}
 	return nil
+}
+
+// sameRelease refuses a backup tool of another major.minor than the
+// server: "mariadb-backup should be the same version as the server"
+// (MariaDB docs), because InnoDB's redo log format changes between
+// releases.
+func sameRelease(t tool, fl flavor.Flavor) error {
+	if t.version.Major != fl.Major || t.version.Minor != fl.Minor {
+		return fmt.Errorf("%s cannot copy a %s server: use the %s of the server's release", t, fl, filepath.Base(t.path))
+	}
+	return nil
+}
+
+// copyLocalDatadir runs the tool here, on the datadir of a server that
+// runs here.
+func copyLocalDatadir(ctx context.Context, j *backupJob, t tool, log *os.File) error {
+	datadir, err := localDataDir(ctx, j.src)
+	if err != nil {
+		return err
+	}
+	return copyDatadir(ctx, j, t, datadir, log)
 }
 
 func copyDatadir(ctx context.Context, j *backupJob, t tool, datadir string, log *os.File) error {
@@ -138,18 +162,20 @@ func parseBinlogInfo(text string, mariadb bool) (pos, gtids string, err error) {
 //  1. find the datadir, check that a sibling directory can hold the image
 //     and be swapped in by rename (same filesystem, not a mount point)
 //  2. stop the server
-//  3. --copy-back into DATADIR.restore-STAMP, owner and mode as the datadir
+//  3. fill DATADIR.restore-STAMP, owner and mode as the datadir: here
+//     with --copy-back; on another host by streaming the image's files
+//     through the target's machine
 //  4. rename DATADIR to DATADIR.old-STAMP, DATADIR.restore-STAMP to DATADIR
 //  5. start the server, reset its binary logs, set its GTID state
 //
 // Until the server runs on the new datadir, a failure removes the copy,
 // puts the old datadir back and starts the server again.
 func (physical) restore(ctx context.Context, j *restoreJob) error {
-	t, err := findTool(ctx, backupRole, j.opts.Tools.Backup, j.fl)
+	d, err := restoreDirs(ctx, j)
 	if err != nil {
 		return err
 	}
-	s, err := planSwap(ctx, j)
+	s, err := planSwap(ctx, j, d)
 	if err != nil {
 		return err
 	}
@@ -157,16 +183,7 @@ func (physical) restore(ctx context.Context, j *restoreJob) error {
 	if err := ctrl.Stop(ctx); err != nil {
 		return fmt.Errorf("stop: %w%s", err, undo(ctx, ctrl, nil))
 	}
-	if err := copyBack(ctx, j, t, s.fresh); err != nil {
-		os.RemoveAll(s.fresh)
-		return fmt.Errorf("%w%s", err, undo(ctx, ctrl, nil))
-	}
-	if err := matchOwnerAndMode(s.datadir, s.fresh); err != nil {
-		os.RemoveAll(s.fresh)
-		return fmt.Errorf("%w%s", err, undo(ctx, ctrl, nil))
-	}
-	if err := s.swapIn(); err != nil {
-		os.RemoveAll(s.fresh)
+	if err := fillAndSwap(ctx, j, s); err != nil {
 		return fmt.Errorf("%w%s", err, undo(ctx, ctrl, nil))
 	}
 	if err := ctrl.Start(ctx); err != nil {
@@ -180,6 +197,28 @@ func (physical) restore(ctx context.Context, j *restoreJob) error {
 		return afterStart(err, j)
 	}
 	return afterStart(setGTIDState(ctx, sv, j.fl, j.m, Physical), j)
+}
+
+// fillAndSwap makes the new datadir and swaps it in. On failure the
+// datadir is where it was and the copy is gone (or the error says where
+// it is).
+func fillAndSwap(ctx context.Context, j *restoreJob, s *swap) error {
+	err := s.dirs.fill(ctx, j, s.fresh)
+	if err == nil {
+		err = s.dirs.adopt(ctx, s.datadir, s.fresh)
+	}
+	if err == nil {
+		err = s.swapIn(ctx)
+	}
+	if err == nil {
+		return nil
+	}
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	if rerr := s.dirs.removeAll(uctx, s.fresh); rerr != nil {
+		return fmt.Errorf("%w (and removing the partial copy %s failed: %v)", err, s.fresh, rerr)
+	}
+	return err
 }
 
 // afterStart explains a failure once the restored server runs: the data is
@@ -203,7 +242,7 @@ func undo(ctx context.Context, ctrl Controller, s *swap) string {
 		if err := ctrl.Stop(uctx); err != nil {
 			return fmt.Sprintf("; stopping it again failed too (%v): the restored datadir is in place, the previous one is %s", err, s.old)
 		}
-		if err := s.swapOut(); err != nil {
+		if err := s.swapOut(uctx); err != nil {
 			return fmt.Sprintf("; putting the previous datadir back failed (%v): it is %s", err, s.old)
 		}
 	}
@@ -214,18 +253,4 @@ func undo(ctx context.Context, ctrl Controller, s *swap) string {
 		return fmt.Sprintf("; the previous datadir is back and the server runs on it (the restored copy is kept in %s)", s.failed)
 	}
 	return "; the target runs as it was"
-}
-
-func copyBack(ctx context.Context, j *restoreJob, t tool, dir string) error {
-	p := startProgress(j.opts.Progress, j.target.Server.String()+": physical restore", j.m.Size,
-		func() int64 { return dirSize(dir) })
-	// --no-defaults: every InnoDB file goes under --datadir, whatever
-	// /etc/mysql/my.cnf says (see the package's limits).
-	cmd := exec.CommandContext(ctx, t.path, "--no-defaults", "--copy-back", "--target-dir="+j.payload, "--datadir="+dir)
-	err := runTool(ctx, cmd, nil, "")
-	p.finish(doneOrFailed(err))
-	if err != nil {
-		return fmt.Errorf("copy-back: %w", err)
-	}
-	return nil
 }

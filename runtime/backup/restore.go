@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
@@ -31,6 +32,12 @@ type Target struct {
 	Server *server.Server // to check it, and to set its GTID state after the load
 	// Controller stops and starts it: physical restores only.
 	Controller Controller
+	// Host is the server's machine. When it is not this computer (an ssh
+	// machine), a physical restore reaches the datadir through it: the
+	// image is streamed there and the directories are swapped there,
+	// whatever the server's address or @@hostname say. nil or a local
+	// machine: the datadir is on this computer. Often the Controller too.
+	Host machine.Host
 	// DataDir is the datadir a physical restore replaces; empty means the
 	// server's @@datadir. Given, it lets a server that cannot start
 	// (the reason to rebuild it) be restored without the checks that need

@@ -15,6 +15,7 @@ import (
 // the datadir, so that each move is a rename on one filesystem: atomic,
 // and instant whatever the size.
 type swap struct {
+	dirs    dirs   // where they are: here, or the target's host
 	datadir string // the server's datadir
 	fresh   string // DATADIR.restore-STAMP: the copy being made
 	old     string // DATADIR.old-STAMP: the previous datadir after the swap
@@ -26,7 +27,7 @@ type swap struct {
 // point cannot be renamed, and its siblings live on another filesystem),
 // none of the new names is taken, and the filesystem has room for the
 // image.
-func planSwap(ctx context.Context, j *restoreJob) (*swap, error) {
+func planSwap(ctx context.Context, j *restoreJob, d dirs) (*swap, error) {
 	dir := j.target.DataDir
 	if j.reachable {
 		sv := j.target.Server
@@ -35,10 +36,10 @@ func planSwap(ctx context.Context, j *restoreJob) (*swap, error) {
 			return nil, sqlStep("read datadir", err)
 		}
 		host, _ := row["hostname"].(string)
-		if !isLocal(sv.Config(), host) {
+		if _, here := d.(localDirs); here && !isLocal(sv.Config(), host) {
 			me, _ := os.Hostname()
 			return nil, fmt.Errorf("a physical restore replaces the datadir's files, so it runs on the server's machine: "+
-				"the server is %s (@@hostname %q), this is %q", sv.Address(), host, me)
+				"the server is %s (@@hostname %q), this is %q; or give its machine (an ssh machine reaches its files)", sv.Address(), host, me)
 		}
 		if dir == "" {
 			dir, _ = row["datadir"].(string)
@@ -46,59 +47,69 @@ func planSwap(ctx context.Context, j *restoreJob) (*swap, error) {
 	} else if dir == "" {
 		return nil, errNoDataDir
 	}
-	real, err := filepath.EvalSymlinks(filepath.Clean(dir))
-	if err != nil {
-		return nil, fmt.Errorf("datadir: %w", err)
-	}
 	stamp := time.Now().UTC().Format("20060102T150405.000Z")
-	s := &swap{datadir: real, fresh: real + ".restore-" + stamp, old: real + ".old-" + stamp, failed: real + ".failed-" + stamp}
-	if err := s.check(j.m.Size); err != nil {
+	suffixes := []string{".restore-" + stamp, ".old-" + stamp, ".failed-" + stamp}
+	f, err := d.inspect(ctx, filepath.Clean(dir), suffixes)
+	if err != nil {
+		return nil, err
+	}
+	real := f.path
+	s := &swap{dirs: d, datadir: real, fresh: real + suffixes[0], old: real + suffixes[1], failed: real + suffixes[2]}
+	if err := f.check(j.m.Size); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *swap) check(need int64) error {
-	var st, parent syscall.Stat_t
-	if err := syscall.Stat(s.datadir, &st); err != nil {
-		return fmt.Errorf("datadir %s: %w", s.datadir, err)
+// dirFacts is what planSwap needs to know about the datadir.
+type dirFacts struct {
+	path       string // the datadir, symlinks resolved
+	isDir      bool
+	mountPoint bool     // on another device than its parent directory
+	taken      []string // the sibling names asked about that exist
+	free       int64    // bytes available to us on the parent's filesystem
+	// uid is the datadir's owner and euid the user who writes the copy,
+	// when it is checked (-1: not checked).
+	uid, euid int
+}
+
+func (f *dirFacts) check(need int64) error {
+	if !f.isDir {
+		return fmt.Errorf("datadir %s is not a directory", f.path)
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		return fmt.Errorf("datadir %s is not a directory", s.datadir)
-	}
-	if err := syscall.Stat(filepath.Dir(s.datadir), &parent); err != nil {
-		return err
-	}
-	if st.Dev != parent.Dev {
+	if f.mountPoint {
 		return fmt.Errorf("datadir %s is a mount point: the restore builds the new datadir next to it and swaps the two by rename, "+
-			"which needs them on one filesystem; make the datadir a directory inside the mount", s.datadir)
+			"which needs them on one filesystem; make the datadir a directory inside the mount", f.path)
 	}
-	for _, p := range []string{s.fresh, s.old, s.failed} {
-		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s already exists", p)
-		}
-	}
-	var fsst syscall.Statfs_t
-	if err := syscall.Statfs(filepath.Dir(s.datadir), &fsst); err != nil {
-		return err
+	if len(f.taken) > 0 {
+		return fmt.Errorf("%s already exists", f.taken[0])
 	}
 	// The old datadir stays until the operator deletes it, so the image
 	// needs room of its own, plus a margin for the server's first writes.
-	if free := int64(fsst.Bavail) * int64(fsst.Bsize); free < need+need/10 {
+	if f.free < need+need/10 {
 		return fmt.Errorf("%s has %s free, the image needs %s (plus 10%%) next to the current datadir",
-			filepath.Dir(s.datadir), mib(free), mib(need))
+			filepath.Dir(f.path), mib(f.free), mib(need))
+	}
+	// Only root may give files away: anyone else would leave the server
+	// a copy it cannot read.
+	if f.euid > 0 && f.uid >= 0 && f.euid != f.uid {
+		return fmt.Errorf("datadir %s belongs to uid %d, and the restore would write its copy as uid %d, which cannot give files away: "+
+			"log in as root or as the datadir's owner", f.path, f.uid, f.euid)
 	}
 	return nil
 }
 
 // swapIn puts the copy in place of the datadir; on failure the datadir is
 // where it was.
-func (s *swap) swapIn() error {
-	if err := os.Rename(s.datadir, s.old); err != nil {
+func (s *swap) swapIn(ctx context.Context) error {
+	if err := s.dirs.rename(ctx, s.datadir, s.old); err != nil {
 		return fmt.Errorf("swap: %w", err)
 	}
-	if err := os.Rename(s.fresh, s.datadir); err != nil {
-		if back := os.Rename(s.old, s.datadir); back != nil {
+	if err := s.dirs.rename(ctx, s.fresh, s.datadir); err != nil {
+		// Even when ctx has ended: the server needs its datadir back.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+		defer cancel()
+		if back := s.dirs.rename(uctx, s.old, s.datadir); back != nil {
 			return fmt.Errorf("swap: %w; and moving the previous datadir back failed: %v (it is %s)", err, back, s.old)
 		}
 		return fmt.Errorf("swap: %w", err)
@@ -107,11 +118,11 @@ func (s *swap) swapIn() error {
 }
 
 // swapOut undoes swapIn, keeping the restored copy aside for a post-mortem.
-func (s *swap) swapOut() error {
-	if err := os.Rename(s.datadir, s.failed); err != nil {
+func (s *swap) swapOut(ctx context.Context) error {
+	if err := s.dirs.rename(ctx, s.datadir, s.failed); err != nil {
 		return err
 	}
-	return os.Rename(s.old, s.datadir)
+	return s.dirs.rename(ctx, s.old, s.datadir)
 }
 
 // matchOwnerAndMode gives the copy the datadir's mode and, when we may

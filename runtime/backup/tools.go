@@ -22,6 +22,10 @@ type Tools struct {
 	Dump   string // mariadb-dump or mysqldump
 	Client string // mariadb or mysql, to load a dump
 	Backup string // mariadb-backup (MariaDB) or xtrabackup (MySQL)
+	// RemoteBackup is the backup tool's path on the host of a source
+	// reached through its machine (Options.Host); empty: the product's
+	// names on that host's PATH, or in /usr/bin.
+	RemoteBackup string
 }
 
 type toolRole int
