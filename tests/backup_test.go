@@ -14,7 +14,6 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/backup"
 	"github.com/replicant-lua/replicant-lua/runtime/backup/backuptest"
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
-	"github.com/replicant-lua/replicant-lua/runtime/gtid"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
@@ -46,23 +45,23 @@ func newBackupCluster(t *testing.T) *backupCluster {
 	}
 	c.repl = flavor.ChangeSourceOptions{Host: "127.0.0.1", Port: c.a.Primary().Port, User: c.a.ReplUser.Name,
 		Password: pw, GTID: flavor.GTIDAutoPosition}
-	bkExec(t, c.db["db4"], "STOP SLAVE", "RESET SLAVE ALL")
+	backuptest.Exec(t, c.db["db4"], "STOP SLAVE", "RESET SLAVE ALL")
 	// B's only server has server_id 1 like A's primary, and a replica
 	// skips events that carry its own server_id.
-	bkExec(t, c.fresh, "SET GLOBAL server_id = 11")
-	bkExec(t, c.db["db1"],
+	backuptest.Exec(t, c.fresh, "SET GLOBAL server_id = 11")
+	backuptest.Exec(t, c.db["db1"],
 		"CREATE DATABASE app",
 		"CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), b BLOB)",
 		"CREATE TRIGGER app.up BEFORE INSERT ON app.t FOR EACH ROW SET NEW.v = UPPER(NEW.v)",
 		"CREATE PROCEDURE app.n() SELECT COUNT(*) FROM app.t")
 	c.write(t, 500)
-	bkCaughtUp(t, c.db["db1"], c.db["db2"])
+	backuptest.CaughtUp(t, c.db["db1"], c.db["db2"])
 	return c
 }
 
 // write inserts n rows on the primary, with binary data in every row.
 func (c *backupCluster) write(t *testing.T, n int) {
-	bkExec(t, c.db["db1"], fmt.Sprintf(
+	backuptest.Exec(t, c.db["db1"], fmt.Sprintf(
 		"INSERT INTO app.t (v, b) SELECT CONCAT('row ', seq), UNHEX('00FF5C27220A0D1A') FROM app.seq_1_to_%d", n))
 }
 
@@ -124,7 +123,7 @@ func (c *backupCluster) physicalRoundTrip(t *testing.T, img string) {
 	c.write(t, 100)
 
 	db4 := c.db["db4"]
-	datadir := bkVariable(t, db4, "datadir")
+	datadir := backuptest.Variable(t, db4, "datadir")
 	start = time.Now()
 	r, err := backup.Restore(ctx, img, backup.Target{Server: db4, Controller: c.ctl}, backup.RestoreOptions{Progress: &c.logs})
 	if err != nil {
@@ -146,7 +145,7 @@ func (c *backupCluster) physicalRoundTrip(t *testing.T, img string) {
 
 func (c *backupCluster) checkManifest(t *testing.T, m *backup.Manifest) {
 	t.Helper()
-	want := bkVariable(t, c.db["db1"], "gtid_binlog_pos")
+	want := backuptest.Variable(t, c.db["db1"], "gtid_binlog_pos")
 	if m.GTID != want || m.Server != "db2" || m.Flavor != "mariadb" || len(m.SHA256) != 64 {
 		t.Errorf("manifest: server %s flavor %s gtid %q sha %q; want db2, mariadb, gtid %q", m.Server, m.Flavor, m.GTID, m.SHA256, want)
 	}
@@ -159,13 +158,13 @@ func (c *backupCluster) checkManifest(t *testing.T, m *backup.Manifest) {
 // binary log of its own (the load wrote none).
 func (c *backupCluster) checkRestored(t *testing.T, sv *server.Server, m *backup.Manifest, rows int64) {
 	t.Helper()
-	if got := bkCount(t, sv); got != rows {
+	if got := backuptest.Rows(t, sv); got != rows {
 		t.Errorf("%s: %d rows after restore, want %d", sv, got, rows)
 	}
-	if pos := bkVariable(t, sv, "gtid_slave_pos"); pos != m.GTID {
+	if pos := backuptest.Variable(t, sv, "gtid_slave_pos"); pos != m.GTID {
 		t.Errorf("%s: gtid_slave_pos %q, want the image's %q", sv, pos, m.GTID)
 	}
-	if pos := bkVariable(t, sv, "gtid_binlog_pos"); pos != "" {
+	if pos := backuptest.Variable(t, sv, "gtid_binlog_pos"); pos != "" {
 		t.Errorf("%s: gtid_binlog_pos %q after restore, want empty", sv, pos)
 	}
 	res, err := sv.Query(bkCtx(t), "SELECT (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='app') + "+
@@ -188,13 +187,13 @@ func (c *backupCluster) replicateAndConverge(t *testing.T, sv *server.Server, ro
 		t.Fatal(err)
 	}
 	c.write(t, 100)
-	bkCaughtUp(t, c.db["db1"], sv)
-	if got, want := bkCount(t, sv), bkCount(t, c.db["db1"]); got != want || got != rows+100 {
+	backuptest.CaughtUp(t, c.db["db1"], sv)
+	if got, want := backuptest.Rows(t, sv), backuptest.Rows(t, c.db["db1"]); got != want || got != rows+100 {
 		t.Errorf("%s: %d rows, primary %d, want %d", sv, got, want, rows+100)
 	}
-	primary := bkVariable(t, c.db["db1"], "gtid_binlog_pos")
+	primary := backuptest.Variable(t, c.db["db1"], "gtid_binlog_pos")
 	for _, v := range []string{"gtid_current_pos", "gtid_binlog_pos"} {
-		if got := bkVariable(t, sv, v); got != primary {
+		if got := backuptest.Variable(t, sv, v); got != primary {
 			t.Errorf("%s: %s %q, primary's gtid_binlog_pos %q", sv, v, got, primary)
 		}
 	}
@@ -222,47 +221,6 @@ func bkConnect(t *testing.T, as, at *sandbox.Sandbox, in sandbox.Instance) *serv
 	return sv
 }
 
-func bkExec(t *testing.T, sv *server.Server, stmts ...string) {
-	t.Helper()
-	for _, q := range stmts {
-		if _, err := sv.Exec(context.Background(), q); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func bkVariable(t *testing.T, sv *server.Server, name string) string {
-	t.Helper()
-	v, err := sv.Variable(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := v.(string)
-	return s
-}
-
-func bkCount(t *testing.T, sv *server.Server) int64 {
-	t.Helper()
-	row, err := sv.QueryRow(context.Background(), "SELECT COUNT(*) AS n FROM app.t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return row["n"].(int64)
-}
-
-// bkCaughtUp waits until replica has applied everything primary logged.
-func bkCaughtUp(t *testing.T, primary, replica *server.Server) {
-	t.Helper()
-	set, err := gtid.Parse(bkVariable(t, primary, "gtid_binlog_pos"), gtid.MariaDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := replica.WaitForGTID(bkCtx(t), set, 30*time.Second)
-	if err != nil || !ok {
-		t.Fatalf("%s did not catch up with %s: %v, %v", replica, set, ok, err)
-	}
-}
-
 // bkCopyImage copies an image to damage it.
 func bkCopyImage(t *testing.T, img string) string {
 	t.Helper()
@@ -284,18 +242,10 @@ func bkNoSecrets(t *testing.T, err error, sbs ...*sandbox.Sandbox) {
 	}
 }
 
-// bkState is what must not change when a restore is refused or undone.
-func bkState(t *testing.T, sv *server.Server) string {
-	t.Helper()
-	sv.Close() // a restart may have ended the session
-	return fmt.Sprintf("rows=%d binlog=%q slave=%q", bkCount(t, sv),
-		bkVariable(t, sv, "gtid_binlog_pos"), bkVariable(t, sv, "gtid_slave_pos"))
-}
-
 func (c *backupCluster) corruptRefused(t *testing.T, logical, physical string) {
 	ctx := bkCtx(t)
 	fresh := bkConnect(t, c.a, c.b, c.b.Primary())
-	before := bkState(t, fresh)
+	before := backuptest.State(t, fresh)
 	payload := func(dir, name string) string { return filepath.Join(dir, backup.PayloadDir, name) }
 	for _, tc := range []struct {
 		name, img, want string
@@ -323,7 +273,7 @@ func (c *backupCluster) corruptRefused(t *testing.T, logical, physical string) {
 			t.Logf("%s: %v", tc.name, err)
 			bkNoSecrets(t, err, c.a, c.b)
 		}
-		if after := bkState(t, fresh); after != before {
+		if after := backuptest.State(t, fresh); after != before {
 			t.Errorf("%s: target changed: %s, was %s", tc.name, after, before)
 		}
 	}
@@ -332,14 +282,14 @@ func (c *backupCluster) corruptRefused(t *testing.T, logical, physical string) {
 		t.Fatal(err)
 	}
 	db4, pid, stops := c.db["db4"], c.ctl.Pid(), c.ctl.Stops
-	before = bkState(t, db4)
+	before = backuptest.State(t, db4)
 	_, err := backup.Restore(ctx, dir, backup.Target{Server: db4, Controller: c.ctl}, backup.RestoreOptions{})
 	if err == nil || !errors.Is(err, backup.ErrCorrupt) || !strings.Contains(err.Error(), "payload/ibdata1: SHA-256") {
 		t.Errorf("physical, flipped byte: Restore = %v", err)
 	} else {
 		t.Logf("physical, flipped byte: %v", err)
 	}
-	if c.ctl.Stops != stops || c.ctl.Pid() != pid || bkState(t, db4) != before {
+	if c.ctl.Stops != stops || c.ctl.Pid() != pid || backuptest.State(t, db4) != before {
 		t.Errorf("physical: target touched (stops %d→%d, pid %d→%d)", stops, c.ctl.Stops, pid, c.ctl.Pid())
 	}
 }
@@ -359,8 +309,8 @@ func bkFlip(path string) error {
 func (c *backupCluster) physicalUndone(t *testing.T, physical string) {
 	ctx := bkCtx(t)
 	db4 := c.db["db4"]
-	datadir := filepath.Clean(bkVariable(t, db4, "datadir"))
-	before := bkState(t, db4)
+	datadir := filepath.Clean(backuptest.Variable(t, db4, "datadir"))
+	before := backuptest.State(t, db4)
 	olds, _ := filepath.Glob(datadir + ".old-*")
 
 	// A copy-back that dies half-way, after writing into the new directory.
@@ -379,8 +329,8 @@ func (c *backupCluster) physicalUndone(t *testing.T, physical string) {
 		}
 	}
 	t.Logf("failed copy-back: %v", err)
-	if left, _ := filepath.Glob(datadir + ".restore-*"); len(left) > 0 || c.ctl.Pid() == 0 || bkState(t, db4) != before {
-		t.Errorf("after a failed copy-back: left %v, pid %d, state %s (was %s)", left, c.ctl.Pid(), bkState(t, db4), before)
+	if left, _ := filepath.Glob(datadir + ".restore-*"); len(left) > 0 || c.ctl.Pid() == 0 || backuptest.State(t, db4) != before {
+		t.Errorf("after a failed copy-back: left %v, pid %d, state %s (was %s)", left, c.ctl.Pid(), backuptest.State(t, db4), before)
 	}
 
 	// A server that will not start on the restored datadir.
@@ -394,8 +344,8 @@ func (c *backupCluster) physicalUndone(t *testing.T, physical string) {
 	t.Logf("failed start: %v", err)
 	failed, _ := filepath.Glob(datadir + ".failed-*")
 	now, _ := filepath.Glob(datadir + ".old-*")
-	if len(failed) != 1 || len(now) != len(olds) || c.ctl.Pid() == 0 || bkState(t, db4) != before {
+	if len(failed) != 1 || len(now) != len(olds) || c.ctl.Pid() == 0 || backuptest.State(t, db4) != before {
 		t.Errorf("after a failed start: failed %v, old %v (was %v), pid %d, state %s (was %s)",
-			failed, now, olds, c.ctl.Pid(), bkState(t, db4), before)
+			failed, now, olds, c.ctl.Pid(), backuptest.State(t, db4), before)
 	}
 }

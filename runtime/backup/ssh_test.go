@@ -15,6 +15,7 @@ import (
 
 	gosql "github.com/go-sql-driver/mysql"
 
+	"github.com/replicant-lua/replicant-lua/runtime/backup/backuptest"
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
 	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/machine/sshdtest"
@@ -64,7 +65,7 @@ exec /usr/bin/mariadb-backup "$@"
 	if err != nil {
 		t.Fatal(err)
 	}
-	sqlExec(t, connect(t, c.b, c.b.Primary()), fmt.Sprintf("ALTER USER '%s'@'%%' IDENTIFIED BY '%s'", c.a.User.Name, pw))
+	backuptest.Exec(t, connect(t, c.b, c.b.Primary()), fmt.Sprintf("ALTER USER '%s'@'%%' IDENTIFIED BY '%s'", c.a.User.Name, pw))
 	c.fresh = connect(t, c.a, c.b.Primary())
 	c.m2 = sshMachine(t, d, sshBin, in2)
 	c.mB = sshMachine(t, d, sshBin, c.b.Primary())
@@ -75,9 +76,9 @@ exec /usr/bin/mariadb-backup "$@"
 		}
 		c.secrets = append(c.secrets, pw)
 	}
-	sqlExec(t, c.db1, "CREATE DATABASE app", "CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)")
+	backuptest.Exec(t, c.db1, "CREATE DATABASE app", "CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, b BLOB)")
 	c.write(t, 500)
-	caughtUp(t, c.db1, c.db2)
+	backuptest.CaughtUp(t, c.db1, c.db2)
 	return c
 }
 
@@ -145,7 +146,7 @@ func TestPhysicalThroughSSH(t *testing.T) {
 	}
 	t.Logf("physical backup of db2 through ssh (stream+prepare): %v, %.1f MiB, %d files",
 		time.Since(start).Round(time.Millisecond), float64(m.Size)/(1<<20), len(m.Files))
-	if want := variable(t, c.db1, "gtid_binlog_pos"); m.GTID != want || !strings.HasPrefix(m.Tool, "mariadb-backup 10.") {
+	if want := backuptest.Variable(t, c.db1, "gtid_binlog_pos"); m.GTID != want || !strings.HasPrefix(m.Tool, "mariadb-backup 10.") {
 		t.Errorf("manifest: gtid %q tool %q; want gtid %q", m.GTID, m.Tool, want)
 	}
 	c.checkBackupWentThroughSSH(t, *procs)
@@ -156,7 +157,7 @@ func TestPhysicalThroughSSH(t *testing.T) {
 	t.Logf("for comparison, the local physical backup of db2: %v", time.Since(start).Round(time.Millisecond))
 	c.write(t, 100) // after the image: must come through replication
 
-	datadir := filepath.Clean(variable(t, c.fresh, "datadir"))
+	datadir := filepath.Clean(backuptest.Variable(t, c.fresh, "datadir"))
 	*procs = nil
 	start = time.Now()
 	r, err := Restore(ctx, img, Target{Server: c.fresh, Controller: timed{c.mB, t}, Host: c.mB}, RestoreOptions{Progress: &c.logs})
@@ -179,10 +180,10 @@ func TestPhysicalThroughSSH(t *testing.T) {
 		t.Errorf("the tool's metadata was copied into the datadir (copy-back leaves it out): %v", err)
 	}
 	restored := c.fresh
-	if n := count(t, restored); n != 500 {
+	if n := backuptest.Rows(t, restored); n != 500 {
 		t.Errorf("%d rows after restore, want 500", n)
 	}
-	if pos := variable(t, restored, "gtid_slave_pos"); pos != m.GTID {
+	if pos := backuptest.Variable(t, restored, "gtid_slave_pos"); pos != m.GTID {
 		t.Errorf("gtid_slave_pos %q, want the image's %q", pos, m.GTID)
 	}
 	c.replicateAndConverge(t, restored, 700)
@@ -259,18 +260,18 @@ func (c *sshCluster) converge(t *testing.T, sv *server.Server, rows int64) {
 	if err := sv.StopReplica(ctx, flavor.BothThreads); err != nil {
 		t.Fatal(err)
 	}
-	sqlExec(t, sv, "SET GLOBAL server_id = 11")
+	backuptest.Exec(t, sv, "SET GLOBAL server_id = 11")
 	if err := sv.StartReplica(ctx, flavor.BothThreads); err != nil {
 		t.Fatal(err)
 	}
 	c.write(t, 100)
-	caughtUp(t, c.db1, sv)
-	if got, want := count(t, sv), count(t, c.db1); got != want || got != rows {
+	backuptest.CaughtUp(t, c.db1, sv)
+	if got, want := backuptest.Rows(t, sv), backuptest.Rows(t, c.db1); got != want || got != rows {
 		t.Errorf("%s: %d rows, primary %d, want %d", sv, got, want, rows)
 	}
-	primary := variable(t, c.db1, "gtid_binlog_pos")
+	primary := backuptest.Variable(t, c.db1, "gtid_binlog_pos")
 	for _, v := range []string{"gtid_current_pos", "gtid_slave_pos"} {
-		if got := variable(t, sv, v); got != primary {
+		if got := backuptest.Variable(t, sv, v); got != primary {
 			t.Errorf("%s: %s %q, primary's gtid_binlog_pos %q", sv, v, got, primary)
 		}
 	}
@@ -283,10 +284,10 @@ func (c *sshCluster) converge(t *testing.T, sv *server.Server, rows int64) {
 func (c *sshCluster) failedRestores(t *testing.T, img string, sv *server.Server, datadir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	before, ino := state(t, sv), inode(t, datadir)
+	before, ino := backuptest.State(t, sv), inode(t, datadir)
 	same := func(step string) {
 		t.Helper()
-		if got := state(t, sv); got != before {
+		if got := backuptest.State(t, sv); got != before {
 			t.Errorf("%s: target changed: %s, was %s", step, got, before)
 		}
 		if got := inode(t, datadir); got != ino {
@@ -335,7 +336,7 @@ func (c *sshCluster) failedRestores(t *testing.T, img string, sv *server.Server,
 		t.Errorf("the copy the server would not start on is not kept aside: %v", now)
 	}
 	// Back on its previous datadir, it still replicates.
-	c.converge(t, sv, count(t, c.db1)+100)
+	c.converge(t, sv, backuptest.Rows(t, c.db1)+100)
 }
 
 // cutStream fails the input of every stream after some bytes, as a
@@ -391,7 +392,7 @@ func (r *refusingStart) Start(ctx context.Context) error {
 }
 
 func (c *sshCluster) write(t *testing.T, n int) {
-	sqlExec(t, c.db1, fmt.Sprintf("INSERT INTO app.t (b) SELECT UNHEX('00FF5C27220A0D1A') FROM app.seq_1_to_%d", n))
+	backuptest.Exec(t, c.db1, fmt.Sprintf("INSERT INTO app.t (b) SELECT UNHEX('00FF5C27220A0D1A') FROM app.seq_1_to_%d", n))
 }
 
 // TestBackupThroughSSHFailures: a remote tool of another release is

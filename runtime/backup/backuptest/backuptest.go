@@ -1,6 +1,7 @@
 // Package backuptest provides a backup.Controller over one server of a
-// sandbox, for tests of physical restores: the sandbox package starts and
-// stops whole sandboxes only, and runtime/machine is not wired to it.
+// sandbox, for tests of physical restores (the sandbox package starts and
+// stops whole sandboxes only, and runtime/machine is not wired to it), and
+// the checks the backup tests share.
 package backuptest
 
 import (
@@ -20,7 +21,9 @@ import (
 
 	gosql "github.com/go-sql-driver/mysql"
 
+	"github.com/replicant-lua/replicant-lua/runtime/gtid"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 // Controller stops a sandbox server by pid and starts it again the way the
@@ -191,4 +194,58 @@ func (c *Controller) running() bool {
 		return false
 	}
 	return bytes.Contains(cmdline, []byte("\x00--defaults-file="+c.in.DefaultsFile+"\x00"))
+}
+
+// Exec runs statements on sv, failing the test at the first error.
+func Exec(t testing.TB, sv *server.Server, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := sv.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Variable reads a variable of sv as text ("" for NULL).
+func Variable(t testing.TB, sv *server.Server, name string) string {
+	t.Helper()
+	v, err := sv.Variable(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// Rows counts app.t, the table the backup tests fill.
+func Rows(t testing.TB, sv *server.Server) int64 {
+	t.Helper()
+	row, err := sv.QueryRow(context.Background(), "SELECT COUNT(*) AS n FROM app.t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return row["n"].(int64)
+}
+
+// State is what a refused or undone restore must leave as it was: the
+// rows and both GTID positions.
+func State(t testing.TB, sv *server.Server) string {
+	t.Helper()
+	sv.Close() // a restart may have ended the session
+	return fmt.Sprintf("rows=%d binlog=%q slave=%q", Rows(t, sv),
+		Variable(t, sv, "gtid_binlog_pos"), Variable(t, sv, "gtid_slave_pos"))
+}
+
+// CaughtUp waits until replica has applied everything primary logged.
+func CaughtUp(t testing.TB, primary, replica *server.Server) {
+	t.Helper()
+	set, err := gtid.Parse(Variable(t, primary, "gtid_binlog_pos"), gtid.MariaDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if ok, err := replica.WaitForGTID(ctx, set, 30*time.Second); err != nil || !ok {
+		t.Fatalf("%s did not catch up with %s: %v, %v", replica, set, ok, err)
+	}
 }
