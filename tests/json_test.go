@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
 // outcome is the part of --json's document these tests read.
@@ -120,5 +123,34 @@ func TestJSONErrors(t *testing.T) {
 	o, r = runJSON(t, "repl")
 	if o.ExitCode != 2 || o.Error == nil {
 		t.Errorf("--json repl: %s; want a usage error", r.stdout)
+	}
+}
+
+// sandbox status --json (or the global --json) lists every server as an
+// object; --json with another sandbox command is a usage error.
+func TestJSONSandboxStatus(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	for _, args := range [][]string{{"sandbox", "status", "--json", "--dir", sb.Dir}, {"--json", "sandbox", "status", "--dir", sb.Dir}} {
+		r := run(t, "", nil, args...)
+		var sts []struct {
+			Name, Role         string
+			Running, Answering bool
+			ReadOnly           bool `json:"read_only"`
+			IORunning          bool `json:"io_running"`
+			SQLRunning         bool `json:"sql_running"`
+			Source             int  `json:"source_port"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &sts); err != nil || r.code != 0 || len(sts) != 2 {
+			t.Fatalf("%v: exit %d, %v\n%s%s", args, r.code, err, r.stdout, r.stderr)
+		}
+		db1, db2 := sts[0], sts[1]
+		if db1.Name != "db1" || db1.Role != "primary" || db1.ReadOnly || !db1.Running || !db1.Answering ||
+			db2.Name != "db2" || db2.Role != "replica" || !db2.ReadOnly || !db2.IORunning || !db2.SQLRunning ||
+			db2.Source != sb.Primary().Port {
+			t.Errorf("%v: %+v", args, sts)
+		}
+	}
+	if r := run(t, "", nil, "--json", "sandbox", "down", "--dir", sb.Dir); r.code != 2 || !strings.Contains(r.stderr, "--json is for sandbox status") {
+		t.Errorf("--json sandbox down: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -97,7 +97,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) > 0 && rest[0] == "sandbox" {
 		ctx, stop := cancelOnSignal(ctx)
 		defer stop()
-		return runSandbox(ctx, rest[1:], stdout, stderr)
+		return runSandbox(ctx, rest[1:], g.json, stdout, stderr)
 	}
 	if g.eval == "" && len(rest) == 0 {
 		if isTerminal(stdin) {

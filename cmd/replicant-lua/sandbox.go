@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ const (
 
 const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers N] [--base-port PORT] [--binary PATH] [--tls]
        replicant-lua sandbox down   [--dir DIR] [--remove]
-       replicant-lua sandbox status [--dir DIR]
+       replicant-lua sandbox status [--dir DIR] [--json]
 
 up      start N local MariaDB servers on 127.0.0.1 (db1 primary, the others its
         GTID replicas), write DIR/deployment.lua; refuses a DIR that already
@@ -37,9 +38,13 @@ status  per server: process, answers, role, read_only, replication threads;
 `
 
 // runSandbox runs `replicant-lua sandbox ARGS...`.
-func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runSandbox(ctx context.Context, args []string, asJSON bool, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, sandboxHelp)
+		return sandboxUsage
+	}
+	if asJSON && args[0] != "status" {
+		fmt.Fprintf(stderr, "replicant-lua sandbox %s: --json is for sandbox status\n", args[0])
 		return sandboxUsage
 	}
 	switch args[0] {
@@ -48,7 +53,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	case "down":
 		return sandboxDown(ctx, args[1:], stdout, stderr)
 	case "status":
-		return sandboxStatus(ctx, args[1:], stdout, stderr)
+		return sandboxStatus(ctx, args[1:], asJSON, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, sandboxHelp)
 		return sandboxOK
@@ -149,10 +154,11 @@ func sandboxDown(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return sandboxOK
 }
 
-func sandboxStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func sandboxStatus(ctx context.Context, args []string, asJSON bool, stdout, stderr io.Writer) int {
 	var dir string
 	code, ok := sandboxFlags("status", args, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
+		fs.BoolVar(&asJSON, "json", asJSON, "print a JSON array, one object per server")
 	})
 	if !ok {
 		return code
@@ -161,6 +167,9 @@ func sandboxStatus(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
 		return sandboxFailed
+	}
+	if asJSON {
+		return sandboxStatusJSON(sts, stdout)
 	}
 	code = sandboxOK
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -208,4 +217,42 @@ func sandboxShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// sandboxStatusJSON prints what status found, one object per server; the
+// exit code is the table's (1 when a server is down or does not answer).
+func sandboxStatusJSON(sts []sandbox.InstanceStatus, stdout io.Writer) int {
+	type entry struct {
+		Name       string `json:"name"`
+		Port       int    `json:"port"`
+		Pid        int    `json:"pid"`
+		Running    bool   `json:"running"`
+		Answering  bool   `json:"answering"`
+		Role       string `json:"role"`
+		ReadOnly   bool   `json:"read_only"`
+		IORunning  bool   `json:"io_running"`
+		SQLRunning bool   `json:"sql_running"`
+		SourcePort int    `json:"source_port,omitempty"`
+		Error      string `json:"error,omitempty"`
+	}
+	code := sandboxOK
+	out := make([]entry, 0, len(sts))
+	for _, st := range sts {
+		e := entry{Name: st.Name, Port: st.Port, Pid: st.Pid, Running: st.Running, Answering: st.Answering,
+			Role: string(st.Role), ReadOnly: st.ReadOnly, IORunning: st.IORunning, SQLRunning: st.SQLRunning,
+			SourcePort: st.SourcePort}
+		if st.Err != nil {
+			e.Error = st.Err.Error()
+		}
+		if !st.Running || !st.Answering {
+			code = sandboxFailed
+		}
+		out = append(out, e)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return sandboxFailed
+	}
+	return code
 }
