@@ -97,6 +97,9 @@ func (s *State) replicaStatusTable(L *lua.LState, st *flavor.ReplicaStatus, gf g
 	}
 	str("using_gtid", st.UsingGTID)
 	t.RawSetString("auto_position", lua.LBool(st.AutoPosition))
+	str("ssl_allowed", st.SSLAllowed)
+	str("ssl_ca", st.SSLCA)
+	t.RawSetString("ssl_verify_server_cert", lua.LBool(st.SSLVerifyServerCert))
 	num("sql_delay", st.SQLDelay)
 	return t, nil
 }

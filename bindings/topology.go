@@ -40,6 +40,7 @@ func (s *State) repDiscover(L *lua.LState) int {
 		MaxServers:    o.int("max_servers"),
 	}
 	if d := s.cfg.Deployment; d != nil {
+		opts.ReplicationTLS = d.ReplCA != ""
 		opts.Member = func(sv *server.Server) bool {
 			_, ok := d.Servers[sv.Config().Name]
 			return ok

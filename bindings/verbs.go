@@ -157,9 +157,9 @@ func (s *State) changeSourceOptions(L *lua.LState, o options) (flavor.ChangeSour
 		opts.Delay = &d
 	}
 	if o.has("ssl") {
-		opts.SSL = flavor.SSLOff
-		if o.bool("ssl") {
-			opts.SSL = flavor.SSLOn
+		opts.SSL = flavor.SSLOn
+		if !o.bool("ssl") { // and none of repl_tls's defaults either
+			opts.SSL, opts.SSLCA, opts.SSLVerifyServerCert = flavor.SSLOff, "", flavor.SSLOff
 		}
 	}
 	if o.has("ssl_ca") {

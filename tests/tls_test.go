@@ -123,3 +123,33 @@ end`)
 		t.Errorf("after the switchover: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// run check flags a replica that replicates without verified TLS when the
+// deployment has repl_tls; pointing it again with change_source (which
+// applies repl_tls) clears it.
+func TestCheckFlagsReplicationWithoutTLS(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3, TLS: true})
+	repoint := func(opts string) {
+		t.Helper()
+		r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `
+local db1, db3 = replicant.server("db1"), replicant.server("db3")
+db3:stop_replica()
+db3:change_source(db1, `+opts+`)
+db3:start_replica()
+assert(db3:wait_for(db1:gtid_executed(), { timeout = "30s" }))
+local st = db3:replica_status()
+print(st.ssl_allowed, st.ssl_verify_server_cert)`)
+		if r.code != 0 {
+			t.Fatalf("repoint %s: exit %d: %s", opts, r.code, r.stderr)
+		}
+	}
+	repoint(`{ ssl = false, ssl_verify_server_cert = false }`)
+	r := run(t, "", nil, "-d", sb.DeploymentPath, "run", "check")
+	if r.code != 1 || !strings.Contains(r.stdout, "error   db3    replication_not_tls") || strings.Contains(r.stdout, "db2    replication_not_tls") {
+		t.Errorf("check with db3 in clear text: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	repoint(`{}`)
+	if r := run(t, "", nil, "-d", sb.DeploymentPath, "run", "check"); r.code != 0 {
+		t.Errorf("check after repointing db3 with repl_tls: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -78,6 +78,16 @@ type ReplicaStatus struct {
 	// UsingGTID is MariaDB's Using_Gtid: "No", "Slave_Pos" or "Current_Pos";
 	// "" on MySQL.
 	UsingGTID string
+
+	// TLS of the replication connection as configured: SSLAllowed is
+	// Master_SSL_Allowed / Source_SSL_Allowed ("Yes", "No", or "Ignored"
+	// when MASTER_SSL = 1 but the server has no TLS support), SSLCA the CA
+	// file, SSLVerifyServerCert whether the source's certificate is checked
+	// (and TLS therefore mandatory: without it MariaDB 10.11 falls back to
+	// clear text from a source without TLS, measured).
+	SSLAllowed          string
+	SSLCA               string
+	SSLVerifyServerCert bool
 	// AutoPosition is true when the replica positions itself by GTID: MySQL
 	// Auto_Position = 1, MariaDB Using_Gtid other than "No".
 	AutoPosition bool
@@ -136,6 +146,9 @@ func ParseReplicaStatus[R ~map[string]V, V any](row R) (ReplicaStatus, error) {
 	st.RetrievedGTIDs = r.text("Retrieved_Gtid_Set", "Gtid_IO_Pos")
 	st.ExecutedGTIDs = r.text("Executed_Gtid_Set", "Gtid_Slave_Pos")
 	st.UsingGTID = r.text("Using_Gtid")
+	st.SSLAllowed = r.text("Master_SSL_Allowed", "Source_SSL_Allowed")
+	st.SSLCA = r.text("Master_SSL_CA_File", "Source_SSL_CA_File")
+	st.SSLVerifyServerCert = r.text("Master_SSL_Verify_Server_Cert", "Source_SSL_Verify_Server_Cert") == "Yes"
 	st.AutoPosition = r.int("Auto_Position") == 1 || (st.UsingGTID != "" && !strings.EqualFold(st.UsingGTID, "No"))
 	st.SQLDelay = r.int("SQL_Delay")
 	st.SQLRemainingDelay = r.nullInt("SQL_Remaining_Delay")

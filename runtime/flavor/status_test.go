@@ -22,6 +22,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			ReadPosition:  Position{"mysql-bin.000001", 1168}, ExecPosition: Position{"mysql-bin.000001", 1168},
 			RelayPosition:  Position{"relay-bin.000002", 1467},
 			RetrievedGTIDs: "0-1-5", ExecutedGTIDs: "0-1-5", UsingGTID: "Slave_Pos", AutoPosition: true,
+			SSLAllowed: "No",
 		}},
 		{"mariadb 10.11 sql error", mariadbSQLError, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 39401, SourceServerID: 1,
@@ -54,6 +55,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"replica-relay-bin.000003", 1508},
 			RetrievedGTIDs: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5",
 			ExecutedGTIDs:  "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", AutoPosition: true,
+			SSLAllowed: "No",
 		}},
 		{"mysql 8.0.22+", mysql84, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 13000, SourceUser: "root", SourceServerID: 1,
@@ -65,6 +67,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"slave-relay-bin.000002", 1145},
 			RetrievedGTIDs: "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3",
 			ExecutedGTIDs:  "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3", AutoPosition: true,
+			SSLAllowed: "No",
 		}},
 	}
 	for _, tt := range tests {
@@ -89,6 +92,19 @@ func TestSecondsBehindNull(t *testing.T) {
 		row := map[string]string{"Slave_IO_Running": "No", "Slave_SQL_Running": "No", "Seconds_Behind_Master": null}
 		if st, err := ParseReplicaStatus(row); err != nil || st.SecondsBehind != nil {
 			t.Errorf("string row %q: got %v, %v", null, st.SecondsBehind, err)
+		}
+	}
+}
+
+// The TLS columns of a replica told to verify its source, in both
+// vocabularies.
+func TestParseReplicaStatusTLS(t *testing.T) {
+	for _, prefix := range []string{"Master", "Source"} {
+		io := map[string]string{"Master": "Slave", "Source": "Replica"}[prefix]
+		st, err := ParseReplicaStatus(map[string]any{io + "_IO_Running": "Yes", io + "_SQL_Running": "Yes",
+			prefix + "_SSL_Allowed": "Yes", prefix + "_SSL_CA_File": "/etc/mysql/ca.pem", prefix + "_SSL_Verify_Server_Cert": "Yes"})
+		if err != nil || st.SSLAllowed != "Yes" || st.SSLCA != "/etc/mysql/ca.pem" || !st.SSLVerifyServerCert {
+			t.Errorf("%s_SSL_*: %+v, %v", prefix, st, err)
 		}
 	}
 }

@@ -152,7 +152,8 @@ type FollowOptions struct {
 
 // Follow points db at src by GTID (slave_pos / auto-position) and starts
 // it, unless it already replicates from src with both threads running
-// (whatever its TLS settings).
+// (and, when opts ask for TLS, verifies src's certificate against that
+// CA: a replica in clear text is pointed again).
 func Follow(ctx context.Context, db, src *server.Server, repl Credentials, opts FollowOptions) error {
 	if src == nil {
 		return fmt.Errorf("no source given (master = ...)")
@@ -165,7 +166,8 @@ func Follow(ctx context.Context, db, src *server.Server, repl Credentials, opts 
 	if err != nil {
 		return err
 	}
-	if st != nil && st.SourceHost == cfg.Host && st.SourcePort == cfg.Port && st.IORunning && st.SQLRunning {
+	if st != nil && st.SourceHost == cfg.Host && st.SourcePort == cfg.Port && st.IORunning && st.SQLRunning &&
+		(opts.SSLCA == "" || (st.SSLVerifyServerCert && st.SSLCA == opts.SSLCA)) {
 		return nil
 	}
 	if st != nil {

@@ -31,6 +31,10 @@ type Options struct {
 	// MaxServers stops discovery from following addresses beyond this many
 	// servers. Default DefaultMaxServers.
 	MaxServers int
+	// ReplicationTLS says the deployment wants every replication
+	// connection over verified TLS (repl_tls): a replica that does not
+	// verify its source's certificate is then a problem.
+	ReplicationTLS bool
 }
 
 // Defaults of Options.

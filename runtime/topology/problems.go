@@ -36,6 +36,7 @@ const (
 	KindNotUnderPrimary   = "not_under_primary"   // a replica whose chain does not lead to the primary
 	KindDetached          = "detached"            // replicates from no one, has no replicas
 	KindLoop              = "replication_loop"    // servers replicating from each other
+	KindClearText         = "replication_not_tls" // repl_tls asked for, the replica does not verify its source over TLS
 )
 
 // Problem is one finding: its severity, a stable kind, the server it is
@@ -80,6 +81,7 @@ func (t *Topology) analyze() []Problem {
 		f.reachability(n)
 		if n.Reachable() && n.IsReplica() {
 			f.threads(n)
+			f.tls(n)
 			f.replicaSettings(n)
 		}
 	}
@@ -115,6 +117,18 @@ func (f *finder) reachability(n *Node) {
 		}
 		f.add(SeverityWarning, KindOutside, n, "is not in the deployment (%s); add it to the deployment file", how)
 	}
+}
+
+// tls reports a replica that may replicate in clear text although the
+// deployment asks for verified TLS: without MASTER_SSL_VERIFY_SERVER_CERT
+// MariaDB falls back to clear text from a source without TLS.
+func (f *finder) tls(n *Node) {
+	if !f.t.opts.ReplicationTLS || n.Replica.SSLVerifyServerCert {
+		return
+	}
+	f.add(SeverityError, KindClearText, n, "does not verify its source over TLS (Master_SSL_Allowed %s, "+
+		"Master_SSL_Verify_Server_Cert No) although the deployment has repl_tls; point it again with "+
+		"db:change_source(source), which uses repl_tls", n.Replica.SSLAllowed)
 }
 
 func (f *finder) threads(n *Node) {

@@ -150,3 +150,18 @@ func TestUnreachableGuess(t *testing.T) {
 		t.Errorf("errMessage %q", msg)
 	}
 }
+
+// With repl_tls in the deployment, a replica that does not verify its
+// source over TLS is an error; without it, nobody is asked.
+func TestReplicationTLSProblem(t *testing.T) {
+	db1, db2, db3, _ := healthy(t)
+	db2.Replica.SSLAllowed, db2.Replica.SSLCA, db2.Replica.SSLVerifyServerCert = "Yes", "/etc/mysql/ca.pem", true
+	db3.Replica.SSLAllowed = "No"
+	wantProblems(t, New([]*Node{db1, db2, db3}, Options{}))
+	top := New([]*Node{db1, db2, db3}, Options{ReplicationTLS: true})
+	wantProblems(t, top, "error replication_not_tls db3")
+	if msg := problemOf(t, top, KindClearText).Message; !strings.Contains(msg, "Master_SSL_Allowed No") ||
+		!strings.Contains(msg, "repl_tls") {
+		t.Errorf("message %q", msg)
+	}
+}
