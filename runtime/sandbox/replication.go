@@ -70,10 +70,12 @@ func (s *Sandbox) wire(ctx context.Context) error {
 }
 
 // waitReplicating waits until every replica's receiver is connected to the
-// primary and the replica has applied what the primary has: server.WaitForGTID
-// (MASTER_GTID_WAIT, watched for a stopped applier), in parallel. The first
-// wait matters on a fresh sandbox: there is nothing to apply yet, so the
-// GTID wait returns at once while Slave_IO_Running may still say Connecting.
+// primary and the replica has applied what the primary has, by GTID
+// (MASTER_GTID_WAIT) and by position (MASTER_POS_WAIT), watched for a
+// stopped applier, in parallel. On a fresh sandbox the GTID set is empty,
+// so that wait returns at once while Slave_IO_Running may still say
+// Connecting and Exec_Master_Log_Pos lag the primary's position: the
+// other two waits make "up" mean replicating and caught up.
 func (s *Sandbox) waitReplicating(ctx context.Context, timeout time.Duration) error {
 	primary, err := s.tool(s.Primary())
 	if err != nil {
@@ -81,6 +83,10 @@ func (s *Sandbox) waitReplicating(ctx context.Context, timeout time.Duration) er
 	}
 	defer primary.Close()
 	target, err := primary.GTIDExecuted(ctx)
+	if err != nil {
+		return err
+	}
+	pos, err := primary.Position(ctx)
 	if err != nil {
 		return err
 	}
@@ -104,6 +110,11 @@ func (s *Sandbox) waitReplicating(ctx context.Context, timeout time.Duration) er
 			ok, err := db.WaitForGTID(ctx, target, timeout)
 			if err == nil && !ok {
 				err = fmt.Errorf("%s: has not applied %s after %s", r, target, timeout)
+			}
+			if err == nil {
+				if ok, err = db.WaitForPosition(ctx, pos, timeout); err == nil && !ok {
+					err = fmt.Errorf("%s: has not applied up to %s after %s", r, pos, timeout)
+				}
 			}
 			errs[i] = err
 		}()
