@@ -12,15 +12,7 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
-const sshBackupScript = `
-local rep = require "replicant"
-DB3:stop_replica()
-DB3:reset_replica{ all = true }
-DB1:exec("CREATE DATABASE app")
-DB1:exec("CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
-DB1:exec("INSERT INTO app.t (v) SELECT seq FROM app.seq_1_to_300")
-assert(DB2:wait_for(DB1:gtid_executed(), { timeout = "30s" }))
-
+const sshBackupScript = backupSetup + `
 local p = rep.backup{ server = DB2, to = DIR .. "/physical", method = "physical" }
 assert(p.method == "physical" and p.gtid == DB1:gtid_executed(), tostring(p.gtid))
 DB1:exec("INSERT INTO app.t (v) SELECT seq FROM app.seq_1_to_50")

@@ -36,7 +36,9 @@ func backupState(t *testing.T, sb *sandbox.Sandbox, cfg Config) (*State, *string
 	return s, &out
 }
 
-const backupScript = `
+// backupSetup is where both backup scripts start: db3 out of replication,
+// 300 rows in app.t on db1, applied by db2.
+const backupSetup = `
 local rep = require "replicant"
 DB3:stop_replica()
 DB3:reset_replica{ all = true }
@@ -44,7 +46,9 @@ DB1:exec("CREATE DATABASE app")
 DB1:exec("CREATE TABLE app.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT)")
 DB1:exec("INSERT INTO app.t (v) SELECT seq FROM app.seq_1_to_300")
 assert(DB2:wait_for(DB1:gtid_executed(), { timeout = "30s" }))
+`
 
+const backupScript = backupSetup + `
 local function fails(fn, opts, want)
   local ok, err = pcall(fn, opts)
   assert(not ok, "no error, want " .. want)

@@ -71,18 +71,8 @@ func (s *State) jsonUserData(ud *lua.LUserData, depth int, path map[*lua.LTable]
 		}
 		return x.Address()
 	case *topology.Topology:
-		L := s.L
-		nodes := L.CreateTable(len(x.Nodes()), 0)
-		for _, n := range x.Nodes() {
-			nodes.Append(s.nodeTable(L, n))
-		}
-		L.Push(L.NewFunction(s.topoProblems))
-		L.Push(ud)
-		L.Call(1, 1)
-		problems := L.Get(-1)
-		L.Pop(1)
-		out := map[string]any{"primary": nil, "nodes": s.jsonAt(nodes, depth+1, path),
-			"problems": s.jsonAt(problems, depth+1, path)}
+		out := map[string]any{"primary": nil, "nodes": s.jsonAt(s.nodeList(s.L, x), depth+1, path),
+			"problems": s.jsonAt(s.problemList(s.L, x), depth+1, path)}
 		if p := x.Primary(); p != nil {
 			out["primary"] = p.Name
 		}
@@ -135,17 +125,17 @@ func (s *State) repToJSON(L *lua.LState) int {
 // Outcome is what `--json` prints: one JSON object on stdout after the
 // run, whatever happened.
 type Outcome struct {
-	OK       bool         `json:"ok"`
-	ExitCode int          `json:"exit_code"`
-	Result   any          `json:"result"`          // what the playbook or procedure returned
-	Error    *OutcomeErr  `json:"error,omitempty"` // why it failed
-	Steps    []OutcomeStp `json:"steps,omitempty"` // the procedure's journal
+	OK       bool          `json:"ok"`
+	ExitCode int           `json:"exit_code"`
+	Result   any           `json:"result"`          // what the playbook or procedure returned
+	Error    *OutcomeErr   `json:"error,omitempty"` // why it failed
+	Steps    []OutcomeStep `json:"steps,omitempty"` // the procedure's journal
 	// PastPointOfNoReturn is true when the procedure failed after
 	// rep.point_of_no_return: nothing was undone, Recovery says how to
 	// finish the job.
-	PastPointOfNoReturn bool            `json:"past_point_of_no_return,omitempty"`
-	Recovery            string          `json:"recovery,omitempty"`
-	Plan                []OutcomePlanSt `json:"plan,omitempty"` // --dry-run: what would have run
+	PastPointOfNoReturn bool               `json:"past_point_of_no_return,omitempty"`
+	Recovery            string             `json:"recovery,omitempty"`
+	Plan                []OutcomeStatement `json:"plan,omitempty"` // --dry-run: what would have run
 }
 
 // OutcomeErr is a failure: the message as stderr shows it, and the fields
@@ -156,17 +146,17 @@ type OutcomeErr struct {
 	Fields  map[string]any `json:"fields,omitempty"`
 }
 
-// OutcomeStp is one procedure step: state is done, failed, undone or
+// OutcomeStep is one procedure step: state is done, failed, undone or
 // undo_failed.
-type OutcomeStp struct {
+type OutcomeStep struct {
 	Name       string  `json:"name"`
 	State      string  `json:"state"`
 	DurationMS float64 `json:"duration_ms"`
 	Error      string  `json:"error,omitempty"`
 }
 
-// OutcomePlanSt is one statement a dry run recorded.
-type OutcomePlanSt struct {
+// OutcomeStatement is one statement a dry run recorded.
+type OutcomeStatement struct {
 	Server string `json:"server"`
 	SQL    string `json:"sql"`
 }
@@ -196,7 +186,7 @@ func (s *State) Outcome(err error, exitCode int) Outcome {
 		o.Error = &OutcomeErr{Message: err.Error()}
 	}
 	for _, st := range s.proc.Steps() {
-		step := OutcomeStp{Name: st.Name, State: "done", DurationMS: jsonDuration(st.Duration)}
+		step := OutcomeStep{Name: st.Name, State: "done", DurationMS: jsonDuration(st.Duration)}
 		switch {
 		case st.Err != nil:
 			step.State, step.Error = "failed", st.Err.Error()
@@ -211,9 +201,9 @@ func (s *State) Outcome(err error, exitCode int) Outcome {
 		o.PastPointOfNoReturn, o.Recovery = s.proc.Recovery()
 	}
 	if s.plan != nil {
-		o.Plan = []OutcomePlanSt{}
+		o.Plan = []OutcomeStatement{}
 		for _, st := range s.plan.Statements() {
-			o.Plan = append(o.Plan, OutcomePlanSt{Server: st.Server, SQL: st.SQL})
+			o.Plan = append(o.Plan, OutcomeStatement{Server: st.Server, SQL: st.SQL})
 		}
 	}
 	return o

@@ -226,7 +226,13 @@ func (s *State) topoPrint(L *lua.LState) int {
 // topo:problems() → {severity=, kind=, server=, name=, message=}, errors
 // first; server and name are nil for a problem of the whole topology.
 func (s *State) topoProblems(L *lua.LState) int {
-	ps := checkTopology(L, 1).Problems()
+	L.Push(s.problemList(L, checkTopology(L, 1)))
+	return 1
+}
+
+// problemList is the table topo:problems() returns.
+func (s *State) problemList(L *lua.LState, t *topology.Topology) *lua.LTable {
+	ps := t.Problems()
 	out := L.CreateTable(len(ps), 0)
 	for _, p := range ps {
 		e := L.NewTable()
@@ -239,8 +245,7 @@ func (s *State) topoProblems(L *lua.LState) int {
 		}
 		out.Append(e)
 	}
-	L.Push(out)
-	return 1
+	return out
 }
 
 // topo:candidates({max_lag=, promotion={name=rule}}) → {server=, name=,
@@ -294,13 +299,18 @@ func (s *State) topoCandidates(L *lua.LState) int {
 
 // topo:nodes() → a plain table per server, seeds first.
 func (s *State) topoNodes(L *lua.LState) int {
-	nodes := checkTopology(L, 1).Nodes()
+	L.Push(s.nodeList(L, checkTopology(L, 1)))
+	return 1
+}
+
+// nodeList is the table topo:nodes() returns.
+func (s *State) nodeList(L *lua.LState, t *topology.Topology) *lua.LTable {
+	nodes := t.Nodes()
 	out := L.CreateTable(len(nodes), 0)
 	for _, n := range nodes {
 		out.Append(s.nodeTable(L, n))
 	}
-	L.Push(out)
-	return 1
+	return out
 }
 
 // topo:node(name_or_address_or_server) → its node table, or nil.

@@ -169,9 +169,24 @@ func sandboxStatus(ctx context.Context, args []string, asJSON bool, stdout, stde
 		return sandboxFailed
 	}
 	if asJSON {
-		return sandboxStatusJSON(sts, stdout)
+		if err := writeStatusJSON(sts, stdout); err != nil {
+			fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+			return sandboxFailed
+		}
+	} else {
+		writeStatusTable(sts, stdout, stderr)
 	}
-	code = sandboxOK
+	for _, st := range sts {
+		if !st.Running || !st.Answering {
+			return sandboxFailed
+		}
+	}
+	return sandboxOK
+}
+
+// writeStatusTable prints one line per server, and the errors of servers
+// that run but do not answer.
+func writeStatusTable(sts []sandbox.InstanceStatus, stdout, stderr io.Writer) {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPORT\tPID\tPROCESS\tANSWERS\tROLE\tREAD_ONLY\tREPLICATION")
 	for _, st := range sts {
@@ -188,9 +203,6 @@ func sandboxStatus(ctx context.Context, args []string, asJSON bool, stdout, stde
 		if st.Answering && st.Role == sandbox.RoleReplica {
 			repl = fmt.Sprintf("io=%s sql=%s from port %d", sandboxYesNo(st.IORunning), sandboxYesNo(st.SQLRunning), st.SourcePort)
 		}
-		if !st.Running || !st.Answering {
-			code = sandboxFailed
-		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Port, st.Pid, process, answers, st.Role, readOnly, repl)
 	}
 	tw.Flush()
@@ -199,7 +211,6 @@ func sandboxStatus(ctx context.Context, args []string, asJSON bool, stdout, stde
 			fmt.Fprintf(stderr, "%s: %v\n", st.Name, st.Err)
 		}
 	}
-	return code
 }
 
 func sandboxYesNo(b bool) string {
@@ -219,9 +230,8 @@ func sandboxShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// sandboxStatusJSON prints what status found, one object per server; the
-// exit code is the table's (1 when a server is down or does not answer).
-func sandboxStatusJSON(sts []sandbox.InstanceStatus, stdout io.Writer) int {
+// writeStatusJSON prints what status found, one object per server.
+func writeStatusJSON(sts []sandbox.InstanceStatus, stdout io.Writer) error {
 	type entry struct {
 		Name       string `json:"name"`
 		Port       int    `json:"port"`
@@ -235,7 +245,6 @@ func sandboxStatusJSON(sts []sandbox.InstanceStatus, stdout io.Writer) int {
 		SourcePort int    `json:"source_port,omitempty"`
 		Error      string `json:"error,omitempty"`
 	}
-	code := sandboxOK
 	out := make([]entry, 0, len(sts))
 	for _, st := range sts {
 		e := entry{Name: st.Name, Port: st.Port, Pid: st.Pid, Running: st.Running, Answering: st.Answering,
@@ -244,15 +253,9 @@ func sandboxStatusJSON(sts []sandbox.InstanceStatus, stdout io.Writer) int {
 		if st.Err != nil {
 			e.Error = st.Err.Error()
 		}
-		if !st.Running || !st.Answering {
-			code = sandboxFailed
-		}
 		out = append(out, e)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return sandboxFailed
-	}
-	return code
+	return enc.Encode(out)
 }

@@ -157,8 +157,7 @@ func (r *streamReader) reconnect(ctx context.Context, cause error) error {
 			return ctxError(r.sv, ctx)
 		}
 		lastErr = err
-		var me *gomysql.MyError
-		if errors.As(err, &me) || time.Now().After(deadline) {
+		if serverAnswered(err) || time.Now().After(deadline) {
 			return streamError(r.sv, fmt.Sprintf("lost the connection at %s (%v); reconnecting for %s", r.conv.where(), cause,
 				r.opts.Reconnect), lastErr)
 		}
@@ -271,6 +270,13 @@ func pickServerID(ctx context.Context, sv *server.Server, want uint32) (uint32, 
 	}
 }
 
+// serverAnswered tells an error the server sent (a purged log, a missing
+// privilege: no use retrying) from a lost or refused connection.
+func serverAnswered(err error) bool {
+	var me *gomysql.MyError
+	return errors.As(err, &me)
+}
+
 // streamError reports a failure of go-mysql with the server's error code
 // when the server sent one.
 func streamError(sv *server.Server, doing string, err error) error {
@@ -290,8 +296,7 @@ func (r *streamReader) Next(ctx context.Context) (Event, error) {
 		default:
 		}
 		be, err := r.st.GetEvent(ctx)
-		var me *gomysql.MyError
-		if err != nil && r.opts.Reconnect > 0 && ctx.Err() == nil && !errors.As(err, &me) {
+		if err != nil && r.opts.Reconnect > 0 && ctx.Err() == nil && !serverAnswered(err) {
 			err = r.reconnect(ctx, err)
 			if err == nil {
 				continue
