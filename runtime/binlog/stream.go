@@ -142,7 +142,6 @@ func (r *streamReader) reconnect(ctx context.Context, cause error) error {
 		from = r.conv.start // nothing returned yet; zero again means "after Options.After"
 	}
 	deadline := time.Now().Add(r.opts.Reconnect)
-	lastErr := cause
 	for {
 		if sleep(ctx, reconnectInterval) != nil {
 			return ctxError(r.sv, ctx)
@@ -156,10 +155,9 @@ func (r *streamReader) reconnect(ctx context.Context, cause error) error {
 		if ctx.Err() != nil {
 			return ctxError(r.sv, ctx)
 		}
-		lastErr = err
 		if serverAnswered(err) || time.Now().After(deadline) {
 			return streamError(r.sv, fmt.Sprintf("lost the connection at %s (%v); reconnecting for %s", r.conv.where(), cause,
-				r.opts.Reconnect), lastErr)
+				r.opts.Reconnect), err)
 		}
 	}
 }
