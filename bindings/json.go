@@ -211,10 +211,20 @@ func (s *State) Outcome(err error, exitCode int) Outcome {
 
 // WriteOutcome writes Outcome as one indented JSON document.
 func (s *State) WriteOutcome(w io.Writer, err error, exitCode int) error {
+	return writeOutcome(w, s.Outcome(err, exitCode))
+}
+
+// WriteFailure writes the document of a run that could not start (its
+// deployment file is invalid, say): no result, no steps.
+func WriteFailure(w io.Writer, err error, exitCode int) error {
+	return writeOutcome(w, Outcome{ExitCode: exitCode, Error: &OutcomeErr{Message: err.Error()}})
+}
+
+func writeOutcome(w io.Writer, o Outcome) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(s.Outcome(err, exitCode))
+	return enc.Encode(o)
 }
 
 // jsonDuration is a duration in milliseconds, as the audit log writes it.

@@ -3,6 +3,8 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -152,5 +154,17 @@ func TestJSONSandboxStatus(t *testing.T) {
 	}
 	if r := run(t, "", nil, "--json", "sandbox", "down", "--dir", sb.Dir); r.code != 2 || !strings.Contains(r.stderr, "--json is for sandbox status") {
 		t.Errorf("--json sandbox down: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// A deployment that does not load still gives the document, with exit 2.
+func TestJSONBadDeployment(t *testing.T) {
+	dep := filepath.Join(t.TempDir(), "bad.lua")
+	if err := os.WriteFile(dep, []byte("return { servers = { db1 = { hots = 'x' } } }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, r := runJSON(t, "-d", dep, "-e", "print(1)")
+	if o.ExitCode != 2 || o.Error == nil || !strings.Contains(o.Error.Message, "hots") {
+		t.Errorf("bad deployment: %s", r.stdout)
 	}
 }

@@ -146,8 +146,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 	if g.deployment != "" {
 		var err error
 		if d, err = bindings.LoadDeployment(ctx, g.deployment, terminalAsk(stdin, stderr)); err != nil {
-			fmt.Fprintln(stderr, "replicant-lua:", err)
-			return exitUsage
+			return inputError(g, stdout, stderr, err)
 		}
 	}
 	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
@@ -155,8 +154,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 	if g.audit != "" {
 		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			fmt.Fprintln(stderr, "replicant-lua: --audit:", err)
-			return exitUsage
+			return inputError(g, stdout, stderr, fmt.Errorf("--audit: %w", err))
 		}
 		defer f.Close()
 		cfg.Audit = f
@@ -187,6 +185,16 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 	}
 	return code
+}
+
+// inputError reports a deployment or audit file that stops the run before
+// it starts; with --json the document says so too.
+func inputError(g globals, stdout, stderr io.Writer, err error) int {
+	fmt.Fprintln(stderr, "replicant-lua:", err)
+	if g.json {
+		bindings.WriteFailure(stdout, err, exitUsage)
+	}
+	return exitUsage
 }
 
 // dispatchRun runs what the command line asks for and returns the exit
