@@ -28,20 +28,24 @@ type Candidate struct {
 }
 
 // Candidates ranks every server but the primary for promotion, best
-// first, excluded ones last. Excluded: unreachable, outside the
-// deployment, promotion rule must_not, not under the primary, errant
-// transactions, no binary log, a failed SQL thread, lag over MaxLag.
-// The others are ordered by, in turn:
-//  1. distance from the primary: direct replicas before replicas of
-//     relays, which would need to be moved first;
-//  2. promotion rule: prefer, neutral, prefer_not;
-//  3. GTID position: a server whose executed set contains another's
+// first, excluded ones last. Excluded, each with its reason: unreachable,
+// outside the deployment, promotion rule must_not, not under the primary,
+// errant transactions, no binary log or no log_slave_updates, a delayed
+// applier (MASTER_DELAY), replication not running (the receiver only
+// counts while the primary answers: a failover stops it on purpose), lag
+// over MaxLag, and GTIDs the best candidate lacks (diverged). The others
+// are ordered by, in turn:
+//  1. GTID position: a server whose executed set contains another's
 //     ranks above it (fewest servers ahead of it first, then most servers
-//     behind it); this is what matters after a failover;
-//  4. log_slave_updates ON before OFF;
+//     behind it): promoting a server behind another loses what the other
+//     has;
+//  2. promotion rule: prefer, neutral, prefer_not;
+//  3. distance from the primary: direct replicas before replicas of
+//     relays, which would need to be moved first;
+//  4. lower lag;
 //  5. newer server version first (replicas of an older primary are fine,
 //     the reverse is not supported by MySQL or MariaDB);
-//  6. lower lag, then name.
+//  6. name.
 func (t *Topology) Candidates(opts CandidateOptions) []Candidate {
 	var ok, out []Candidate
 	for _, n := range t.nodes {
@@ -58,6 +62,8 @@ func (t *Topology) Candidates(opts CandidateOptions) []Candidate {
 	}
 	keys := t.rankKeys(ok, opts)
 	sort.SliceStable(ok, func(i, j int) bool { return keys[ok[i].Node].less(keys[ok[j].Node]) })
+	ok, diverged := splitDiverged(ok)
+	out = append(out, diverged...)
 	for i := range ok {
 		ok[i].Rank = i + 1
 		ok[i].Reasons = keys[ok[i].Node].reasons
@@ -97,9 +103,20 @@ func (t *Topology) exclusions(n *Node, opts CandidateOptions) []string {
 	}
 	if !n.LogBin {
 		add("log_bin is OFF: no replica could follow it")
+	} else if !n.LogReplicaUpdates {
+		add("log_slave_updates is OFF: its binary log lacks what it replicated, so the others could not follow it")
 	}
-	if st := n.Replica; st != nil && st.LastSQLErrno != 0 {
-		add("its SQL thread failed: error %d: %s", st.LastSQLErrno, st.LastSQLError)
+	if st := n.Replica; st != nil {
+		if st.SQLDelay > 0 {
+			add("delayed %d s (MASTER_DELAY): its data is old on purpose", st.SQLDelay)
+		}
+		primaryAnswers := t.primary != nil && t.primary.Reachable()
+		switch {
+		case st.LastSQLErrno != 0:
+			add("its SQL thread failed: error %d: %s", st.LastSQLErrno, st.LastSQLError)
+		case !st.SQLRunning || (primaryAnswers && !st.IORunning):
+			add("replication is not running (io %s, sql %s)", st.IOThread, st.SQLThread)
+		}
 	}
 	if opts.MaxLag > 0 && n.Lag != nil && time.Duration(*n.Lag)*time.Second > opts.MaxLag {
 		add("lag %ds is over max_lag %s", *n.Lag, opts.MaxLag)
@@ -121,28 +138,53 @@ type rankKey struct {
 
 func (a rankKey) less(b rankKey) bool {
 	switch {
-	case a.depth != b.depth:
-		return a.depth < b.depth
-	case a.rule != b.rule:
-		return a.rule < b.rule
 	case a.behind != b.behind:
 		return a.behind < b.behind
 	case a.ahead != b.ahead:
 		return a.ahead > b.ahead
-	case a.noLogUpdates != b.noLogUpdates:
-		return !a.noLogUpdates
+	case a.rule != b.rule:
+		return a.rule < b.rule
+	case a.depth != b.depth:
+		return a.depth < b.depth
+	case (a.lag < 0) != (b.lag < 0):
+		return a.lag >= 0
+	case a.lag != b.lag:
+		return a.lag < b.lag
 	case a.major != b.major:
 		return a.major > b.major
 	case a.minor != b.minor:
 		return a.minor > b.minor
 	case a.patch != b.patch:
 		return a.patch > b.patch
-	case (a.lag < 0) != (b.lag < 0):
-		return a.lag >= 0
-	case a.lag != b.lag:
-		return a.lag < b.lag
 	}
 	return a.name < b.name
+}
+
+// splitDiverged moves out of the ranked list every candidate whose GTIDs
+// the best one lacks: promoting the best would lose them, promoting it
+// would lose the best's. Such a server has diverged (or its GTIDs could
+// not be compared), and needs an operator.
+func splitDiverged(ranked []Candidate) (ok, diverged []Candidate) {
+	if len(ranked) == 0 {
+		return ranked, nil
+	}
+	best := ranked[0].Node
+	ok = ranked[:1]
+	for _, c := range ranked[1:] {
+		if has, err := best.GTIDExecuted.Contains(c.Node.GTIDExecuted); err == nil && has {
+			ok = append(ok, c)
+			continue
+		}
+		extra, _ := c.Node.GTIDExecuted.Subtract(best.GTIDExecuted)
+		c.Excluded, c.Rank = true, 0
+		c.Reasons = []string{fmt.Sprintf("diverged from %s, the most advanced: has %s, which %s lacks",
+			best.Name, extra, best.Name)}
+		diverged = append(diverged, c)
+	}
+	for i := range ok {
+		ok[i].Rank = i + 1
+	}
+	return ok, diverged
 }
 
 var ruleOrder = map[string]int{deploy.PromotionPrefer: 0, deploy.PromotionNeutral: 1, deploy.PromotionPreferNot: 2}

@@ -52,14 +52,17 @@ func TestCandidateRanking(t *testing.T) {
 	rules := map[string]string{"preferred": deploy.PromotionPrefer, "prefer_not": deploy.PromotionPreferNot,
 		"must_not": deploy.PromotionMustNot}
 	cs := top.Candidates(CandidateOptions{Promotion: func(n *Node) string { return rules[n.Name] }})
-	want := "preferred:1 newer:2 ahead:3 no_log_upd:4 behind:5 prefer_not:6 relayed:7 down:- must_not:-"
+	// The most advanced first: preferred is behind five others, so its rule
+	// does not lift it; among equals prefer_not is last and relayed, two
+	// levels down, after the direct replicas.
+	want := "newer:1 ahead:2 relayed:3 prefer_not:4 behind:5 preferred:6 down:- must_not:- no_log_upd:-"
 	if got := order(cs); got != want {
 		t.Errorf("order\n got %s\nwant %s", got, want)
 	}
 	for name, want := range map[string]string{
 		"preferred":  "replicates from the primary p; promotion rule prefer; gtid 0-1-40 is behind ahead, behind,",
-		"ahead":      "gtid 0-1-50 is ahead of behind and preferred; gtid 0-1-50, the same as prefer_not, no_log_upd, newer, relayed; log_slave_updates ON; version mariadb 10.11.19",
-		"no_log_upd": "log_slave_updates OFF",
+		"ahead":      "gtid 0-1-50 is ahead of behind and preferred; gtid 0-1-50, the same as prefer_not, newer, relayed; log_slave_updates ON; version mariadb 10.11.19",
+		"no_log_upd": "log_slave_updates is OFF",
 		"relayed":    "replicates from ahead, 2 levels under the primary: move it under p first",
 		"must_not":   "promotion rule must_not",
 		"down":       "unreachable: dial tcp",

@@ -35,6 +35,10 @@ type Options struct {
 	// connection over verified TLS (repl_tls): a replica that does not
 	// verify its source's certificate is then a problem.
 	ReplicationTLS bool
+	// OptionReadOnly reads read-only from a server's option file: on is
+	// its value, known false when the caller cannot read the file (no
+	// machine). nil: option files are not checked.
+	OptionReadOnly func(*Node) (on, known bool)
 }
 
 // Defaults of Options.

@@ -58,8 +58,15 @@ import (
 // told from shared history; when it is the last of its domain, rule 1
 // still reports it.
 func (f *finder) errant() {
+	for _, n := range f.t.nodes {
+		n.Errant = "" // New may analyse the same nodes again
+	}
 	p := f.t.primary
-	if p == nil || !p.Reachable() {
+	if p == nil {
+		return
+	}
+	if !p.Reachable() {
+		f.peerErrant(p)
 		return
 	}
 	for _, n := range f.t.nodes {
@@ -81,6 +88,91 @@ func (f *finder) errant() {
 			"(find them with mysqlbinlog/mariadb-binlog on its binary log)",
 			p.Name, n.Errant, strings.Join(why, "; "), p.Name, p.Name)
 	}
+}
+
+// peerErrant looks for errant transactions when the primary cannot be
+// read, as in a failover: its direct replicas are compared with each
+// other. A transaction a replica wrote itself (its own server_id or
+// server_uuid) that no other replica of the primary has did not come
+// from the primary: promoting that replica would hand it to the others,
+// or break them on it. The replicas' other differences are lag, which the
+// ranking sorts out.
+func (f *finder) peerErrant(p *Node) {
+	var group []*Node
+	for _, n := range p.Replicas {
+		if n.Reachable() && !n.Outside && (len(group) == 0 || n.Flavor.Kind == group[0].Flavor.Kind) {
+			group = append(group, n)
+		}
+	}
+	for _, n := range group {
+		var peers []*Node
+		for _, o := range group {
+			if o != n {
+				peers = append(peers, o)
+			}
+		}
+		var gtids []string
+		if n.Flavor.IsMariaDB() {
+			gtids = mariadbOwnWrites(n, peers)
+		} else {
+			gtids = mysqlOwnWrites(n, peers)
+		}
+		if len(gtids) == 0 {
+			continue
+		}
+		n.Errant = strings.Join(gtids, ",")
+		f.add(SeverityError, KindErrant, n, "has transactions written on itself that no other replica of %s "+
+			"has: %s; it must not be promoted: rebuild it, or, if its data is right, apply them on the new "+
+			"primary after the failover", p.Name, n.Errant)
+	}
+}
+
+func mariadbOwnWrites(n *Node, peers []*Node) []string {
+	var out []string
+	for _, g := range n.BinlogState {
+		if uint64(g.Server) != n.ServerID {
+			continue
+		}
+		had := false
+		for _, o := range peers {
+			if m, ok := o.BinlogState.Last(g.Domain, g.Server); ok && m >= g.Seq {
+				had = true
+			}
+			for _, pos := range []gtid.Set{o.GTIDBinlogPos, o.GTIDSlavePos, o.GTIDCurrentPos} {
+				set, _ := pos.MariaDB()
+				if h, ok := set.Domain(g.Domain); ok && h.Server == g.Server && h.Seq >= g.Seq {
+					had = true
+				}
+			}
+		}
+		if !had {
+			out = append(out, g.String())
+		}
+	}
+	return out
+}
+
+func mysqlOwnWrites(n *Node, peers []*Node) []string {
+	if n.ServerUUID == "" || n.GTIDExecuted.Flavor() != gtid.MySQL {
+		return nil
+	}
+	rest := n.GTIDExecuted
+	for _, o := range peers {
+		if o.GTIDExecuted.Flavor() != gtid.MySQL {
+			return nil // a peer's GTIDs were not read: nothing to compare with
+		}
+		var err error
+		if rest, err = rest.Subtract(o.GTIDExecuted); err != nil {
+			return nil
+		}
+	}
+	var out []string
+	for _, part := range strings.Split(rest.String(), ",") {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(part)), strings.ToLower(n.ServerUUID)+":") {
+			out = append(out, strings.TrimSpace(part))
+		}
+	}
+	return out
 }
 
 func mysqlErrant(n, p *Node) (gtids, why []string) {
@@ -168,13 +260,32 @@ func historyReason(g gtid.MariaDBGTID, n, p *Node) string {
 		return fmt.Sprintf("carries %s's own server_id, which its binary log lacks in domain %d: "+
 			"it lost binlog events, or another server used server_id %d", p.Name, g.Domain, g.Server)
 	case n.ServerID:
-		if !logsEverything(p) {
+		if !logsEverything(p) || beforeBinlog(g, n, p) {
 			return ""
 		}
 		return fmt.Sprintf("written on %s itself, and %s's binary log has nothing from server_id %d in domain %d",
 			n.Name, p.Name, g.Server, g.Domain)
 	}
 	return ""
+}
+
+// beforeBinlog reports whether g may predate the primary's binary log: a
+// server restored from a backup or cloned (RESET MASTER, then
+// gtid_slave_pos set to the image's position) starts its binary log at its
+// gtid_slave_pos, so its binlog state lacks every server_id of the history
+// before that point. A replica's own old write (from when it was the
+// primary) then looks like rule 2(b)'s errant write. Only gtid_strict_mode
+// on the replica tells the two apart: it refuses to apply a transaction
+// whose seq_no is not above the last one in its binary log, so a local
+// write with seq_no n cannot have been followed by replicated transactions
+// at or below n. Without strict mode the write is reported (fail closed).
+func beforeBinlog(g gtid.MariaDBGTID, n, p *Node) bool {
+	if n.GTIDStrictMode == nil || !*n.GTIDStrictMode {
+		return false
+	}
+	ps, _ := p.GTIDSlavePos.MariaDB()
+	h, ok := ps.Domain(g.Domain)
+	return ok && h.Seq >= g.Seq
 }
 
 // BinlogState is MariaDB's gtid_binlog_state: for every (domain, server_id)

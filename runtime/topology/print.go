@@ -103,6 +103,9 @@ func (t *Topology) line(n *Node) string {
 			lag = fmt.Sprintf("lag %ds", *n.Lag)
 		}
 		tags = append(tags, lag)
+		if n.Replica.SQLDelay > 0 {
+			tags = append(tags, fmt.Sprintf("delayed %ds", n.Replica.SQLDelay))
+		}
 	}
 	s := fmt.Sprintf("%s [%s]", head, strings.Join(tags, ", "))
 	p := t.primary

@@ -18,25 +18,28 @@ const (
 
 // Problem kinds, stable names that scripts branch on.
 const (
-	KindUnreachable       = "unreachable"         // the server did not answer
-	KindIncomplete        = "incomplete"          // part of the state could not be read
-	KindNoPrimary         = "no_primary"          // no server is the primary
-	KindMultiplePrimaries = "multiple_primaries"  // several servers replicate from no one
-	KindMultipleWritable  = "multiple_writable"   // more than one server has read_only OFF
-	KindWritableReplica   = "writable_replica"    // a replica with read_only OFF
-	KindSuperReadOnlyOff  = "super_read_only_off" // MySQL replica whose SUPER accounts can write
-	KindErrant            = "errant_transactions" // transactions the primary does not have
-	KindIOThread          = "io_thread_stopped"   // the receiver is not connected
-	KindSQLThread         = "sql_thread_stopped"  // the applier is not running
-	KindLag               = "lag"                 // too far behind its source
-	KindServerIDClash     = "server_id_clash"     // two servers share a server_id
-	KindServerUUIDClash   = "server_uuid_clash"   // two MySQL servers share a server_uuid
-	KindOutside           = "outside_deployment"  // a server, or a replica's source, not in the deployment
-	KindNotPromotable     = "not_promotable"      // no log_bin or log_slave_updates
-	KindNotUnderPrimary   = "not_under_primary"   // a replica whose chain does not lead to the primary
-	KindDetached          = "detached"            // replicates from no one, has no replicas
-	KindLoop              = "replication_loop"    // servers replicating from each other
-	KindClearText         = "replication_not_tls" // repl_tls asked for, the replica does not verify its source over TLS
+	KindUnreachable       = "unreachable"           // the server did not answer
+	KindIncomplete        = "incomplete"            // part of the state could not be read
+	KindNoPrimary         = "no_primary"            // no server is the primary
+	KindMultiplePrimaries = "multiple_primaries"    // several servers replicate from no one
+	KindMultipleWritable  = "multiple_writable"     // more than one server has read_only OFF
+	KindWritableReplica   = "writable_replica"      // a replica with read_only OFF
+	KindSuperReadOnlyOff  = "super_read_only_off"   // MySQL replica whose SUPER accounts can write
+	KindErrant            = "errant_transactions"   // transactions the primary does not have
+	KindIOThread          = "io_thread_stopped"     // the receiver is not connected
+	KindSQLThread         = "sql_thread_stopped"    // the applier is not running
+	KindLag               = "lag"                   // too far behind its source
+	KindServerIDClash     = "server_id_clash"       // two servers share a server_id
+	KindServerUUIDClash   = "server_uuid_clash"     // two MySQL servers share a server_uuid
+	KindOutside           = "outside_deployment"    // a server, or a replica's source, not in the deployment
+	KindNotPromotable     = "not_promotable"        // no log_bin or log_slave_updates
+	KindNotUnderPrimary   = "not_under_primary"     // a replica whose chain does not lead to the primary
+	KindDetached          = "detached"              // replicates from no one, has no replicas
+	KindLoop              = "replication_loop"      // servers replicating from each other
+	KindClearText         = "replication_not_tls"   // repl_tls asked for, the replica does not verify its source over TLS
+	KindPrimaryReadOnly   = "primary_read_only"     // the primary has read_only ON: nothing takes writes
+	KindDelayed           = "delayed"               // a replica applying with MASTER_DELAY: never a candidate
+	KindOptionFile        = "option_file_read_only" // the option file would change read_only at the next restart
 )
 
 // Problem is one finding: its severity, a stable kind, the server it is
@@ -86,6 +89,7 @@ func (t *Topology) analyze() []Problem {
 		}
 	}
 	f.primary()
+	f.persisted()
 	f.writable()
 	f.clashes()
 	f.placement()
@@ -155,6 +159,10 @@ func (f *finder) threads(n *Node) {
 		}
 		f.add(SeverityError, KindSQLThread, n, "%s", msg)
 	}
+	if st.SQLDelay > 0 {
+		f.add(SeverityWarning, KindDelayed, n, "applies %d s behind on purpose (MASTER_DELAY): it is never "+
+			"a promotion candidate, and procedures do not wait for it", st.SQLDelay)
+	}
 	// A delayed replica (SQL_Delay) lags on purpose; only the excess counts.
 	if n.Lag != nil {
 		lag := time.Duration(*n.Lag-st.SQLDelay) * time.Second
@@ -187,7 +195,11 @@ func (f *finder) replicaSettings(n *Node) {
 }
 
 func (f *finder) primary() {
-	if f.t.primary != nil {
+	if p := f.t.primary; p != nil {
+		if p.Reachable() && p.ReadOnly {
+			f.add(SeverityError, KindPrimaryReadOnly, p, "is the primary and has read_only ON: no server "+
+				"takes writes; db:set_read_only(false) on it once it is certain no other server is writable")
+		}
 		if inLoop(f.t.primary) {
 			f.add(SeverityWarning, KindLoop, f.t.primary, "replicates from %s, which replicates from it "+
 				"(co-primaries); it is taken as the primary because it alone is writable", f.t.primary.Source.Name)
@@ -282,4 +294,32 @@ func names(nodes []*Node) string {
 		return s[0] + " and " + s[1]
 	}
 	return strings.Join(s, ", ")
+}
+
+// persisted compares each server's option file with its part: a replica
+// whose file does not say read-only comes back writable after a restart
+// (two writable servers), a primary whose file says read-only comes back
+// refusing writes. Only servers whose file the caller can read count
+// (Options.OptionReadOnly).
+func (f *finder) persisted() {
+	read := f.t.opts.OptionReadOnly
+	p := f.t.primary
+	if read == nil || p == nil {
+		return
+	}
+	for _, n := range f.t.nodes {
+		if !n.Reachable() || n.Outside {
+			continue
+		}
+		on, known := read(n)
+		switch {
+		case !known:
+		case n == p && on:
+			f.add(SeverityError, KindOptionFile, n, "is the primary but its option file says read-only = 1: "+
+				"a restart would leave no server taking writes; set read-only = 0 there (db:config())")
+		case n != p && n.IsReplica() && !on:
+			f.add(SeverityError, KindOptionFile, n, "is a replica but its option file does not say "+
+				"read-only = 1: a restart would make it writable; set read-only = 1 there (db:config())")
+		}
+	}
 }

@@ -27,10 +27,11 @@ func TestThreadProblems(t *testing.T) {
 	if !strings.Contains(top.String(), "db2 127.0.0.1:23307 [replica, read-only, lag ?] io Yes sql No\n") {
 		t.Errorf("drawing:\n%s", top)
 	}
-	// A replica whose SQL thread failed is no candidate; a stopped IO
-	// thread only costs it its rank.
+	// A replica whose SQL thread failed is no candidate, nor one whose
+	// receiver is stopped while the primary answers (it is not following).
 	c := top.Candidates(CandidateOptions{})
-	if c[0].Node != db3 || c[1].Node != db2 || !c[1].Excluded {
+	if c[0].Node != db2 || !c[0].Excluded || c[1].Node != db3 || !c[1].Excluded ||
+		!strings.Contains(c[1].Reasons[0], "replication is not running (io No, sql Yes)") {
 		t.Errorf("candidates %+v", c)
 	}
 }
@@ -76,7 +77,10 @@ func TestLag(t *testing.T) {
 	db2.Lag, db3.Lag = &lag, &lag
 	db3.Replica.SQLDelay = 60 // delayed on purpose: 30 s over its delay
 	top := New([]*Node{db1, db2, db3}, Options{LagThreshold: time.Minute})
-	wantProblems(t, top, "warning lag db2")
+	wantProblems(t, top, "warning lag db2", "warning delayed db3")
+	if !strings.Contains(top.String(), "[replica, read-only, lag 90s, delayed 60s]") {
+		t.Errorf("drawing lacks the delay:\n%s", top)
+	}
 	c := top.Candidates(CandidateOptions{MaxLag: time.Minute})
 	if c[0].Node != db2 && !c[0].Excluded || c[1].Node != db3 || !c[1].Excluded ||
 		c[0].Reasons[0] != "lag 90s is over max_lag 1m0s" {

@@ -1,0 +1,203 @@
+package topology
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+)
+
+// deadPrimary is db1 down and its two replicas reconnecting to it, as
+// after a kill -9: receivers "Connecting" with error 2003.
+func deadPrimary(t *testing.T) (db1, db2, db3 *Node) {
+	db1 = unreachable(writable(mariadb("db1", 23306, 1)))
+	db2 = same(t, replicaOf(mariadb("db2", 23307, 2), db1), "0-1-42", "0-1-42")
+	db3 = same(t, replicaOf(mariadb("db3", 23308, 3), db1), "0-1-42", "0-1-42")
+	for _, r := range []*Node{db2, db3} {
+		r.Replica.IORunning, r.Replica.IOThread = false, "Connecting"
+		r.Replica.LastIOErrno, r.Replica.LastIOError = 2003, "error reconnecting to master"
+	}
+	return db1, db2, db3
+}
+
+func TestPrimaryVerdict(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(db1, db2, db3 *Node)
+		want   PrimaryState
+		reason string
+	}{
+		{name: "dead: refused to the tool and to every receiver", want: PrimaryDead,
+			reason: "no replica's receiver is connected"},
+		{name: "wrong password: the server answered the tool", want: PrimaryUnreachable,
+			change: func(db1, _, _ *Node) {
+				db1.Err = &server.Error{Op: "connect", Code: 1045, Message: "Access denied for user 'replicant'"}
+			}, reason: "it answers, with an error: "},
+		{name: "too many connections", want: PrimaryUnreachable,
+			change: func(db1, _, _ *Node) {
+				db1.Err = &server.Error{Op: "connect", Code: 1040, Message: "Too many connections"}
+			}, reason: "Too many connections"},
+		{name: "a receiver still connected (the tool's own path failed)", want: PrimaryUnreachable,
+			change: func(_, _, db3 *Node) {
+				db3.Replica.IORunning, db3.Replica.IOThread, db3.Replica.LastIOErrno = true, "Yes", 0
+			}, reason: "the receiver of db3 is connected to it"},
+		{name: "a receiver refused by the primary itself", want: PrimaryUnreachable,
+			change: func(_, db2, _ *Node) {
+				db2.Replica.LastIOErrno, db2.Replica.LastIOError = 1045, "Access denied for user 'repl'"
+			}, reason: "db2 (its source answered with error 1045)"},
+		{name: "a receiver stopped by hand counts as not connected", want: PrimaryDead,
+			change: func(_, db2, _ *Node) {
+				db2.Replica.IOThread, db2.Replica.LastIOErrno = "No", 0
+			}},
+		{name: "an unreachable replica cannot vouch either way", want: PrimaryDead,
+			change: func(_, _, db3 *Node) { unreachable(db3) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db1, db2, db3 := deadPrimary(t)
+			if c.change != nil {
+				c.change(db1, db2, db3)
+			}
+			top := New([]*Node{db1, db2, db3}, Options{})
+			v := top.PrimaryVerdict()
+			if v.State != c.want || v.Primary != db1 || !strings.Contains(v.Reason, c.reason) {
+				t.Errorf("verdict %s %q, want %s with %q\n%s", v.State, v.Reason, c.want, c.reason, top)
+			}
+		})
+	}
+}
+
+func TestPrimaryVerdictAliveAndNone(t *testing.T) {
+	_, _, _, top := healthy(t)
+	if v := top.PrimaryVerdict(); v.State != PrimaryAlive {
+		t.Errorf("healthy: %s %q", v.State, v.Reason)
+	}
+	a := writable(same(t, mariadb("a", 1, 1), "0-1-1", "0-1-1"))
+	b := writable(same(t, mariadb("b", 2, 2), "0-2-1", "0-2-1"))
+	if v := New([]*Node{a, b}, Options{}).PrimaryVerdict(); v.State != PrimaryNone || v.Primary != nil {
+		t.Errorf("two writable roots: %s %v", v.State, v.Primary)
+	}
+}
+
+func TestBystanders(t *testing.T) {
+	db1 := same(t, writable(mariadb("db1", 1, 1)), "0-1-42", "0-1-42")
+	mk := func(name string, port int) *Node {
+		return same(t, replicaOf(mariadb(name, port, uint64(port)), db1), "0-1-42", "0-1-42")
+	}
+	cand, fine, rw, broken := mk("cand", 2), mk("fine", 3), mk("rw", 4), mk("broken", 5)
+	writable(rw)
+	broken.Replica.SQLRunning, broken.Replica.SQLThread = false, "No"
+	broken.Replica.LastSQLErrno, broken.Replica.LastSQLError = 1062, "Duplicate entry"
+	down := unreachable(mariadb("down", 6, 6))
+	relayed := same(t, replicaOf(mariadb("relayed", 7, 7), fine), "0-1-42", "0-1-42")
+	spare := same(t, mariadb("spare", 8, 8), "0-1-42", "0-1-42")
+	top := New([]*Node{db1, cand, fine, rw, broken, down, relayed, spare}, Options{})
+	bs := top.Bystanders(db1, cand, func(n *Node) bool { return n == down })
+	got := map[string]Bystander{}
+	for _, b := range bs {
+		got[b.Node.Name] = b
+	}
+	if len(got) != 4 {
+		t.Fatalf("bystanders %v: want fine, rw, broken, down (not relayed under fine, not the spare)", bs)
+	}
+	if len(got["fine"].Problems) != 0 {
+		t.Errorf("fine: %v", got["fine"].Problems)
+	}
+	for name, want := range map[string]string{
+		"rw":     "writable (read_only OFF)",
+		"broken": "replication is not running (io Yes, sql No): error 1062: Duplicate entry",
+		"down":   "unreachable: dial tcp",
+	} {
+		if p := strings.Join(got[name].Problems, "; "); !strings.Contains(p, want) {
+			t.Errorf("%s: problems %q lack %q", name, p, want)
+		}
+	}
+	if !got["down"].Skipped || got["rw"].Skipped {
+		t.Errorf("skip: down %v rw %v", got["down"].Skipped, got["rw"].Skipped)
+	}
+}
+
+// A failover compares the dead primary's replicas with each other: a
+// write that db3 made itself and nobody else has (strict mode off, buried
+// under later replicated transactions) excludes it.
+func TestPeerErrantWithDeadPrimary(t *testing.T) {
+	db1, db2, db3 := deadPrimary(t)
+	mariaGTIDs(t, db2, "0-1-42", "0-1-42", "0-1-42", "0-1-42")
+	mariaGTIDs(t, db3, "0-1-42", "0-1-42", "0-1-42", "0-1-42,0-3-7")
+	top := New([]*Node{db1, db2, db3}, Options{})
+	if db3.Errant != "0-3-7" || db2.Errant != "" {
+		t.Fatalf("errant db2 %q db3 %q\n%s", db2.Errant, db3.Errant, top)
+	}
+	if pr := problemOf(t, top, KindErrant); pr.Node != db3 || !strings.Contains(pr.Message, "written on itself") {
+		t.Errorf("problem %s", pr)
+	}
+	cs := top.Candidates(CandidateOptions{})
+	if order(cs) != "db2:1 db3:-" || !strings.Contains(reasonsOf(cs, "db3"), "errant transactions 0-3-7") {
+		t.Errorf("candidates %s: %s", order(cs), reasonsOf(cs, "db3"))
+	}
+	// A write of db3's that db2 has too is shared history (db3 was the
+	// primary once), not errant.
+	mariaGTIDs(t, db2, "0-1-42", "0-1-42", "0-1-42", "0-1-42,0-3-7")
+	if top := New([]*Node{db1, db2, db3}, Options{}); db3.Errant != "" {
+		t.Errorf("shared history called errant: %q\n%s", db3.Errant, top)
+	}
+}
+
+// Diverged replicas of a dead primary: the less advanced one that has
+// something the most advanced lacks is excluded, named with what it has.
+func TestCandidatesDiverged(t *testing.T) {
+	db1, db2, db3 := deadPrimary(t)
+	mariaGTIDs(t, db2, "0-1-50", "0-1-50", "0-1-50", "0-1-50")
+	mariaGTIDs(t, db3, "1-1-3", "1-1-3", "1-1-3", "1-1-3")
+	top := New([]*Node{db1, db2, db3}, Options{})
+	cs := top.Candidates(CandidateOptions{})
+	if order(cs) != "db2:1 db3:-" || !strings.Contains(reasonsOf(cs, "db3"), "diverged from db2, the most advanced: has 1-1-3") {
+		t.Errorf("candidates %s: %s", order(cs), reasonsOf(cs, "db3"))
+	}
+}
+
+// A delayed replica is never a candidate, whatever its position.
+func TestDelayedNotCandidate(t *testing.T) {
+	db1, db2, db3, _ := healthy(t)
+	db2.Replica.SQLDelay = 3600
+	top := New([]*Node{db1, db2, db3}, Options{})
+	cs := top.Candidates(CandidateOptions{})
+	if order(cs) != "db3:1 db2:-" || !strings.Contains(reasonsOf(cs, "db2"), "delayed 3600 s") {
+		t.Errorf("candidates %s: %s", order(cs), reasonsOf(cs, "db2"))
+	}
+}
+
+// After a clone (RESET MASTER, gtid_slave_pos from the image) and its
+// promotion, the new primary's binlog state lacks the old server_ids; a
+// replica's own old writes from before the clone are history, not errant,
+// when strict mode guarantees seq_no order. Without strict mode they are
+// still reported (fail closed).
+func TestClonedPrimaryHistory(t *testing.T) {
+	on, off := true, false
+	for _, strict := range []*bool{&on, &off} {
+		p := writable(mariadb("db4", 4, 4))
+		mariaGTIDs(t, p, "0-4-60", "0-1-50", "0-4-60", "0-4-60")
+		p.GTIDStrictMode = strict
+		r := replicaOf(mariadb("db2", 2, 2), p)
+		mariaGTIDs(t, r, "0-4-60", "0-4-60", "0-4-60", "0-1-50,0-2-5,0-4-60")
+		r.GTIDStrictMode = strict
+		top := New([]*Node{p, r}, Options{})
+		if *strict && r.Errant != "" {
+			t.Errorf("strict: old history called errant: %q\n%s", r.Errant, top)
+		}
+		if !*strict && r.Errant != "0-2-5" {
+			t.Errorf("not strict: errant %q, want 0-2-5", r.Errant)
+		}
+	}
+}
+
+func TestPrimaryReadOnlyAndOptionFiles(t *testing.T) {
+	db1, db2, db3, _ := healthy(t)
+	db1.ReadOnly = false
+	files := map[*Node]bool{db1: true, db2: true, db3: false}
+	opts := Options{OptionReadOnly: func(n *Node) (bool, bool) { on, ok := files[n]; return on, ok }}
+	top := New([]*Node{db1, db2, db3}, opts)
+	wantProblems(t, top, "error option_file_read_only db1", "error option_file_read_only db3")
+	db1.ReadOnly = true
+	wantProblems(t, New([]*Node{db1, db2, db3}, Options{}), "error primary_read_only db1")
+}
