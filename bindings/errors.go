@@ -21,7 +21,15 @@ const (
 	kindConnection = "connection" // it could not be reached or logged in to
 	kindTimeout    = "timeout"    // the run's deadline or a cancel ended the call
 	kindUsage      = "usage"      // the script asked for something impossible
+	kindAuth       = "auth"       // the server refused the login: it runs, the credentials are wrong
+	kindNoMachine  = "no_machine" // the deployment gives no machine or option file for the server
 )
+
+// noMachineError is raised by the methods that need the server's machine
+// or option file when the deployment gives none.
+type noMachineError struct{ msg string }
+
+func (e *noMachineError) Error() string { return e.msg }
 
 // raise turns err into a structured error object and throws it. Fields:
 // op, server, code, sqlstate, message, kind, where. tostring(err) reads
@@ -81,7 +89,10 @@ func errorKind(e *server.Error) string {
 	var notPrimary *server.NotPrimaryError
 	var notReplica *server.NotReplicaError
 	var stopped *server.ReplicationStoppedError
+	var noMachine *noMachineError
 	switch {
+	case errors.As(e.Err, &noMachine):
+		return kindNoMachine
 	case errors.As(e.Err, &notPrimary):
 		return kindNotPrimary
 	case errors.As(e.Err, &notReplica):
@@ -90,8 +101,8 @@ func errorKind(e *server.Error) string {
 		return kindReplicationStopped
 	case e.Timeout():
 		return kindTimeout
-	case e.Code == 1045 || e.Code == 1044 || e.Code == 1130:
-		return kindConnection // the server refused the login
+	case server.AuthFailed(e):
+		return kindAuth
 	case e.Code != 0:
 		return kindServer
 	case e.Op == "connect" || isNetworkError(e.Err):

@@ -3,6 +3,7 @@ package bindings
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
@@ -50,7 +51,8 @@ func (s *State) machineOf(L *lua.LState, sv *server.Server) (machine.Machine, de
 		return m, entry
 	}
 	if entry.Machine == nil {
-		L.RaiseError("%s: no machine to start, stop or reach its files: add machine = { ... } to its deployment entry", sv)
+		s.raise(L, "machine", &noMachineError{fmt.Sprintf("%s: no machine to start, stop or reach its files: "+
+			"add machine = { ... } to its deployment entry", sv)})
 	}
 	spec := *entry.Machine
 	spec.Ready = func(ctx context.Context) error { return sv.Ping(ctx) }
@@ -79,7 +81,8 @@ func (s *State) serverConfigFile(L *lua.LState) int {
 	sv := checkServer(L, 1)
 	m, entry := s.machineOf(L, sv)
 	if entry.OptionFile == "" {
-		L.RaiseError("%s: no option file known: set option_file or machine.defaults_file in the deployment", sv)
+		s.raise(L, "config", &noMachineError{fmt.Sprintf("%s: no option file known: set option_file or "+
+			"machine.defaults_file in the deployment", sv)})
 	}
 	data, err := m.ReadFile(L.Context(), entry.OptionFile)
 	if err != nil {

@@ -21,8 +21,9 @@ func (s *State) topologyFunctions() map[string]lua.LGFunction {
 }
 
 var (
-	discoverOptions = optSpec{"lag_threshold": optDuration, "timeout": optDuration, "max_servers": optInt}
-	candidateSpec   = optSpec{"max_lag": optDuration, "promotion": optTable}
+	discoverOptions = optSpec{"lag_threshold": optDuration, "timeout": optDuration, "max_servers": optInt,
+		"option_files": optBool}
+	candidateSpec = optSpec{"max_lag": optDuration, "promotion": optTable}
 )
 
 // rep.discover(seed_or_list, {lag_threshold=, timeout=, max_servers=}) →
@@ -38,6 +39,9 @@ func (s *State) repDiscover(L *lua.LState) int {
 		LagThreshold:  o.duration("lag_threshold"),
 		ServerTimeout: o.duration("timeout"),
 		MaxServers:    o.int("max_servers"),
+	}
+	if o.bool("option_files") {
+		opts.OptionReadOnly = s.optionReadOnly(L.Context())
 	}
 	if d := s.cfg.Deployment; d != nil {
 		opts.ReplicationTLS = d.ReplCA != ""
@@ -151,7 +155,7 @@ func (s *State) topologyMeta(L *lua.LState) *lua.LTable {
 		return mt
 	}
 	mt := L.NewTypeMetatable(topologyTypeName)
-	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	methods := map[string]lua.LGFunction{
 		"primary":    s.topoPrimary,
 		"replicas":   s.topoReplicas,
 		"candidates": s.topoCandidates,
@@ -159,7 +163,11 @@ func (s *State) topologyMeta(L *lua.LState) *lua.LTable {
 		"nodes":      s.topoNodes,
 		"node":       s.topoNode,
 		"print":      s.topoPrint,
-	}))
+	}
+	for k, f := range s.decisionMethods() {
+		methods[k] = f
+	}
+	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), methods))
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("topology objects are read-only (tried to set %s)", L.Get(2))
 		return 0
@@ -381,6 +389,9 @@ func (s *State) nodeTable(L *lua.LState, n *topology.Node) *lua.LTable {
 	s.nodeGTIDs(L, t, n)
 	if n.Lag != nil {
 		t.RawSetString("lag", lua.LNumber(*n.Lag))
+	}
+	if n.Replica != nil && n.Replica.SQLDelay > 0 {
+		t.RawSetString("delay", lua.LNumber(n.Replica.SQLDelay))
 	}
 	if n.Replica != nil {
 		gf := gtid.MySQL

@@ -1,6 +1,8 @@
 -- check: the health report. Prints every problem discovery finds (errant
 -- transactions, stopped or failing replication threads, writable replicas,
--- server_id clashes, lag, unreachable servers, no primary or several) and
+-- server_id clashes, lag, unreachable servers, no primary or several, a
+-- read-only primary, delayed replicas, option files whose read-only
+-- disagrees with the server's part, logins the servers refuse) and
 -- fails (exit 1) when any has severity error; warnings print and pass.
 --
 --   replicant-lua -d deployment.lua run check [-- --from db2] [--lag-threshold 30s]
@@ -15,7 +17,7 @@ M.options = { from = "string", lag_threshold = "duration" }
 
 function M.run(opts)
   local o = cli.check(opts, M.options, "check")
-  local topo = rep.discover(o.from, { lag_threshold = o.lag_threshold })
+  local topo = rep.discover(o.from, { lag_threshold = o.lag_threshold, option_files = true })
   local errors, warnings = 0, 0
   for _, p in ipairs(topo:problems()) do
     print(string.format("%-7s %-6s %-20s %s", p.severity, p.name or "-", p.kind, p.message))

@@ -43,12 +43,11 @@ function M.run(opts)
   o.wait_timeout = o.wait_timeout or 60
   local from, target = rep.server(o.from), rep.server(o.to)
   local servers = ha.servers()
-  local others = {}
-  for _, db in ipairs(servers) do
-    if db ~= target then table.insert(others, db) end
-  end
-  local primary = ha.find_primary(others)
   rep.lock()
+  local primary = ha.find_primary(ha.discover())
+  if primary == target then
+    error("clone: " .. target:name() .. " is the primary; clone into a replica or a spare", 0)
+  end
   check_target(target, servers)
   local dir = o.dir or (os.getenv("TMPDIR") or "/tmp") .. "/replicant-clone-" .. target:name() .. "-" .. os.time()
   local image = rep.step("back up " .. from:name(), function()

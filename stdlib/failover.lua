@@ -3,21 +3,29 @@
 -- replica received.
 --
 --   replicant-lua -d dep.lua run failover [-- --dead db1] [--candidates db2,db3]
---       [--prefer db3] [--wait-timeout 30s]
+--       [--prefer db3] [--wait-timeout 30s] [--confirm-timeout 5s] [--force]
 --   require("replicant.failover").run{ dead = "db1", before_promote = function(ctx) ... end }
 --
--- 1. Confirm the primary is dead: it does not answer, and its replicas'
---    receivers are not connected to it either.
+-- 1. Confirm the primary is dead, as discovery decides it: the tool gets
+--    no answer from it, and no replica's receiver is connected to it (nor
+--    was refused by it). A primary that answers with an error (a wrong
+--    password, too many connections) or that a replica still reaches is
+--    running: failing over would make two writable primaries, so the
+--    failover refuses and says why; --force overrides, and says so.
 -- 2. Lock the cluster on the survivors.
--- 3. On every replica of the dead primary: stop the receiver (IO thread)
---    only, then let the applier finish the relay log. Stopping both first
---    would make the next START or CHANGE MASTER discard received but
---    unapplied events (MariaDB, GTID mode).
--- 4. Rank: the most advanced replica (its executed GTIDs contain the
---    others') wins; among equals the deployment's promotion rule (prefer,
---    neutral, prefer_not; must_not never), then --prefer. When the winner
---    by rule is behind a peer, it first catches up from that peer.
--- 5. Promote it, point of no return, repoint the others, verify.
+-- 3. On every replica of the dead primary but the delayed ones: stop the
+--    receiver (IO thread) only, then let the applier finish the relay log.
+--    Stopping both first would make the next START or CHANGE MASTER
+--    discard received but unapplied events (MariaDB, GTID mode). If the
+--    failover stops before promoting, the receivers are started again.
+-- 4. Rank with discovery's one ranking: the most advanced replica first,
+--    then the promotion rule; delayed, errant, diverged, must_not and
+--    non-logging replicas never win. --prefer counts as promotion rule
+--    prefer; --candidates restricts the choice (a chosen server behind the
+--    most advanced first catches up from it).
+-- 5. Promote it, point of no return, persist read-only in the option
+--    files (the dead primary's too, through its machine), repoint the
+--    others (delayed ones keep their delay), verify.
 local rep = require "replicant"
 local cli = require "replicant.cli"
 local ha = require "replicant.ha"
@@ -26,52 +34,73 @@ local M = {}
 
 M.options = {
   dead = "string", candidates = "list", prefer = "string", wait_timeout = "duration",
-  before_promote = "function", after_promote = "function",
+  confirm_timeout = "duration", force = "boolean", before_promote = "function", after_promote = "function",
 }
 
-local rank_of_rule = { prefer = 1, neutral = 2, prefer_not = 3 }
-
-local function promotion_rule(db)
-  local d = rep.deployment()
-  local entry = d and d.servers[db:name()]
-  return entry and entry.promotion or "neutral"
+-- confirm_dead returns the topology and the dead primary. A receiver may
+-- take a moment to notice a primary that just died, so an "unreachable"
+-- verdict is asked again until confirm_timeout before refusing.
+local function confirm_dead(o)
+  local deadline = rep.now() + o.confirm_timeout
+  local topo, v
+  repeat
+    topo = ha.discover()
+    v = topo:verdict()
+    if v.state ~= "unreachable" or #v.connected == 0 then break end
+    rep.sleep("100ms")
+  until rep.now() > deadline
+  if o.dead and v.primary ~= rep.server(o.dead) then
+    error(string.format("failover: --dead %s, but discovery finds %s as the primary (%s)", o.dead,
+      v.name or "none", v.reason), 0)
+  end
+  if v.state == "alive" then
+    error(string.format("failover: %s answers; it is not dead (use switchover to move the primary)", v.name), 0)
+  elseif v.state == "none" then
+    error("failover: " .. v.reason, 0)
+  elseif v.state == "unreachable" then
+    if not o.force then
+      error(string.format("failover: refused: %s is not dead: %s. If you know it is stopped and will stay " ..
+        "stopped, run again with --force", v.name, v.reason), 0)
+    end
+    rep.log.warn("failover: FORCED although %s may be running: %s", v.name, v.reason)
+  end
+  return topo, v.primary, v.state == "unreachable"
 end
 
--- find_dead returns the dead primary: the one named, or the source the
--- replicas share. It raises when that server still answers.
-local function find_dead(o)
-  local dead = o.dead and rep.server(o.dead)
-  local replicas = {}
-  for _, db in ipairs(rep.servers()) do
-    local ok, src = rep.try(ha.source_of, db)
-    if ok and src then
-      dead = dead or src
-      if src == dead then
-        table.insert(replicas, db)
+-- survivors splits the dead primary's replicas: the ones to drain, the
+-- delayed ones (never waited for, never promoted) and the unreachable.
+local function survivors(topo, dead)
+  local drain, delayed, lost = {}, {}, {}
+  for _, n in ipairs(topo:nodes()) do
+    if n.source == dead and n.server ~= dead then
+      if not n.reachable then
+        table.insert(lost, { name = n.name, problems = { "unreachable: " .. tostring(n.error) } })
+      elseif n.delay then
+        table.insert(delayed, n.server)
+      else
+        table.insert(drain, n.server)
       end
     end
   end
-  if not dead then
-    error("failover: no replica names a source; give --dead", 0)
-  end
-  local alive = rep.try(dead.variable, dead, "server_id")
-  if alive then
-    error(string.format("failover: %s answers; it is not dead (use switchover to move the primary)", dead:name()), 0)
-  end
-  if #replicas == 0 then
-    error("failover: no reachable replica of " .. dead:name(), 0)
-  end
-  return dead, replicas
+  return drain, delayed, lost
 end
 
 -- drain stops each receiver and waits for its applier to finish the relay
--- log; a replica whose applier fails drops out of the running.
-local function drain(replicas, timeout)
+-- log. The receivers come back if the failover stops before promoting.
+local function drain(replicas, timeout, lost)
+  rep.step("stop the receivers of " .. ha.names(replicas), function()
+    local results = rep.parallel(replicas, function(db) db:stop_replica { thread = "io" } end)
+    for i, r in ipairs(results) do
+      if not r.ok then error(replicas[i]:name() .. ": " .. tostring(r.err), 0) end
+    end
+  end, function()
+    for _, db in ipairs(replicas) do db:start_replica { thread = "io" } end
+  end)
   local results = rep.parallel(replicas, function(db)
-    db:stop_replica { thread = "io" }
     local st = db:replica_status()
     if not db:wait_for(st.retrieved_gtids, { timeout = timeout }) then
-      error("relay log not applied within " .. tostring(timeout) .. "s", 0)
+      error(string.format("relay log not applied within %ss: received %s, applied %s", tostring(timeout),
+        tostring(st.retrieved_gtids), tostring(db:gtid_executed())), 0)
     end
   end)
   local usable = {}
@@ -80,86 +109,58 @@ local function drain(replicas, timeout)
       table.insert(usable, replicas[i])
     else
       rep.log.warn("%s cannot be used: %s", replicas[i]:name(), tostring(r.err))
+      table.insert(lost, { name = replicas[i]:name(), problems = { tostring(r.err) } })
     end
   end
   return usable
 end
 
-local function allowed(db, o)
-  if promotion_rule(db) == "must_not" then
-    return false
-  end
-  if o.candidates then
-    for _, name in ipairs(o.candidates) do
-      if rep.server(name) == db then return true end
-    end
-    return false
-  end
-  return true
-end
-
 -- choose returns the replica to promote and the most advanced one (they
--- differ when rules exclude the most advanced).
-local function choose(usable, o)
-  local gtids = {}
-  for _, db in ipairs(usable) do gtids[db] = db:gtid_executed() end
-  local most
-  for _, db in ipairs(usable) do
-    if not most or (gtids[db]:contains(gtids[most]) and gtids[db] ~= gtids[most]) then
-      most = db
+-- differ only when --candidates excludes the most advanced), from the
+-- ranking of a discovery made after the drain. Excluded replicas that
+-- could otherwise have been repointed are left behind, with the reason.
+local function choose(o, usable, lost)
+  local topo = ha.discover()
+  local promotion = {}
+  if o.prefer then promotion[rep.server(o.prefer):name()] = "prefer" end
+  local allowed
+  if o.candidates then
+    allowed = {}
+    for _, name in ipairs(o.candidates) do allowed[rep.server(name):name()] = true end
+  end
+  local ok, best, most, excluded = {}, nil, nil, {}
+  -- Keyed by name: each call hands out a new userdata for a server.
+  for _, db in ipairs(usable) do ok[db:name()] = true end
+  for _, c in ipairs(topo:candidates { promotion = promotion }) do
+    if ok[c.name] then
+      if c.excluded then
+        table.insert(excluded, c)
+        table.insert(lost, { name = c.name, problems = c.reasons })
+        ok[c.name] = nil
+      else
+        most = most or c.server
+        if not best and (not allowed or allowed[c.name]) then best = c.server end
+      end
     end
   end
-  for _, db in ipairs(usable) do
-    if not gtids[most]:contains(gtids[db]) then
-      error(string.format("failover: %s and %s have diverged (%s vs %s); resolve by hand",
-        most:name(), db:name(), tostring(gtids[most]), tostring(gtids[db])), 0)
-    end
-  end
-  local best
-  local function better(a, b)
-    local ca, cb = gtids[a] == gtids[most], gtids[b] == gtids[most]
-    if ca ~= cb then return ca end
-    local ra, rb = rank_of_rule[promotion_rule(a)], rank_of_rule[promotion_rule(b)]
-    if ra ~= rb then return ra < rb end
-    if o.prefer then
-      local pa, pb = a == rep.server(o.prefer), b == rep.server(o.prefer)
-      if pa ~= pb then return pa end
-    end
-    return a:name() < b:name()
-  end
-  for _, db in ipairs(usable) do
-    if allowed(db, o) and (not best or better(db, best)) then
-      best = db
-    end
+  for _, c in ipairs(excluded) do
+    rep.log.warn("%s is not a candidate: %s", c.name, table.concat(c.reasons, "; "))
   end
   if not best then
-    error("failover: no replica may be promoted (promotion rules or --candidates exclude all)", 0)
+    local why = {}
+    for _, c in ipairs(excluded) do table.insert(why, c.name .. ": " .. table.concat(c.reasons, "; ")) end
+    error("failover: no replica may be promoted" .. (#why > 0 and " (" .. table.concat(why, " | ") .. ")" or
+      " (--candidates excludes every usable one)") .. "; nothing was promoted", 0)
   end
-  return best, most, gtids
+  local others = {}
+  for _, db in ipairs(usable) do
+    if ok[db:name()] and db ~= best then table.insert(others, db) end
+  end
+  return best, most, others
 end
 
-function M.run(opts)
-  local o = cli.check(opts, M.options, "failover")
-  o.wait_timeout = o.wait_timeout or 30
-  local started = rep.now()
-  local dead, replicas = find_dead(o)
-  rep.lock()
-  rep.log.info("failover: %s is dead; %d replica(s) to consider", dead:name(), #replicas)
-  local usable = drain(replicas, o.wait_timeout)
-  if #usable == 0 then
-    error("failover: no replica could apply its relay log; nothing was promoted", 0)
-  end
-  local new, most, gtids = choose(usable, o)
-  local ctx = { dead = dead, primary = new, replicas = usable }
-  if new ~= most then
-    rep.log.warn("%s is preferred but behind %s: catching it up from there first", new:name(), most:name())
-    rep.step("catch " .. new:name() .. " up from " .. most:name(), function()
-      ha.repoint(new, most)
-      if not new:wait_for(gtids[most], { timeout = o.wait_timeout }) then
-        error(new:name() .. " did not catch up from " .. most:name(), 0)
-      end
-    end)
-  end
+local function promote(ctx, o)
+  local new, dead = ctx.primary, ctx.dead
   if o.before_promote then o.before_promote(ctx) end
   -- Its receiver is stopped and its relay log applied: nothing more can
   -- arrive, so it takes writes first and forgets replication after.
@@ -176,22 +177,62 @@ function M.run(opts)
     new:stop_replica()
     new:reset_replica { all = true }
   end)
-  local others = {}
-  for _, db in ipairs(usable) do
-    if db ~= new then table.insert(others, db) end
+  -- The dead primary's option file is written through its machine, so it
+  -- comes back read-only whenever it is started.
+  ha.persist(new, false, ctx.notes)
+  ha.persist(dead, true, ctx.notes)
+end
+
+function M.run(opts)
+  local o = cli.check(opts, M.options, "failover")
+  o.wait_timeout = o.wait_timeout or 30
+  o.confirm_timeout = o.confirm_timeout or 5
+  local started = rep.now()
+  local topo, dead, forced = confirm_dead(o)
+  rep.lock()
+  local replicas, delayed, lost = survivors(topo, dead)
+  rep.log.info("failover: %s is dead; %d replica(s) to consider, %d delayed", dead:name(), #replicas, #delayed)
+  if #replicas == 0 then
+    error("failover: no reachable replica of " .. dead:name() .. " that is not delayed; nothing was promoted", 0)
   end
-  if #others > 0 then
-    rep.step("repoint " .. ha.names(others) .. " to " .. new:name(), function()
-      ha.repoint_all(others, new)
+  local usable = drain(replicas, o.wait_timeout, lost)
+  if #usable == 0 then
+    error("failover: no replica could apply its relay log; nothing was promoted", 0)
+  end
+  local new, most, others = choose(o, usable, lost)
+  local ctx = { dead = dead, primary = new, replicas = usable, forced = forced, notes = {} }
+  if new ~= most then
+    rep.log.warn("%s is chosen but behind %s: catching it up from there first", new:name(), most:name())
+    rep.step("catch " .. new:name() .. " up from " .. most:name(), function()
+      ha.repoint(new, most)
+      if not new:wait_for(most:gtid_executed(), { timeout = o.wait_timeout }) then
+        error(new:name() .. " did not catch up from " .. most:name(), 0)
+      end
     end)
   end
-  if not rep.dry_run() then
-    ha.verify(new, others, o.wait_timeout)
-    ha.persist_read_only(new, false)
+  if rep.dry_run() then
+    print(string.format("failover: would promote %s in place of %s (dry run: nothing was changed)",
+      new:name(), dead:name()))
+    return ctx
   end
+  promote(ctx, o)
+  local repoint = {}
+  for _, db in ipairs(others) do table.insert(repoint, db) end
+  for _, db in ipairs(delayed) do table.insert(repoint, db) end
+  if #repoint > 0 then
+    rep.step("repoint " .. ha.names(repoint) .. " to " .. new:name(), function()
+      ha.repoint_all(repoint, new)
+    end)
+  end
+  ha.verify(new, repoint, o.wait_timeout)
   ctx.wall = rep.now() - started
-  print(string.format("failover: %s -> %s done in %s (promoted after %s); %d replica(s) repointed",
-    dead:name(), new:name(), ha.ms(ctx.wall), ha.ms(ctx.writable_at - started), #others))
+  print(string.format("failover: %s -> %s done in %s (promoted after %s); %d replica(s) repointed%s",
+    dead:name(), new:name(), ha.ms(ctx.wall), ha.ms(ctx.writable_at - started), #repoint,
+    forced and "; FORCED: " .. dead:name() .. " was not confirmed dead" or ""))
+  for _, note in ipairs(ctx.notes) do print("failover: " .. note) end
+  if #lost > 0 then
+    error("failover: left behind: " .. ha.left_behind(lost, new), 0)
+  end
   return ctx
 end
 

@@ -14,26 +14,42 @@ local M = {}
 
 M.options = { server = "string", primary = "string", wait_timeout = "duration" }
 
+-- primary_for finds the primary the old one should follow: the one
+-- given, or discovery's. When the old primary came back writable there
+-- are two candidates for "the primary"; the other one is then the
+-- deployment's only writable server with replicas.
+local function primary_for(topo, old, o)
+  if o.primary then return rep.server(o.primary) end
+  local p = topo:primary()
+  if p and p ~= old then return p end
+  local found
+  for _, n in ipairs(topo:nodes()) do
+    if n.server ~= old and n.reachable and n.replica_status == nil and #n.replicas > 0 then
+      if found then error("rejoin: several servers could be the primary; give --primary", 0) end
+      found = n.server
+    end
+  end
+  if not found then error("rejoin: no primary other than " .. old:name() .. " found; give --primary", 0) end
+  return found
+end
+
 function M.run(opts)
   local o = cli.check(opts, M.options, "rejoin")
   assert(o.server, "rejoin: option server is required (the old primary)")
   o.wait_timeout = o.wait_timeout or 30
   local old = rep.server(o.server)
-  local others = {}
-  for _, db in ipairs(ha.servers()) do
-    if db ~= old then table.insert(others, db) end
-  end
-  local primary = o.primary and rep.server(o.primary) or ha.find_primary(others)
   rep.lock()
+  local topo = ha.discover()
+  local primary = primary_for(topo, old, o)
   if ha.source_of(old) == primary then
     print(string.format("rejoin: %s already replicates from %s; nothing to do", old:name(), primary:name()))
     return
   end
-  local extra = ha.errant(old, primary)
-  if not extra:is_empty() then
+  local extra = ha.errant(topo, old, primary)
+  if extra then
     error(string.format("rejoin: %s has transactions %s that %s lacks (they never left it). " ..
       "Rebuild it from a backup or a replica (run clone -- --from %s --to %s), or, if they must be kept, " ..
-      "apply them to %s by hand first.", old:name(), tostring(extra), primary:name(), primary:name(),
+      "apply them to %s by hand first.", old:name(), extra, primary:name(), primary:name(),
       old:name(), primary:name()), 0)
   end
   rep.step("make " .. old:name() .. " read-only", function()
@@ -41,15 +57,21 @@ function M.run(opts)
   end, function()
     old:set_read_only(false)
   end)
+  local notes = {}
+  if not rep.dry_run() then ha.persist(old, true, notes) end
   rep.step("replicate " .. old:name() .. " from " .. primary:name(), function()
     old:stop_replica()
     old:change_source(primary, { demote = true })
     old:start_replica()
   end)
-  if not rep.dry_run() then
-    ha.verify_replica(old, primary, o.wait_timeout)
+  if rep.dry_run() then
+    print(string.format("rejoin: would make %s a replica of %s (dry run: nothing was changed)", old:name(),
+      primary:name()))
+    return
   end
+  ha.verify_replica(old, primary, o.wait_timeout)
   print(string.format("rejoin: %s replicates from %s", old:name(), primary:name()))
+  for _, note in ipairs(notes) do print("rejoin: " .. note) end
 end
 
 return cli.main(M, "rejoin", ...)

@@ -38,23 +38,27 @@ function M.run(opts)
   -- A replica may simply be ahead of its new source when both follow the
   -- same primary: give the source time to catch up before calling the
   -- difference errant.
-  local errant = ha.errant(replica, source)
-  if not errant:is_empty() and ha.source_of(source) ~= nil then
+  local topo = ha.discover()
+  local errant = ha.errant(topo, replica, source)
+  if errant and ha.source_of(source) ~= nil and ha.delay(replica) == 0 then
     source:wait_for(replica:gtid_executed(), { timeout = o.wait_timeout })
-    errant = ha.errant(replica, source)
+    errant = ha.errant(topo, replica, source)
   end
-  if not errant:is_empty() then
+  if errant then
     error(string.format("relocate: %s has %s, which %s lacks: it cannot follow it", replica:name(),
-      tostring(errant), source:name()), 0)
+      errant, source:name()), 0)
   end
   rep.step("repoint " .. replica:name() .. " to " .. source:name(), function()
     ha.repoint(replica, source)
   end, current and function()
     ha.repoint(replica, current)
   end)
-  if not rep.dry_run() then
-    ha.verify_replica(replica, source, o.wait_timeout)
+  if rep.dry_run() then
+    print(string.format("relocate: would move %s under %s (dry run: nothing was changed)", replica:name(),
+      source:name()))
+    return
   end
+  ha.verify_replica(replica, source, o.wait_timeout)
   print(string.format("relocate: %s now replicates from %s", replica:name(), source:name()))
 end
 

@@ -40,8 +40,8 @@ function M.run(opts)
   local o = cli.check(opts, M.options, "rolling_restart")
   o.wait_timeout = o.wait_timeout or 60
   local servers = ha.servers()
-  local primary = ha.find_primary(servers)
   rep.lock()
+  local primary = ha.find_primary(ha.discover())
   local replicas = {}
   for _, db in ipairs(servers) do
     if db ~= primary then table.insert(replicas, db) end

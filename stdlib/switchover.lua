@@ -2,14 +2,19 @@
 -- with writes blocked for as short a time as the servers allow.
 --
 --   replicant-lua -d dep.lua run switchover -- --to db2 [--expect-primary db1]
---       [--max-lag 10] [--wait-timeout 30s] [--long-query 60]
+--       [--max-lag 10] [--wait-timeout 30s] [--long-query 60] [--skip db3,db4]
 --   require("replicant.switchover").run{ to = "db2", before_promote = function(ctx) ... end }
 --
 -- 1. Lock the cluster (one procedure at a time) and find the primary.
--- 2. Preflight, changing nothing: every server answers; the candidate
---    replicates from the primary with both threads running, lags at most
---    max_lag, logs its replicated changes, has no errant transactions; no
---    statement has run on the primary for long_query seconds or more.
+-- 2. Preflight, changing nothing, from discovery's verdicts: the primary
+--    answers; the candidate is one the ranking accepts (replicating from
+--    the primary with both threads running, lag at most max_lag, binary
+--    log and log_slave_updates on, no errant transactions, not delayed,
+--    not must_not); every other replica of the primary answers, replicates
+--    with both threads running, is read-only and has no errant
+--    transactions, unless named in --skip (then left as it is and listed
+--    in the report); no statement has run on the primary for long_query
+--    seconds or more.
 -- 3. Presync: let the candidate catch up while writes still flow.
 -- 4. Fence the primary: kill client sessions, read_only (and super_read_only
 --    on MySQL), kill again (admin sessions bypass read_only), then FLUSH
@@ -19,7 +24,9 @@
 --    writable (point of no return), then stop and forget its replication.
 -- 6. Repoint the other replicas, then the old primary (as a replica of
 --    the candidate, its own transactions counted as applied).
--- 7. Verify: one writable primary, every other server replicating from it.
+-- 7. Persist read-only in both option files (where machines are known),
+--    then verify: one writable primary, every other server replicating
+--    from it.
 -- Any failure before 5 undoes what was done, in reverse order.
 local rep = require "replicant"
 local cli = require "replicant.cli"
@@ -30,7 +37,7 @@ local M = {}
 M.options = {
   to = "string", expect_primary = "string", max_lag = "number", wait_timeout = "duration",
   long_query = "number", lock_wait = "number", before_promote = "function", after_promote = "function",
-  on_step = "function",
+  on_step = "function", skip = "list",
 }
 
 -- step is rep.step with the on_step hook called first: a progress
@@ -42,31 +49,25 @@ local function step(name, fn, undo)
 end
 
 local function preflight(o)
-  local servers = ha.servers()
-  local primary = ha.find_primary(servers, o.expect_primary)
+  local topo = ha.discover()
+  local primary = ha.find_primary(topo, o.expect_primary)
+  local v = topo:verdict()
+  if v.state ~= "alive" then
+    error(string.format("%s does not answer: %s", primary:name(), v.reason), 0)
+  end
   local candidate = rep.server(o.to)
   if candidate == primary then
     return { noop = true, primary = primary }
   end
-  ha.check_replica(candidate, primary, o.max_lag)
-  local others = {}
-  for _, db in ipairs(servers) do
-    if db ~= primary and db ~= candidate then
-      local src = ha.source_of(db)
-      if src ~= primary and src ~= candidate then
-        error(string.format("%s replicates from %s, outside this switchover", db:name(),
-          src and src:name() or "no one"), 0)
-      end
-      table.insert(others, db)
-    end
-  end
+  ha.check_candidate(topo, candidate, { max_lag = o.max_lag })
+  local others, skipped = ha.check_bystanders(topo, primary, candidate, o.skip)
   for _, c in ipairs(primary:connections()) do
     if c.command == "Query" and c.time >= o.long_query then
       error(string.format("%s: session %d (%s) has run a statement for %ds; a fence would wait for it: %s",
         primary:name(), c.id, c.user, c.time, c.info), 0)
     end
   end
-  return { primary = primary, candidate = candidate, others = others }
+  return { primary = primary, candidate = candidate, others = others, skipped = skipped, notes = {} }
 end
 
 -- guard re-checks, before each destructive step, that the topology is
@@ -153,6 +154,12 @@ local function promote(ctx, o)
     candidate:stop_replica()
     candidate:reset_replica { all = true }
   end)
+  -- Both option files now, before anything else can fail: whatever
+  -- happens next, a restart of either keeps its new part.
+  if not rep.dry_run() then
+    ha.persist(candidate, false, ctx.notes)
+    ha.persist(primary, true, ctx.notes)
+  end
 end
 
 -- repoint moves the other replicas first and the old primary last: it is
@@ -196,17 +203,20 @@ function M.run(opts, from_cli)
   repoint(ctx)
   local replicas = { ctx.primary }
   for _, db in ipairs(ctx.others) do table.insert(replicas, db) end
-  if not rep.dry_run() then
-    ha.verify(ctx.candidate, replicas, o.wait_timeout)
-    -- Where the deployment gives machines, the option files say the same,
-    -- so a restart later does not undo the switchover's read_only.
-    ha.persist_read_only(ctx.candidate, false)
-    ha.persist_read_only(ctx.primary, true)
+  if rep.dry_run() then
+    print(string.format("switchover: would move %s -> %s (dry run: nothing was changed)", ctx.primary:name(),
+      ctx.candidate:name()))
+    return ctx
   end
+  ha.verify(ctx.candidate, replicas, o.wait_timeout)
   ctx.blocked = ctx.writable_at - ctx.fence_start
   ctx.wall = rep.now() - started
   print(string.format("switchover: %s -> %s done in %s; writes blocked for %s", ctx.primary:name(),
     ctx.candidate:name(), ha.ms(ctx.wall), ha.ms(ctx.blocked)))
+  if #ctx.skipped > 0 then
+    print("switchover: left as they were (--skip): " .. ha.left_behind(ctx.skipped, ctx.candidate))
+  end
+  for _, note in ipairs(ctx.notes) do print("switchover: " .. note) end
   return ctx
 end
 

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +147,11 @@ func launch(ctx context.Context, in Instance, m *machine.Process, primary string
 		f, err := optionFile(in, primary, tls)
 		if err != nil {
 			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(o.ServerOptions)) {
+			if err := f.Set("mysqld", k, o.ServerOptions[k]); err != nil {
+				return fmt.Errorf("sandbox: %s: option %s: %w", in, k, err)
+			}
 		}
 		if err := f.Save(in.DefaultsFile); err != nil {
 			return fmt.Errorf("sandbox: %s: %w", in, err)

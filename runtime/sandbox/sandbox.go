@@ -98,6 +98,11 @@ type Options struct {
 	// the primary over verified TLS too (MASTER_SSL with the CA and
 	// MASTER_SSL_VERIFY_SERVER_CERT).
 	TLS bool
+
+	// ServerOptions are set in every server's [mysqld] group after the
+	// sandbox's own, overriding them: {"gtid-strict-mode": "0"} gives
+	// MariaDB's default, under which errant writes get buried.
+	ServerOptions map[string]string
 }
 
 // Credential is an account and the file that holds its password. The

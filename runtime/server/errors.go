@@ -113,3 +113,19 @@ func (l *driverLog) take() string {
 	l.last = ""
 	return last
 }
+
+// AuthFailed reports whether the server refused the login: a wrong user
+// or password (1045, 1698), no access to the database (1044), or a host
+// the account may not connect from (1130). The server answered: it is
+// running, and only the tool's credentials or grants are wrong.
+func AuthFailed(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case 1044, 1045, 1130, 1698:
+		return true
+	}
+	return false
+}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 // Severity says whether a problem fails a health check (error) or is
@@ -19,6 +21,7 @@ const (
 // Problem kinds, stable names that scripts branch on.
 const (
 	KindUnreachable       = "unreachable"           // the server did not answer
+	KindAuth              = "auth_failed"           // the server answered, and refused the tool's login
 	KindIncomplete        = "incomplete"            // part of the state could not be read
 	KindNoPrimary         = "no_primary"            // no server is the primary
 	KindMultiplePrimaries = "multiple_primaries"    // several servers replicate from no one
@@ -107,6 +110,11 @@ func (f *finder) reachability(n *Node) {
 				"on another port; set report_host and report_port on replicas)", n.Source.Name)
 		case "replica hosts":
 			hint = fmt.Sprintf(" (%s lists it as a replica)", n.Source.Name)
+		}
+		if server.AuthFailed(n.Err) {
+			f.add(SeverityError, KindAuth, n, "refused the tool's login: %s; it is running: check the "+
+				"deployment's user and password for it", errMessage(n.Err))
+			return
 		}
 		f.add(sev, KindUnreachable, n, "cannot be reached: %s%s", errMessage(n.Err), hint)
 		return

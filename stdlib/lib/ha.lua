@@ -20,64 +20,105 @@ function M.servers()
   return rep.servers()
 end
 
--- M.find_primary(servers) → the one server that replicates from no one.
--- expect (optional) names the primary the caller believes in: a different
--- answer is an error, so a procedure never acts on a stale belief.
-function M.find_primary(servers, expect)
-  local found = {}
-  for _, db in ipairs(servers) do
-    if db:replica_status() == nil then
-      table.insert(found, db)
-    end
+-- M.discover() → the topology of the whole deployment. Every decision a
+-- procedure takes (which server is the primary, whether it is dead, who
+-- may be promoted, who is in the way, what is errant) comes from it: the
+-- rules live in Go (runtime/topology), tested once, not copied here.
+function M.discover(opts)
+  return rep.discover(nil, opts)
+end
+
+-- M.find_primary(topo, expect) → the primary discovery found: the server
+-- that replicates from no one and is writable or has replicas (a detached,
+-- read-only spare is not one). expect (optional) names the primary the
+-- caller believes in: a different answer is an error, so a procedure never
+-- acts on a stale belief.
+function M.find_primary(topo, expect)
+  local primary = topo:primary()
+  if not primary then
+    local v = topo:verdict()
+    error("no primary: " .. v.reason, 0)
   end
-  if #found ~= 1 then
-    local names = {}
-    for _, db in ipairs(found) do table.insert(names, db:name()) end
-    error(string.format("expected one primary (a server replicating from no one), found %d: %s",
-      #found, table.concat(names, ", ")), 0)
-  end
-  local primary = found[1]
   if expect and primary ~= rep.server(expect) then
     error(string.format("the primary is %s, not %s as expected", primary:name(), rep.server(expect):name()), 0)
   end
   return primary
 end
 
--- M.errant(db, primary) → the GTIDs db has applied that primary lacks
--- (empty when none), per domain on MariaDB.
-function M.errant(db, primary)
-  return db:gtid_executed():subtract(primary:gtid_executed())
+-- M.check_candidate(topo, db, opts) raises unless discovery's ranking
+-- accepts db for promotion (reachable, replicating from the primary with
+-- both threads running, binary log and log_slave_updates on, no errant
+-- transactions, not delayed, not must_not, lag within opts.max_lag),
+-- with every reason it gives.
+function M.check_candidate(topo, db, opts)
+  for _, c in ipairs(topo:candidates(opts)) do
+    if c.server == db then
+      if c.excluded then
+        error(string.format("%s cannot be promoted: %s", db:name(), table.concat(c.reasons, "; ")), 0)
+      end
+      return c
+    end
+  end
+  error(db:name() .. " cannot be promoted: it is the primary, or not in the topology", 0)
 end
 
--- M.check_replica(db, source, max_lag) raises unless db replicates from
--- source with both threads running, within max_lag seconds, with binary
--- logging of replicated changes on (so it can serve replicas after a
--- promotion) and no errant transactions.
-function M.check_replica(db, source, max_lag)
-  local src, st = M.source_of(db)
-  if not st then
-    error(db:name() .. " is not a replica", 0)
+-- M.check_bystanders(topo, primary, candidate, skip) → the servers to
+-- repoint and the ones skipped ({db=, problems=}). It raises, before
+-- anything changes, when a server the procedure would repoint is down,
+-- broken, writable or errant and the operator did not name it in skip.
+function M.check_bystanders(topo, primary, candidate, skip)
+  local move, skipped, refused = {}, {}, {}
+  for _, b in ipairs(topo:bystanders(primary, candidate, { skip = skip or {} })) do
+    if b.skipped then
+      table.insert(skipped, { db = b.server, name = b.name, problems = b.problems })
+    elseif #b.problems > 0 then
+      table.insert(refused, b.name .. ": " .. table.concat(b.problems, "; "))
+    else
+      table.insert(move, b.server)
+    end
   end
-  if src ~= source then
-    error(string.format("%s replicates from %s, not from %s", db:name(), src:name(), source:name()), 0)
+  if #refused > 0 then
+    error(string.format("refused before any change: %s; repair %s first, or leave %s as %s with --skip %s",
+      table.concat(refused, " | "), #refused == 1 and "it" or "them", #refused == 1 and "it" or "them",
+      #refused == 1 and "it is" or "they are", M.skip_hint(topo, primary, candidate, skip)), 0)
   end
-  if not (st.io_running and st.sql_running) then
-    error(string.format("%s: replication is not running (io %s, sql %s)%s", db:name(), st.io_thread,
-      st.sql_thread, st.last_sql_error ~= "" and ": " .. st.last_sql_error or
-        (st.last_io_error ~= "" and ": " .. st.last_io_error or "")), 0)
+  return move, skipped
+end
+
+-- M.skip_hint lists the bystanders with problems as a --skip value.
+function M.skip_hint(topo, primary, candidate, skip)
+  local out = {}
+  for _, name in ipairs(skip or {}) do table.insert(out, name) end
+  for _, b in ipairs(topo:bystanders(primary, candidate, { skip = skip or {} })) do
+    if not b.skipped and #b.problems > 0 then table.insert(out, b.name) end
   end
-  if max_lag and (st.seconds_behind == nil or st.seconds_behind > max_lag) then
-    error(string.format("%s is %s seconds behind %s (at most %s allowed)", db:name(),
-      tostring(st.seconds_behind or "an unknown number of"), source:name(), tostring(max_lag)), 0)
+  return table.concat(out, ",")
+end
+
+-- M.left_behind(list, source) is the report line for servers a procedure
+-- left as they were, with the command that repairs each.
+function M.left_behind(list, source)
+  local out = {}
+  for _, e in ipairs(list) do
+    table.insert(out, string.format("%s (%s; repair, then: replicant-lua -d DEPLOYMENT run relocate -- " ..
+      "--replica %s --below %s)", e.name, table.concat(e.problems, "; "), e.name, source:name()))
   end
-  if db:variable("log_bin") ~= 1 or db:variable("log_slave_updates") ~= 1 then
-    error(db:name() .. " needs log_bin and log_slave_updates on to become a primary of the others", 0)
-  end
-  local errant = M.errant(db, source)
-  if not errant:is_empty() then
-    error(string.format("%s has errant transactions %s that %s lacks; resolve them first", db:name(),
-      tostring(errant), source:name()), 0)
-  end
+  return table.concat(out, "; ")
+end
+
+-- M.errant(topo, db, against) → nil, or the text of the transactions db
+-- has that against lacks, with the reasons, by the flavor's rules.
+function M.errant(topo, db, against)
+  local e = topo:errant(db, against)
+  if not e then return nil end
+  return e.gtids .. " (" .. table.concat(e.reasons, "; ") .. ")"
+end
+
+-- M.delay(db) → the seconds db applies behind on purpose (MASTER_DELAY),
+-- 0 when none or not a replica.
+function M.delay(db)
+  local st = db:replica_status()
+  return st and st.sql_delay or 0
 end
 
 -- M.repoint(db, source, opts) moves a replica under source by GTID.
@@ -129,7 +170,9 @@ function M.verify(primary, replicas, timeout)
       if src ~= primary then
         error(string.format("replicates from %s", src and src:name() or "no one"), 0)
       end
-      if not db:wait_for(target, { timeout = timeout }) then
+      -- A delayed replica applies what it gets an hour late, on purpose:
+      -- its threads are checked, its position not waited for.
+      if (st.sql_delay or 0) == 0 and not db:wait_for(target, { timeout = timeout }) then
         error("has not applied " .. tostring(target) .. " within " .. tostring(timeout) .. "s", 0)
       end
       -- A receiver just started shows "Preparing" or "Connecting" for a
@@ -166,7 +209,7 @@ function M.verify_replica(db, source, timeout)
     error(string.format("%s replicates from %s, not %s", db:name(), src and src:name() or "no one", source:name()), 0)
   end
   local target = source:gtid_executed()
-  if not db:wait_for(target, { timeout = timeout }) then
+  if (st.sql_delay or 0) == 0 and not db:wait_for(target, { timeout = timeout }) then
     error(string.format("%s has not applied %s within %ss", db:name(), tostring(target), tostring(timeout)), 0)
   end
 end
@@ -178,7 +221,7 @@ end
 function M.persist_read_only(db, on)
   local ok, cfg = rep.try(db.config, db)
   if not ok then
-    if tostring(cfg):match("no machine") or tostring(cfg):match("no option file") then
+    if type(cfg) == "table" and cfg.kind == "no_machine" then
       return false
     end
     error(cfg, 0)
@@ -189,6 +232,20 @@ function M.persist_read_only(db, on)
     cfg:save()
   end
   return true
+end
+
+-- M.persist(db, on, notes) is persist_read_only for a procedure's report:
+-- where db's option file cannot be reached, notes gets what to set by
+-- hand; a file that cannot be written is noted too, with the error (the
+-- procedure goes on: the servers themselves are already right).
+function M.persist(db, on, notes)
+  local want = on and "read-only = 1" or "read-only = 0"
+  local ok, done = rep.try(M.persist_read_only, db, on)
+  if ok and done then return true end
+  local why = ok and "the deployment gives it no machine" or tostring(done)
+  table.insert(notes, string.format("%s's option file was not written (%s): set %s in its [mysqld] group, " ..
+    "or a restart will %s", db:name(), why, want, on and "make it writable" or "leave it read-only"))
+  return false
 end
 
 -- M.ms(seconds) formats a duration in milliseconds.
