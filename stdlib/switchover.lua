@@ -59,8 +59,11 @@ local function preflight(o)
   if candidate == primary then
     return { noop = true, primary = primary }
   end
-  ha.check_candidate(topo, candidate, { max_lag = o.max_lag })
-  local others, skipped = ha.check_bystanders(topo, primary, candidate, o.skip)
+  local ok, others, skipped = rep.try(function()
+    ha.check_candidate(topo, candidate, { max_lag = o.max_lag })
+    return ha.check_bystanders(topo, primary, candidate, o.skip)
+  end)
+  if not ok then error("switchover: " .. tostring(others), 0) end
   for _, c in ipairs(primary:connections()) do
     if c.command == "Query" and c.time >= o.long_query then
       error(string.format("%s: session %d (%s) has run a statement for %ds; a fence would wait for it: %s",

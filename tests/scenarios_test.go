@@ -19,7 +19,11 @@ import (
 //
 //	servers    sandbox size (default 3)
 //	setup.lua  playbook run first (optional)
-//	fault      "kill-primary": SIGKILL db1 and wait for it to go (optional)
+//	options    "name=value" lines: mysqld options of every server, after the
+//	           sandbox's own (gtid-strict-mode=0 for MariaDB's default)
+//	fault      one per line, after setup.lua (optional):
+//	           "kill-primary": SIGKILL db1 and wait for it to go;
+//	           "wrong-password NAME": the deployment gives NAME a wrong password
 //	args       the run's arguments, one per line; "-d DEPLOYMENT" comes first
 //	exit       the exit code wanted (default 0)
 //	stdout     lines that must appear in stdout (optional)
@@ -60,7 +64,12 @@ func runScenario(t *testing.T, dir string) {
 	if l := readLines(t, filepath.Join(dir, "servers")); len(l) > 0 {
 		n, _ = strconv.Atoi(l[0])
 	}
-	sb := sandboxtest.Start(t, sandbox.Options{Servers: n})
+	opts := sandbox.Options{Servers: n, ServerOptions: map[string]string{}}
+	for _, l := range readLines(t, filepath.Join(dir, "options")) {
+		k, v, _ := strings.Cut(l, "=")
+		opts.ServerOptions[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	sb := sandboxtest.Start(t, opts)
 	appPW, err := sb.AppUser.Password()
 	if err != nil {
 		t.Fatal(err)
@@ -78,8 +87,15 @@ func runScenario(t *testing.T, dir string) {
 		}
 	}
 	playbook("setup.lua")
-	if f := readLines(t, filepath.Join(dir, "fault")); len(f) > 0 && f[0] == "kill-primary" {
-		killPrimary(t, sb)
+	for _, f := range readLines(t, filepath.Join(dir, "fault")) {
+		switch words := strings.Fields(f); words[0] {
+		case "kill-primary":
+			killPrimary(t, sb)
+		case "wrong-password":
+			wrongPassword(t, sb.DeploymentPath, words[1])
+		default:
+			t.Fatalf("%s: unknown fault %q", dir, f)
+		}
 	}
 	check := func(args []string, wantCode int, stdoutFile, stderrFile string) {
 		r := run(t, "", env, append(dep, args...)...)
@@ -124,4 +140,23 @@ func killPrimaryB(t testing.TB, sb *sandbox.Sandbox) {
 	}
 	sv := connect(t, sb, sb.Primary())
 	waitFor(t, "db1 to die", func() bool { return sv.Ping(context.Background()) != nil })
+}
+
+// wrongPassword gives server name a password of its own in the deployment
+// file, a wrong one: the server runs, and refuses the tool's login, as
+// after a rotated secret.
+func wrongPassword(t *testing.T, deployment, name string) {
+	b, err := os.ReadFile(deployment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := "    " + name + " = { host = \"127.0.0.1\", "
+	text := string(b)
+	if !strings.Contains(text, entry) {
+		t.Fatalf("no entry %q in %s", entry, deployment)
+	}
+	text = strings.Replace(text, entry, entry+"user = { name = \"replicant\", password = \"not-the-password\" }, ", 1)
+	if err := os.WriteFile(deployment, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,1 @@
+replicant.server("db1"):set_read_only(true)

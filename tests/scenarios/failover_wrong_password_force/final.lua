@@ -1,0 +1,5 @@
+local rep = require "replicant"
+local db2, db3 = rep.server("db2"), rep.server("db3")
+assert(db2:replica_status() == nil and db2:variable("read_only") == 0, "db2 is not the primary")
+local st = db3:replica_status()
+assert(rep.server(st.source_host .. ":" .. st.source_port) == db2, "db3 does not follow db2")

@@ -1,0 +1,1 @@
+require("expect").topology("db2", { "db1", "db3" })

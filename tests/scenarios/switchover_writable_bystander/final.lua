@@ -1,0 +1,4 @@
+local rep = require "replicant"
+local db1, db2 = rep.server("db1"), rep.server("db2")
+assert(db1:replica_status() == nil and db1:variable("read_only") == 0, "db1 changed")
+assert(db2:variable("read_only") == 1 and db2:replica_status().io_running, "db2 changed")
