@@ -22,7 +22,7 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
 )
 
-// Exit codes, as DESIGN §2 fixes them.
+// Exit codes, as README.md documents them: 0 success, 1 a procedure failed, 2 usage or input error.
 const (
 	exitOK     = 0
 	exitFailed = 1 // a playbook or procedure failed

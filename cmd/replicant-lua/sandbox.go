@@ -15,7 +15,7 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 )
 
-// Exit codes of the sandbox commands, as in DESIGN §2.
+// Exit codes of the sandbox commands, the same as the other commands' (README.md).
 const (
 	sandboxOK     = 0
 	sandboxFailed = 1

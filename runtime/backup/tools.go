@@ -150,7 +150,7 @@ type optionFile struct {
 // newOptionFile writes the options for cfg as the tool's product spells
 // them. It is passed as --defaults-file, not --defaults-extra-file: then
 // /etc/mysql/my.cnf cannot send the tool to another socket or add options
-// we did not choose (MARIADB-NOTES: without -h/-P the clients follow it to
+// we did not choose (docs/MARIADB-FACTS.md: without -h/-P the clients follow it to
 // /run/mysqld).
 func newOptionFile(cfg server.Config, t tool) (*optionFile, error) {
 	dir, err := os.MkdirTemp("", "replicant-backup-")

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// deploymentLua is DIR/deployment.lua in the format of DESIGN §3. Servers
+// deploymentLua is DIR/deployment.lua, a deployment file as README.md describes it. Servers
 // get host and port (the socket is root's way in, not the tool's) and,
 // with machines, the machine the sandbox starts them with. A sandbox with
 // TLS gets a top-level tls that verifies every server against its CA, and
