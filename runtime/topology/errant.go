@@ -127,11 +127,27 @@ func (f *finder) peerErrant(p *Node) {
 	}
 }
 
+// mariadbOwnWrites lists the GTIDs of n's own server_id that no peer has.
+// A write n made while it was the primary, long ago, is in every peer's
+// binary log too (log_slave_updates), unless the peer was cloned since;
+// and it precedes what n applied as a replica afterwards. So where seq_no
+// order can be trusted (strict mode) or nothing else can be compared (no
+// peer), only an own write past n's gtid_slave_pos counts: it came after
+// everything the primary sent. Without strict mode and with peers, an own
+// write buried under later replicated transactions is reported too: the
+// peers got those transactions and not it.
 func mariadbOwnWrites(n *Node, peers []*Node) []string {
+	strict := n.GTIDStrictMode != nil && *n.GTIDStrictMode
+	slave, _ := n.GTIDSlavePos.MariaDB()
 	var out []string
 	for _, g := range n.BinlogState {
 		if uint64(g.Server) != n.ServerID {
 			continue
+		}
+		if strict || len(peers) == 0 {
+			if h, ok := slave.Domain(g.Domain); ok && h.Seq >= g.Seq {
+				continue
+			}
 		}
 		had := false
 		for _, o := range peers {

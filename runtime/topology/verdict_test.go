@@ -201,3 +201,19 @@ func TestPrimaryReadOnlyAndOptionFiles(t *testing.T) {
 	db1.ReadOnly = true
 	wantProblems(t, New([]*Node{db1, db2, db3}, Options{}), "error primary_read_only db1")
 }
+
+// A lone replica of a dead primary has no peer to compare with: its own
+// old writes (from when it was the primary) before its gtid_slave_pos are
+// history; an own write past it is errant.
+func TestLoneReplicaOwnWrites(t *testing.T) {
+	db1 := unreachable(writable(mariadb("db1", 23306, 1)))
+	db2 := replicaOf(mariadb("db2", 23307, 2), db1)
+	mariaGTIDs(t, db2, "0-1-42", "0-1-42", "0-1-42", "0-1-42,0-2-20")
+	if New([]*Node{db1, db2}, Options{}); db2.Errant != "" {
+		t.Errorf("old history called errant: %q", db2.Errant)
+	}
+	mariaGTIDs(t, db2, "0-2-43", "0-1-42", "0-2-43", "0-1-42,0-2-43")
+	if New([]*Node{db1, db2}, Options{}); db2.Errant != "0-2-43" {
+		t.Errorf("own write past gtid_slave_pos: errant %q, want 0-2-43", db2.Errant)
+	}
+}
