@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian machine: MariaDB's server,
-# client and backup tools, and OpenSSH's server and client (the remote
-# machine tests start their own sshd on 127.0.0.1). The packages' system
+# client and backup tools, OpenSSH's server and client (the remote machine
+# tests start their own sshd on 127.0.0.1), and sysbench. The packages' system
 # services are not started: nothing listens on 3306 or 22 afterwards.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ command -v mariadb-backup >/dev/null 2>&1 || need+=(mariadb-backup)
 # The remote machine tests run a real sshd on 127.0.0.1 and the ssh client.
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+# A real client for the load tests and benchmarks (oltp_write_only).
+command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
