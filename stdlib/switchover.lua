@@ -3,6 +3,7 @@
 --
 --   replicant-lua -d dep.lua run switchover -- --to db2 [--expect-primary db1]
 --       [--max-lag 10] [--wait-timeout 30s] [--long-query 60] [--skip db3,db4]
+--       [--max-block 1s] [--presync-close 50ms] [--lock-wait 1] [--kill-first]
 --   require("replicant.switchover").run{ to = "db2", before_promote = function(ctx) ... end }
 --
 -- 1. Lock the cluster (one procedure at a time) and find the primary.
@@ -15,13 +16,16 @@
 --    transactions, unless named in --skip (then left as it is and listed
 --    in the report); no statement has run on the primary for long_query
 --    seconds or more.
--- 3. Presync: let the candidate catch up while writes still flow.
--- 4. Fence the primary: kill client sessions, read_only (and super_read_only
---    on MySQL), kill again (admin sessions bypass read_only), then FLUSH
---    TABLES WITH READ LOCK, which stops every writer: its GTID position is
---    now final.
--- 5. Wait for the candidate to apply exactly that position, make it
---    writable (point of no return), then stop and forget its replication.
+-- 3. Presync: let the candidate catch up while writes still flow, again
+--    until one catch-up takes at most presync_close; refuse, changing
+--    nothing, when it cannot get that close within wait_timeout.
+-- 4. Fence the primary: read_only (and super_read_only on MySQL) first, so
+--    commits in flight complete and new ones fail cleanly; then kill the
+--    sessions (admin sessions bypass read_only), then FLUSH TABLES WITH
+--    READ LOCK, which stops every writer: its GTID position is now final.
+-- 5. Wait, at most max_block, for the candidate to apply exactly that
+--    position, make it writable (point of no return), then stop and
+--    forget its replication.
 -- 6. Repoint the other replicas, then the old primary (as a replica of
 --    the candidate, its own transactions counted as applied).
 -- 7. Persist read-only in both option files (where machines are known),
@@ -37,7 +41,8 @@ local M = {}
 M.options = {
   to = "string", expect_primary = "string", max_lag = "number", wait_timeout = "duration",
   long_query = "number", lock_wait = "number", before_promote = "function", after_promote = "function",
-  on_step = "function", skip = "list",
+  on_step = "function", skip = "list", max_block = "duration", presync_close = "duration",
+  kill_first = "boolean",
 }
 
 -- step is rep.step with the on_step hook called first: a progress
@@ -95,6 +100,68 @@ local function guard(ctx, what)
   end
 end
 
+-- sessions_in_query lists the primary's sessions running a statement:
+-- what a fence that ran out of lock_wait_timeout waited for.
+local function sessions_in_query(primary)
+  local out = {}
+  local ok, conns = rep.try(primary.connections, primary)
+  if not ok then return "(the session list could not be read: " .. tostring(conns) .. ")" end
+  for _, c in ipairs(conns) do
+    if c.command == "Query" then
+      table.insert(out, string.format("session %d (%s, %ds): %s", c.id, c.user, c.time, tostring(c.info)))
+    end
+  end
+  return #out > 0 and table.concat(out, "; ") or "no session is running a statement now"
+end
+
+local function lock_wait_error(err)
+  return type(err) == "table" and err.code == 1205
+end
+
+-- read_only first: a commit in flight then finishes and is acknowledged to
+-- its client, and the next one fails cleanly with error 1290. Killing
+-- sessions first would cut commits in the middle: committed, yet their
+-- clients are told "invalid connection" and may write them again on the
+-- new primary. When read_only cannot be had within lock_wait (a long
+-- statement holds it up), the switchover is undone, naming the sessions it
+-- waited for; with kill_first, client sessions are killed first instead,
+-- and the report says their commits in flight may be ambiguous.
+local function set_read_only_first(ctx, o)
+  local primary = ctx.primary
+  local super = primary:flavor() == "mysql"
+  local ok, err = rep.try(primary.set_read_only, primary, true, { super = super })
+  if ok then return end
+  if not lock_wait_error(err) then error(err, 0) end
+  if not o.kill_first then
+    error(string.format("fence %s: read_only waited %ss (--lock-wait) for: %s; undoing rather than killing " ..
+      "sessions in the middle of their commits; retry when the writes calm down, or pass --kill-first",
+      primary:name(), tostring(o.lock_wait), sessions_in_query(primary)), 0)
+  end
+  rep.log.warn("fence %s: read_only waited %ss (--lock-wait) for: %s; killing client sessions first, so " ..
+    "their commits in flight may be ambiguous to them", primary:name(), tostring(o.lock_wait),
+    sessions_in_query(primary))
+  primary:kill_connections()
+  primary:set_read_only(true, { super = super })
+  ctx.killed_first = true
+end
+
+-- read_lock takes FLUSH TABLES WITH READ LOCK, once more after killing the
+-- sessions it waited for; a second failure names them and the option
+-- that gives the fence longer.
+local function read_lock(ctx, o)
+  local primary = ctx.primary
+  local ok, err = rep.try(primary.lock_tables, primary)
+  if ok then return end
+  if not lock_wait_error(err) then error(err, 0) end
+  local waited = sessions_in_query(primary)
+  primary:kill_connections()
+  ok, err = rep.try(primary.lock_tables, primary)
+  if ok then return end
+  error(string.format("fence %s: FLUSH TABLES WITH READ LOCK waited %ss twice, the second time after killing " ..
+    "the sessions it waited for (%s): %s; give it longer with --lock-wait, or wait for the primary's " ..
+    "writes to calm down", primary:name(), tostring(o.lock_wait), waited, tostring(err)), 0)
+end
+
 local function fence(ctx, o)
   local primary = ctx.primary
   guard(ctx, "the fence")
@@ -103,8 +170,7 @@ local function fence(ctx, o)
   primary:exec("SET SESSION lock_wait_timeout = ?", o.lock_wait)
   ctx.fence_start = rep.now()
   step("fence " .. primary:name() .. ": read_only", function()
-    primary:kill_connections()
-    primary:set_read_only(true, { super = primary:flavor() == "mysql" })
+    set_read_only_first(ctx, o)
   end, function()
     primary:set_read_only(false)
   end)
@@ -112,7 +178,7 @@ local function fence(ctx, o)
     primary:kill_connections()
   end)
   step("fence " .. primary:name() .. ": FLUSH TABLES WITH READ LOCK", function()
-    primary:lock_tables()
+    read_lock(ctx, o)
   end, function()
     primary:unlock_tables()
   end)
@@ -122,13 +188,47 @@ local function fence(ctx, o)
   end
 end
 
+-- presync lets the candidate catch up while writes still flow, again and
+-- again, until one catch-up took at most presync_close: the wait after the
+-- fence, with writes blocked, is then about as short. A candidate that
+-- never gets that close within wait_timeout is refused before anything
+-- changes: its applier does not keep up with the primary's writes.
+local function presync(ctx, o)
+  local primary, candidate = ctx.primary, ctx.candidate
+  local first = rep.now()
+  local p0, c0 = ha.transactions(primary:gtid_executed()), ha.transactions(candidate:gtid_executed())
+  local deadline = first + o.wait_timeout
+  local rounds, took = 0, nil
+  repeat
+    rounds = rounds + 1
+    local started = rep.now()
+    local target = primary:gtid_executed()
+    local left = deadline - started
+    if left <= 0 or not candidate:wait_for(target, { timeout = left }) then
+      local elapsed = rep.now() - first
+      local applied = ha.transactions(candidate:gtid_executed()) - c0
+      local written = ha.transactions(primary:gtid_executed()) - p0
+      error(string.format("switchover: %s did not get within %s of %s in %ss (%d catch-ups%s): it applied " ..
+        "%.0f transactions/s while %s committed %.0f/s, and is %d transactions behind; nothing was changed",
+        candidate:name(), ha.ms(o.presync_close), primary:name(), tostring(o.wait_timeout), rounds,
+        took and ", the last took " .. ha.ms(took) or "", applied / elapsed, primary:name(), written / elapsed,
+        ha.transactions(primary:gtid_executed()) - ha.transactions(candidate:gtid_executed())), 0)
+    end
+    took = rep.now() - started
+  until took <= o.presync_close
+  ctx.presync_rounds, ctx.expected_block = rounds, took
+end
+
 local function promote(ctx, o)
   local primary, candidate = ctx.primary, ctx.candidate
   local frozen = ctx.frozen:is_empty() and "an empty GTID set" or tostring(ctx.frozen)
+  -- Writes are blocked from here until the promotion: bounded by
+  -- max_block, past which the fence is undone rather than kept.
+  local bound = math.min(o.max_block, o.wait_timeout)
   step("wait for " .. candidate:name() .. " to apply " .. frozen, function()
-    if not candidate:wait_for(ctx.frozen, { timeout = o.wait_timeout }) then
-      error(string.format("%s did not apply %s within %ss", candidate:name(), tostring(ctx.frozen),
-        tostring(o.wait_timeout)), 0)
+    if not candidate:wait_for(ctx.frozen, { timeout = bound }) then
+      error(string.format("%s did not apply %s within %s of the fence (--max-block): writes would stay " ..
+        "blocked longer; undoing the fence", candidate:name(), tostring(ctx.frozen), ha.ms(bound)), 0)
     end
   end)
   if o.before_promote then
@@ -189,7 +289,9 @@ function M.run(opts, from_cli)
   o.max_lag = o.max_lag or 10
   o.wait_timeout = o.wait_timeout or 30
   o.long_query = o.long_query or 60
-  o.lock_wait = o.lock_wait or 2
+  o.lock_wait = o.lock_wait or 1
+  o.max_block = o.max_block or 1
+  o.presync_close = o.presync_close or 0.05
   local started = rep.now()
   rep.lock()
   local ctx = preflight(o)
@@ -198,9 +300,7 @@ function M.run(opts, from_cli)
     return ctx
   end
   rep.log.info("switchover %s -> %s: preflight passed", ctx.primary:name(), ctx.candidate:name())
-  if not ctx.candidate:wait_for(ctx.primary:gtid_executed(), { timeout = o.wait_timeout }) then
-    error(ctx.candidate:name() .. " did not catch up before the fence (presync); nothing was changed", 0)
-  end
+  presync(ctx, o)
   fence(ctx, o)
   promote(ctx, o)
   repoint(ctx)
@@ -214,8 +314,10 @@ function M.run(opts, from_cli)
   ha.verify(ctx.candidate, replicas, o.wait_timeout)
   ctx.blocked = ctx.writable_at - ctx.fence_start
   ctx.wall = rep.now() - started
-  print(string.format("switchover: %s -> %s done in %s; writes blocked for %s", ctx.primary:name(),
-    ctx.candidate:name(), ha.ms(ctx.wall), ha.ms(ctx.blocked)))
+  print(string.format("switchover: %s -> %s done in %s; writes blocked for %s (expected about %s from the " ..
+    "last of %d catch-ups)%s", ctx.primary:name(), ctx.candidate:name(), ha.ms(ctx.wall), ha.ms(ctx.blocked),
+    ha.ms(ctx.expected_block), ctx.presync_rounds,
+    ctx.killed_first and "; client sessions were killed before read_only (see the warning)" or ""))
   if #ctx.skipped > 0 then
     print("switchover: left as they were (--skip): " .. ha.left_behind(ctx.skipped, ctx.candidate))
   end

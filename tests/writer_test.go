@@ -21,6 +21,11 @@ type writer struct {
 	stop chan struct{}
 	done chan struct{}
 
+	// retry sends a failed insert again with the same seq, as a client
+	// that retries its transaction does: a commit that succeeded although
+	// its client was told it failed then shows as a duplicate.
+	retry bool
+
 	mu     sync.Mutex
 	acked  []int64     // seq of every acknowledged insert
 	ackAt  []time.Time // when each was acknowledged
@@ -31,13 +36,19 @@ const writerTable = "bench.w"
 
 // startWriter creates bench.w on the primary (replicated to all) and
 // starts writing.
-func startWriter(t testing.TB, sb *sandbox.Sandbox) *writer {
+func startWriter(t testing.TB, sb *sandbox.Sandbox) *writer { return newWriter(t, sb, false) }
+
+// startRetryingWriter is startWriter whose failed inserts are retried
+// with the same seq.
+func startRetryingWriter(t testing.TB, sb *sandbox.Sandbox) *writer { return newWriter(t, sb, true) }
+
+func newWriter(t testing.TB, sb *sandbox.Sandbox, retry bool) *writer {
 	t.Helper()
 	pw, err := sb.AppUser.Password()
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &writer{stop: make(chan struct{}), done: make(chan struct{})}
+	w := &writer{stop: make(chan struct{}), done: make(chan struct{}), retry: retry}
 	for _, in := range sb.Instances {
 		cfg := gosql.NewConfig()
 		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = sb.AppUser.Name, pw, "tcp", in.Addr()
@@ -66,6 +77,7 @@ func startWriter(t testing.TB, sb *sandbox.Sandbox) *writer {
 func (w *writer) loop() {
 	defer close(w.done)
 	var seq int64
+	failed := false
 	target := 0
 	for {
 		select {
@@ -73,7 +85,9 @@ func (w *writer) loop() {
 			return
 		default:
 		}
-		seq++ // a fresh number per attempt: a duplicate can only come from a server
+		if !w.retry || !failed {
+			seq++ // without retry, a fresh number per attempt: a duplicate can only come from a server
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := w.dbs[target].ExecContext(ctx, "INSERT INTO "+writerTable+" (seq) VALUES (?)", seq)
 		cancel()
@@ -86,6 +100,7 @@ func (w *writer) loop() {
 			target = (target + 1) % len(w.dbs) // try the next server
 		}
 		w.mu.Unlock()
+		failed = err != nil
 		if err != nil {
 			time.Sleep(200 * time.Microsecond)
 		}

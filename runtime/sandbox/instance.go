@@ -103,6 +103,11 @@ func optionFile(in Instance, primary string, tls *TLSFiles) (*mycnf.File, error)
 	flag("log-slave-updates") // every replica can become a primary
 	set("binlog-format", "ROW")
 	set("gtid-strict-mode", "1")
+	// Parallel replication, as production runs it: a single applier thread
+	// falls behind a primary written by several clients, and a switchover
+	// then has to wait for it.
+	set("slave-parallel-threads", "4")
+	set("slave-parallel-mode", "optimistic")
 	set("report-host", "127.0.0.1") // SHOW SLAVE HOSTS on the primary lists us
 	set("report-port", strconv.Itoa(in.Port))
 	flag("skip-name-resolve")

@@ -248,6 +248,22 @@ function M.persist(db, on, notes)
   return false
 end
 
+-- M.transactions(gtid) counts the transactions a GTID value stands for,
+-- for progress and rate figures in reports (not for decisions): on MariaDB
+-- the seq_no of each domain, on MySQL the length of every interval.
+function M.transactions(g)
+  local text, n = tostring(g), 0
+  if g:flavor() == "mariadb" then
+    for seq in text:gmatch("%d+%-%d+%-(%d+)") do n = n + tonumber(seq) end
+    return n
+  end
+  for range in text:gmatch(":([%d%-]+)") do
+    local a, b = range:match("^(%d+)%-(%d+)$")
+    if a then n = n + tonumber(b) - tonumber(a) + 1 elseif range:match("^%d+$") then n = n + 1 end
+  end
+  return n
+end
+
 -- M.ms(seconds) formats a duration in milliseconds.
 function M.ms(seconds)
   return string.format("%.1f ms", seconds * 1000)
