@@ -162,6 +162,29 @@ local function read_lock(ctx, o)
     "writes to calm down", primary:name(), tostring(o.lock_wait), waited, tostring(err)), 0)
 end
 
+-- unfence is the undo of the fence's read_only. An undo that runs once the
+-- promotion was sent (it timed out, was interrupted, lost its connection)
+-- cannot know whether SET GLOBAL read_only = OFF reached the candidate: it
+-- may take effect even later, from the server's socket buffer. Unfencing
+-- the old primary then could leave two writable servers, so it stays
+-- fenced, the candidate is made read-only where it answers, and the error
+-- says how to finish by hand. Writes are refused meanwhile (error 1290):
+-- an outage the operator ends, never a split brain.
+local function unfence(ctx)
+  local primary, candidate = ctx.primary, ctx.candidate
+  if ctx.promoting then
+    local fenced = rep.try(candidate.set_read_only, candidate, true)
+    error(string.format("%s stays read-only: the promotion of %s was interrupted and %s may have become " ..
+      "writable%s. %s has applied everything %s had (%s). Either finish the switchover (SET GLOBAL " ..
+      "read_only = 0 on %s, then run relocate for %s and the other replicas), or check that %s is " ..
+      "read-only and SET GLOBAL read_only = 0 on %s", primary:name(), candidate:name(), candidate:name(),
+      fenced and " (it was made read-only again, but a statement in flight may still land)" or
+      " (it could not be made read-only again)", candidate:name(), primary:name(), tostring(ctx.frozen),
+      candidate:name(), primary:name(), candidate:name(), primary:name()), 0)
+  end
+  primary:set_read_only(false)
+end
+
 local function fence(ctx, o)
   local primary = ctx.primary
   guard(ctx, "the fence")
@@ -172,7 +195,7 @@ local function fence(ctx, o)
   step("fence " .. primary:name() .. ": read_only", function()
     set_read_only_first(ctx, o)
   end, function()
-    primary:set_read_only(false)
+    unfence(ctx)
   end)
   step("fence " .. primary:name() .. ": kill sessions that bypass read_only", function()
     primary:kill_connections()
@@ -241,8 +264,14 @@ local function promote(ctx, o)
   -- (that and RESET REPLICA cost fsyncs, outside the window). From the
   -- first write it takes there is no way back.
   guard(ctx, "the promotion")
+  ctx.promoting = true -- from here the outcome may be unknown: see unfence
   step("make " .. candidate:name() .. " writable", function()
-    candidate:set_read_only(false)
+    local ok, err = rep.try(candidate.set_read_only, candidate, false)
+    if not ok then
+      -- The server answered with an error: nothing changed there.
+      if type(err) == "table" and err.kind == "server" then ctx.promoting = false end
+      error(err, 0)
+    end
   end)
   ctx.writable_at = rep.now()
   rep.point_of_no_return(string.format(

@@ -1,0 +1,59 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
+)
+
+// TestInterruptedPromotionKeepsOneWritable interrupts a switchover while
+// SET GLOBAL read_only = OFF is in flight to the candidate: db2 is
+// SIGSTOPped just before the step (its kernel still accepts the
+// statement), the run gets SIGINT, and db2 resumes a second later and may
+// then apply the statement. The undo must not unfence db1 while db2 may be
+// writable: afterwards at most one of them takes writes, and the report
+// says how to finish.
+func TestInterruptedPromotionKeepsOneWritable(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	db2 := sb.Instances[1]
+	t.Cleanup(func() { _ = syscall.Kill(db2.Pid, syscall.SIGCONT) })
+	mark := filepath.Join(t.TempDir(), "stopped")
+	cmd, _, stderr := startRunEnv(t, []string{"DB2_PID=" + strconv.Itoa(db2.Pid), "MARK=" + mark},
+		"-d", sb.DeploymentPath, "-e", `
+require("replicant.switchover").run { to = "db2", on_step = function(name)
+  if name == "make db2 writable" then
+    replicant.shell("kill -STOP " .. os.getenv("DB2_PID") .. " && touch " .. os.getenv("MARK"))
+  end
+end }`)
+	waitFor(t, "db2 to be stopped at the promotion", func() bool { _, err := os.Stat(mark); return err == nil })
+	time.Sleep(300 * time.Millisecond) // the statement is on its way to db2
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := syscall.Kill(db2.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(cmd.Wait()); code != 1 {
+		t.Errorf("exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "db1 stays read-only: the promotion of db2 was interrupted") {
+		t.Errorf("the report does not say db1 stays fenced and why:\n%s", stderr.String())
+	}
+	// Give a statement left in db2's socket buffer time to land, then
+	// count the writable servers.
+	c1, c2 := connect(t, sb, sb.Instances[0]), connect(t, sb, db2)
+	time.Sleep(500 * time.Millisecond)
+	ro1, ro2 := variable(t, c1, "read_only"), variable(t, c2, "read_only")
+	if ro1 == int64(0) && ro2 == int64(0) {
+		t.Fatalf("db1 and db2 are both writable after the interrupted promotion\n%s", stderr.String())
+	}
+	t.Logf("after: db1 read_only=%v, db2 read_only=%v", ro1, ro2)
+}
