@@ -22,7 +22,7 @@ func (s *State) verbMethods() map[string]lua.LGFunction {
 		"wait_for":         s.serverWaitFor,
 		"wait_and_stop":    s.serverWaitAndStop,
 		"set_read_only":    s.serverSetReadOnly,
-		"lock_tables":      s.simpleVerb("lock_tables", (*server.Server).LockTables),
+		"lock_tables":      s.serverLockTables,
 		"unlock_tables":    s.simpleVerb("unlock_tables", (*server.Server).UnlockTables),
 		"kill_connections": s.serverKillConnections,
 		"connections":      s.serverConnections,
@@ -37,6 +37,21 @@ func (s *State) simpleVerb(op string, fn func(*server.Server, context.Context) e
 		}
 		return 0
 	}
+}
+
+var lockOptions = optSpec{"lock_wait": optDuration}
+
+// db:lock_tables{lock_wait = "2s"} takes FLUSH TABLES WITH READ LOCK on a
+// session of its own (db's other methods stay free for reads) until
+// db:unlock_tables(); lock_wait bounds how long it waits behind a running
+// statement (lock_wait_timeout).
+func (s *State) serverLockTables(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	o := checkOptions(L, 2, "lock_tables", lockOptions)
+	if err := sv.LockTables(L.Context(), server.LockOptions{LockWait: o.duration("lock_wait")}); err != nil {
+		return s.raise(L, "lock_tables", err)
+	}
+	return 0
 }
 
 var threadOptions = optSpec{"thread": optString}
