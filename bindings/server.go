@@ -3,6 +3,7 @@ package bindings
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -294,6 +295,7 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 		sv.SetObserver(s.observer)
 	}
 	sv.SetDryRun(s.cfg.DryRun)
+	sv.SetDeadlines(s.deadlines)
 	s.servers[cfg] = sv
 	s.order = append(s.order, sv)
 	return sv, nil
@@ -310,4 +312,36 @@ func deploymentNameOf(d *deploy.Deployment, host string, port int, socket string
 		}
 	}
 	return "", false
+}
+
+var deadlineOptions = optSpec{"read": optDuration, "change": optDuration, "wait_grace": optDuration}
+
+// rep.deadlines{read=, change=, wait_grace=} bounds every statement on
+// every server for the rest of the run: read for statements that change
+// nothing (status, variables), change for every other one, and a
+// replication wait its own timeout plus wait_grace. Keys left out keep
+// their value; it returns the deadlines before the call, in seconds, so a
+// procedure can put them back. --timeout still bounds the whole run.
+func (s *State) repDeadlines(L *lua.LState) int {
+	o := checkOptions(L, 1, "deadlines", deadlineOptions)
+	old := s.deadlines
+	if old == (server.Deadlines{}) {
+		old = server.DefaultDeadlines
+	}
+	d := old
+	for key, field := range map[string]*time.Duration{"read": &d.Read, "change": &d.Change, "wait_grace": &d.WaitGrace} {
+		if v := o.duration(key); v > 0 {
+			*field = v
+		}
+	}
+	s.deadlines = d
+	for _, sv := range s.order {
+		sv.SetDeadlines(d)
+	}
+	t := L.CreateTable(0, 3)
+	t.RawSetString("read", lua.LNumber(old.Read.Seconds()))
+	t.RawSetString("change", lua.LNumber(old.Change.Seconds()))
+	t.RawSetString("wait_grace", lua.LNumber(old.WaitGrace.Seconds()))
+	L.Push(t)
+	return 1
 }

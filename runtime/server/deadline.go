@@ -23,20 +23,26 @@ type Deadlines struct {
 	WaitGrace time.Duration
 }
 
-// DefaultDeadlines apply unless a run sets others (WithDeadlines).
+// DefaultDeadlines apply unless a run sets others (SetDeadlines).
 var DefaultDeadlines = Deadlines{Read: 30 * time.Second, Change: 60 * time.Second, WaitGrace: 10 * time.Second}
 
-type deadlinesKey struct{}
-
-// WithDeadlines returns a context whose server operations use d; zero
-// fields keep the defaults.
-func WithDeadlines(ctx context.Context, d Deadlines) context.Context {
-	return context.WithValue(ctx, deadlinesKey{}, d)
+// SetDeadlines bounds the server's operations from now on; zero fields
+// keep the defaults.
+func (s *Server) SetDeadlines(d Deadlines) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deadlines = d
 }
 
-// DeadlinesOf returns the deadlines in effect under ctx.
-func DeadlinesOf(ctx context.Context) Deadlines {
-	d, _ := ctx.Value(deadlinesKey{}).(Deadlines)
+// Deadlines returns the deadlines in effect, defaults filled in.
+func (s *Server) Deadlines() Deadlines {
+	s.mu.Lock()
+	d := s.deadlines
+	s.mu.Unlock()
+	return d.withDefaults()
+}
+
+func (d Deadlines) withDefaults() Deadlines {
 	if d.Read <= 0 {
 		d.Read = DefaultDeadlines.Read
 	}
@@ -72,11 +78,11 @@ func withOpDeadline(ctx context.Context, kind string, d time.Duration) context.C
 
 // bound gives a statement its deadline: the wait's (withOpDeadline), or the
 // read or change deadline for its kind.
-func bound(ctx context.Context, query string) (context.Context, context.CancelFunc) {
+func (s *Server) bound(ctx context.Context, query string) (context.Context, context.CancelFunc) {
 	if op, ok := ctx.Value(opDeadlineKey{}).(DeadlineError); ok {
 		return context.WithTimeoutCause(ctx, op.After, &op)
 	}
-	d := DeadlinesOf(ctx)
+	d := s.Deadlines()
 	if ok, _ := ReadOnly(query); ok {
 		return context.WithTimeoutCause(ctx, d.Read, &DeadlineError{Kind: "read", After: d.Read})
 	}

@@ -46,11 +46,11 @@ func (s *Server) LockTables(ctx context.Context, opts LockOptions) error {
 		return s.wrap("lock_tables", err)
 	}
 	s.own(id, true) // a fence's kill_connections must not end our own lock
-	bctx, cancel := bound(ctx, stmt)
+	bctx, cancel := s.bound(ctx, stmt)
 	defer cancel()
 	wait := opts.LockWait
 	if wait <= 0 {
-		wait = DeadlinesOf(ctx).Change
+		wait = s.Deadlines().Change
 	}
 	secs := int64(math.Ceil(wait.Seconds()))
 	start := time.Now()
@@ -96,7 +96,7 @@ func (s *Server) UnlockTables(ctx context.Context) error {
 	}
 	defer s.own(held.id, false)
 	defer discard(held.conn)
-	bctx, cancel := bound(ctx, stmt)
+	bctx, cancel := s.bound(ctx, stmt)
 	defer cancel()
 	start := time.Now()
 	_, err = held.conn.ExecContext(bctx, stmt)

@@ -23,12 +23,13 @@ type Server struct {
 	connector driver.Connector
 	driverLog *driverLog
 
-	mu       sync.Mutex // guards db, fl, observer, dryRun, skipped
-	db       *sql.DB
-	fl       *flavor.Flavor
-	observer Observer
-	dryRun   bool
-	skipped  bool // a dry run skipped a change to this server: later reads are unverified
+	mu        sync.Mutex // guards db, fl, observer, dryRun, skipped, deadlines
+	db        *sql.DB
+	fl        *flavor.Flavor
+	observer  Observer
+	dryRun    bool
+	skipped   bool // a dry run skipped a change to this server: later reads are unverified
+	deadlines Deadlines
 
 	sessionMu sync.Mutex // held for the whole of a statement on the session
 	session   *sql.Conn
@@ -241,7 +242,7 @@ func (s *Server) Query(ctx context.Context, query string, args ...any) (*Result,
 	}
 	var res *Result
 	start := time.Now()
-	bctx, cancel := bound(ctx, query)
+	bctx, cancel := s.bound(ctx, query)
 	defer cancel()
 	err := s.onSession(bctx, "sql", func(c *sql.Conn) error {
 		rows, err := c.QueryContext(bctx, query, args...)
@@ -267,7 +268,7 @@ func (s *Server) Exec(ctx context.Context, query string, args ...any) (*Result, 
 		return res, nil
 	}
 	start := time.Now()
-	bctx, cancel := bound(ctx, query)
+	bctx, cancel := s.bound(ctx, query)
 	defer cancel()
 	err := s.onSession(bctx, "exec", func(c *sql.Conn) error {
 		r, err := c.ExecContext(bctx, query, args...)
@@ -300,7 +301,7 @@ func (s *Server) Aside(ctx context.Context, query string, args ...any) (*Result,
 	if ok, why := ReadOnly(query); !ok && s.DryRun() {
 		return nil, &Error{Op: "sql", Server: s.String(), Message: "dry run: not run beside the session: " + why}
 	}
-	bctx, cancel := bound(ctx, query)
+	bctx, cancel := s.bound(ctx, query)
 	defer cancel()
 	rows, err := s.pool().QueryContext(bctx, query, args...)
 	if err != nil {

@@ -97,7 +97,7 @@ func (s *Server) watchedWait(ctx context.Context, w flavor.Wait, d time.Duration
 			cancel(err)
 		}
 	}()
-	res, err := s.Query(withOpDeadline(waitCtx, "wait", d+DeadlinesOf(ctx).WaitGrace), w.Query, w.Args...)
+	res, err := s.Query(withOpDeadline(waitCtx, "wait", d+s.Deadlines().WaitGrace), w.Query, w.Args...)
 	if cause := context.Cause(waitCtx); err != nil && cause != nil && ctx.Err() == nil {
 		return false, s.wrap("wait_for", cause) // the watcher ended it
 	}
