@@ -52,15 +52,16 @@ type State struct {
 	exit    *int                             // set by os.exit
 	started time.Time
 
-	proc      *procedure.Procedure
-	auditor   *procedure.Audit
-	plan      *procedure.Plan
-	observer  server.Observer // what every server reports its statements to
-	locks     []*procedure.ClusterLock
-	parallel  map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
-	machines  map[*server.Server]machine.Machine
+	proc     *procedure.Procedure
+	auditor  *procedure.Audit
+	plan     *procedure.Plan
+	observer server.Observer // what every server reports its statements to
+	locks    []*procedure.ClusterLock
+	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
+	machines map[*server.Server]machine.Machine
+	results  []lua.LValue // what the main chunk returned, for --json
+
 	deadlines server.Deadlines // rep.deadlines: every server's, for the rest of the run
-	results   []lua.LValue     // what the main chunk returned, for --json
 }
 
 // New builds a state whose every blocking call is bounded by ctx.
