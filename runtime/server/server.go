@@ -356,5 +356,7 @@ func (s *Server) Flavor(ctx context.Context) (flavor.Flavor, error) {
 
 // Ping checks that the server answers on the session.
 func (s *Server) Ping(ctx context.Context) error {
-	return s.onSession(ctx, "ping", func(c *sql.Conn) error { return c.PingContext(ctx) })
+	bctx, cancel := s.bound(ctx, "SELECT 1")
+	defer cancel()
+	return s.onSession(bctx, "ping", func(c *sql.Conn) error { return deadlineCause(ctx, bctx, c.PingContext(bctx)) })
 }
