@@ -170,3 +170,24 @@ replicant.log.info("%s and %s", nil, true)`)
 		}
 	}
 }
+
+// db:with_session puts the session's variables back when the block
+// raises, and a session lost inside the block gets them again.
+func TestWithSessionRestores(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
+	r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `
+local db1 = replicant.server("db1")
+local function lw() return db1:query_row("SELECT @@SESSION.lock_wait_timeout AS v").v end
+local before = lw()
+local ok, err = pcall(db1.with_session, db1, { lock_wait_timeout = 7 }, function()
+  assert(lw() == 7, "not set")
+  db1:close() -- the session is lost: the next one gets the value again
+  assert(lw() == 7, "not set again on the new session")
+  error("boom")
+end)
+assert(not ok and tostring(err):find("boom"), tostring(err))
+print("restored", lw() == before)`)
+	if r.code != 0 || !strings.Contains(r.stdout, "restored\ttrue") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
