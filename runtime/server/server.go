@@ -303,11 +303,24 @@ func (s *Server) Aside(ctx context.Context, query string, args ...any) (*Result,
 	}
 	bctx, cancel := s.bound(ctx, query)
 	defer cancel()
+	start := time.Now()
 	rows, err := s.pool().QueryContext(bctx, query, args...)
 	if err != nil {
 		return nil, s.wrap("sql", deadlineCause(ctx, bctx, err))
 	}
 	res, err := readRows(rows)
+	s.mu.Lock()
+	unverified := s.dryRun && s.skipped
+	s.mu.Unlock()
+	if unverified {
+		// Not audited otherwise (watchers poll often), but a dry run's plan
+		// must name the reads whose answers it cannot vouch for.
+		var n int64
+		if res != nil {
+			n = int64(len(res.Rows))
+		}
+		s.observeSQL(query, args, start, n, err)
+	}
 	return res, s.wrap("sql", deadlineCause(ctx, bctx, err))
 }
 
