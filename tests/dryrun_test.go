@@ -59,6 +59,10 @@ func TestDryRunChangesNothing(t *testing.T) {
 		{"restart", `db1:restart()`, ": machine: restart (through "},
 		{"option file save", `local c = db1:config(); c:set("read-only", "1"); c:save()`, "+read-only = 1"},
 		{"shell hook", `replicant.shell("touch ` + mark + `")`, "shell: sh -c \"touch " + mark + "\""},
+		// The account statements carry the replication password: the plan
+		// shows them redacted.
+		{"imbue", `db1:imbue(replicant.roles.master{ options = { ["max-connections"] = 77 } })`,
+			"IDENTIFIED BY '<redacted>'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,6 +73,7 @@ print("read_only", db1:variable("read_only"))`)
 			if r.code != 0 || !strings.Contains(r.stdout, "change(s) would be made") || !strings.Contains(r.stdout, c.plan) {
 				t.Errorf("exit %d; want the plan to show %q\nstdout:\n%s\nstderr:\n%s", r.code, c.plan, r.stdout, r.stderr)
 			}
+			assertNoSecrets(t, sb, r.stdout, r.stderr)
 			if after := stateOf(t, sb.Primary(), db1); after != before {
 				t.Errorf("db1 changed by a dry run:\nbefore %+v\nafter  %+v", before, after)
 			}

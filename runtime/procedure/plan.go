@@ -85,7 +85,7 @@ func (p *Plan) Print(w io.Writer) {
 	if len(p.unverified) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "dry run: %d read(s) ran after a skipped change to their server; their answers are unverified:\n",
+	fmt.Fprintf(w, "dry run: %d statement(s) ran after a skipped change to their server; their answers are unverified:\n",
 		len(p.unverified))
 	for _, u := range p.unverified {
 		times := ""

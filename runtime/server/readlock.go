@@ -119,10 +119,3 @@ func (s *Server) releaseReadLock() {
 		s.own(held.id, false)
 	}
 }
-
-// HoldsReadLock reports whether LockTables holds its lock.
-func (s *Server) HoldsReadLock() bool {
-	s.lockMu.Lock()
-	defer s.lockMu.Unlock()
-	return s.readLock != nil
-}
