@@ -49,6 +49,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	db1 := connect(t, sb, sb.Primary())
 	execAll(t, db1, "CREATE DATABASE dry", "CREATE TABLE dry.t (id INT PRIMARY KEY)", "INSERT INTO dry.t VALUES (1), (2)")
 	mark := filepath.Join(t.TempDir(), "hook-ran")
+	image := filepath.Join(t.TempDir(), "image")
 	cases := []struct{ name, code, plan string }{
 		{"set global", `db1:exec("SET @@GLOBAL.read_only = 1")`, "db1 (127.0.0.1:"},
 		{"persist", `db1:exec("SET @@PERSIST.max_connections = 10")`, ": SET @@PERSIST.max_connections = 10"},
@@ -59,6 +60,8 @@ func TestDryRunChangesNothing(t *testing.T) {
 		{"restart", `db1:restart()`, ": machine: restart (through "},
 		{"option file save", `local c = db1:config(); c:set("read-only", "1"); c:save()`, "+read-only = 1"},
 		{"shell hook", `replicant.shell("touch ` + mark + `")`, "shell: sh -c \"touch " + mark + "\""},
+		{"backup and restore", `replicant.backup{ server = db1, to = "` + image + `" }
+replicant.restore{ server = db1, image = "` + image + `" }`, "backup: logical backup into " + image},
 		// The account statements carry the replication password: the plan
 		// shows them redacted.
 		{"imbue", `db1:imbue(replicant.roles.master{ options = { ["max-connections"] = 77 } })`,
@@ -79,6 +82,12 @@ print("read_only", db1:variable("read_only"))`)
 			}
 			if _, err := os.Stat(mark); err == nil {
 				t.Errorf("the shell hook ran in a dry run")
+			}
+			if _, err := os.Stat(image); err == nil {
+				t.Errorf("a dry run took a backup")
+			}
+			if c.name == "backup and restore" && !strings.Contains(r.stdout, "restore: restore "+image+" into it") {
+				t.Errorf("the restore is not in the plan:\n%s", r.stdout)
 			}
 			// The read after the skipped change ran on a db1 without it.
 			unverified := strings.Contains(r.stdout, "their answers are unverified") &&
