@@ -191,3 +191,47 @@ print("restored", lw() == before)`)
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// lock_tables holds FLUSH TABLES WITH READ LOCK on a session of its own:
+// writers wait, a fence's kill_connections does not end it, unlock
+// releases it. It waits no longer than the lock_wait_timeout the main
+// session has (a script sets it there, as for a lock on the session).
+func TestLockTablesOwnSession(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
+	ctx := context.Background()
+	db1, blocker := connect(t, sb, sb.Primary()), connect(t, sb, sb.Primary())
+	execAll(t, db1, "CREATE DATABASE lk", "CREATE TABLE lk.t (id INT PRIMARY KEY)")
+	if err := blocker.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db1.ClientConnections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db1.LockTables(ctx, server.LockOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if during, err := db1.ClientConnections(ctx); err != nil || len(during) != len(before) {
+		t.Errorf("sessions a fence would kill: %d before the lock, %d with it (%v); the lock's own must not be one",
+			len(before), len(during), err)
+	}
+	if _, err := blocker.Exec(ctx, "SET SESSION lock_wait_timeout = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blocker.Exec(ctx, "INSERT INTO lk.t VALUES (1)"); err == nil || !strings.Contains(err.Error(), "1205") {
+		t.Errorf("a write under the read lock: %v; want a lock wait timeout (1205)", err)
+	}
+	if err := db1.UnlockTables(ctx); err != nil {
+		t.Fatal(err)
+	}
+	execAll(t, blocker, "INSERT INTO lk.t VALUES (2)")
+
+	execAll(t, blocker, "LOCK TABLES lk.t WRITE")
+	execAll(t, db1, "SET SESSION lock_wait_timeout = 1")
+	err = db1.LockTables(ctx, server.LockOptions{})
+	var se *server.Error
+	if !errors.As(err, &se) || se.Code != 1205 {
+		t.Errorf("lock_tables behind a LOCK TABLES: %v; want error 1205 after the session's lock_wait_timeout", err)
+	}
+	execAll(t, blocker, "UNLOCK TABLES")
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"time"
 )
@@ -18,7 +19,9 @@ type heldConn struct {
 type LockOptions struct {
 	// LockWait is lock_wait_timeout for the lock's session: how long
 	// FLUSH TABLES WITH READ LOCK may wait behind a long statement before
-	// the server gives up. 0 is the change deadline.
+	// the server gives up. 0 takes the main session's lock_wait_timeout,
+	// so a script that set it there (as it would for a lock on the
+	// session) gets what it asked for.
 	LockWait time.Duration
 }
 
@@ -36,6 +39,10 @@ func (s *Server) LockTables(ctx context.Context, opts LockOptions) error {
 	if s.dryRunning(stmt, nil) {
 		return nil
 	}
+	secs, err := s.lockWaitSeconds(ctx, opts.LockWait)
+	if err != nil {
+		return relabel(err, "lock_tables")
+	}
 	s.lockMu.Lock()
 	defer s.lockMu.Unlock()
 	if s.readLock != nil {
@@ -48,11 +55,6 @@ func (s *Server) LockTables(ctx context.Context, opts LockOptions) error {
 	s.own(id, true) // a fence's kill_connections must not end our own lock
 	bctx, cancel := s.bound(ctx, stmt)
 	defer cancel()
-	wait := opts.LockWait
-	if wait <= 0 {
-		wait = s.Deadlines().Change
-	}
-	secs := int64(math.Ceil(wait.Seconds()))
 	start := time.Now()
 	_, err = conn.ExecContext(bctx, "SET SESSION lock_wait_timeout = ?", secs)
 	if err == nil {
@@ -71,6 +73,24 @@ func (s *Server) LockTables(ctx context.Context, opts LockOptions) error {
 	}
 	s.readLock = &heldConn{conn: conn, id: id}
 	return nil
+}
+
+// lockWaitSeconds is the lock_wait_timeout for LockTables' session.
+func (s *Server) lockWaitSeconds(ctx context.Context, wait time.Duration) (int64, error) {
+	if wait > 0 {
+		return int64(math.Ceil(wait.Seconds())), nil
+	}
+	row, err := s.QueryRow(ctx, "SELECT @@SESSION.lock_wait_timeout AS w")
+	if err != nil {
+		return 0, err
+	}
+	switch w := row["w"].(type) {
+	case int64:
+		return w, nil
+	case uint64:
+		return int64(w), nil
+	}
+	return 0, &Error{Op: "lock_tables", Server: s.String(), Message: fmt.Sprintf("lock_wait_timeout reads %v", row["w"])}
 }
 
 // UnlockTables releases LockTables: UNLOCK TABLES on the lock's session,
