@@ -188,12 +188,17 @@ func sessionTarget(t []token) (string, bool) {
 
 var scopeWords = map[string]bool{"GLOBAL": true, "PERSIST": true, "PERSIST_ONLY": true, "SESSION": true, "LOCAL": true}
 
+// tokensText is the tokens as SQL text again: "@@GLOBAL.READ_ONLY".
 func tokensText(t []token) string {
-	parts := make([]string, len(t))
+	var b strings.Builder
 	for i, x := range t {
-		parts[i] = x.text
+		glued := x.sym("@") || x.sym(".") || (i > 0 && (t[i-1].sym("@") || t[i-1].sym(".")))
+		if i > 0 && !glued {
+			b.WriteByte(' ')
+		}
+		b.WriteString(x.text)
 	}
-	return strings.Join(parts, " ")
+	return b.String()
 }
 
 // harmlessSession are session variables whose setting changes how this
