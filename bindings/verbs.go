@@ -45,7 +45,7 @@ var lockOptions = optSpec{"lock_wait": optDuration}
 // db:lock_tables{lock_wait = "2s"} takes FLUSH TABLES WITH READ LOCK on a
 // session of its own (db's other methods stay free for reads) until
 // db:unlock_tables(); lock_wait bounds how long it waits behind a running
-// statement (lock_wait_timeout; by default the one db's session has).
+// statement (lock_wait_timeout; by default the change deadline, 60 s).
 func (s *State) serverLockTables(L *lua.LState) int {
 	sv := checkServer(L, 1)
 	o := checkOptions(L, 2, "lock_tables", lockOptions)

@@ -108,7 +108,7 @@ local function fence(ctx, o)
     primary:kill_connections()
   end)
   step("fence " .. primary:name() .. ": FLUSH TABLES WITH READ LOCK", function()
-    primary:lock_tables()
+    primary:lock_tables { lock_wait = o.lock_wait }
   end, function()
     primary:unlock_tables()
   end)

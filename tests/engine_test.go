@@ -194,8 +194,7 @@ print("restored", lw() == before)`)
 
 // lock_tables holds FLUSH TABLES WITH READ LOCK on a session of its own:
 // writers wait, a fence's kill_connections does not end it, unlock
-// releases it. It waits no longer than the lock_wait_timeout the main
-// session has (a script sets it there, as for a lock on the session).
+// releases it. It waits behind another lock no longer than lock_wait.
 func TestLockTablesOwnSession(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
 	ctx := context.Background()
@@ -227,11 +226,10 @@ func TestLockTablesOwnSession(t *testing.T) {
 	execAll(t, blocker, "INSERT INTO lk.t VALUES (2)")
 
 	execAll(t, blocker, "LOCK TABLES lk.t WRITE")
-	execAll(t, db1, "SET SESSION lock_wait_timeout = 1")
-	err = db1.LockTables(ctx, server.LockOptions{})
+	err = db1.LockTables(ctx, server.LockOptions{LockWait: time.Second})
 	var se *server.Error
 	if !errors.As(err, &se) || se.Code != 1205 {
-		t.Errorf("lock_tables behind a LOCK TABLES: %v; want error 1205 after the session's lock_wait_timeout", err)
+		t.Errorf("lock_tables behind a LOCK TABLES: %v; want error 1205 after lock_wait", err)
 	}
 	execAll(t, blocker, "UNLOCK TABLES")
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
 	"time"
 )
@@ -19,9 +18,10 @@ type heldConn struct {
 type LockOptions struct {
 	// LockWait is lock_wait_timeout for the lock's session: how long
 	// FLUSH TABLES WITH READ LOCK may wait behind a long statement before
-	// the server gives up. 0 takes the main session's lock_wait_timeout,
-	// so a script that set it there (as it would for a lock on the
-	// session) gets what it asked for.
+	// the server gives up. 0 is the change deadline. (Not the main
+	// session's lock_wait_timeout: reading it would put a statement on
+	// that session first, and a server hung at that moment would cost the
+	// session the undo needs.)
 	LockWait time.Duration
 }
 
@@ -39,10 +39,7 @@ func (s *Server) LockTables(ctx context.Context, opts LockOptions) error {
 	if s.dryRunning(stmt, nil) {
 		return nil
 	}
-	secs, err := s.lockWaitSeconds(ctx, opts.LockWait)
-	if err != nil {
-		return relabel(err, "lock_tables")
-	}
+	secs := s.lockWaitSeconds(opts.LockWait)
 	s.lockMu.Lock()
 	defer s.lockMu.Unlock()
 	if s.readLock != nil {
@@ -76,21 +73,11 @@ func (s *Server) LockTables(ctx context.Context, opts LockOptions) error {
 }
 
 // lockWaitSeconds is the lock_wait_timeout for LockTables' session.
-func (s *Server) lockWaitSeconds(ctx context.Context, wait time.Duration) (int64, error) {
-	if wait > 0 {
-		return int64(math.Ceil(wait.Seconds())), nil
+func (s *Server) lockWaitSeconds(wait time.Duration) int64 {
+	if wait <= 0 {
+		wait = s.Deadlines().Change
 	}
-	row, err := s.QueryRow(ctx, "SELECT @@SESSION.lock_wait_timeout AS w")
-	if err != nil {
-		return 0, err
-	}
-	switch w := row["w"].(type) {
-	case int64:
-		return w, nil
-	case uint64:
-		return int64(w), nil
-	}
-	return 0, &Error{Op: "lock_tables", Server: s.String(), Message: fmt.Sprintf("lock_wait_timeout reads %v", row["w"])}
+	return int64(math.Ceil(wait.Seconds()))
 }
 
 // UnlockTables releases LockTables: UNLOCK TABLES on the lock's session,
