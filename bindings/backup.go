@@ -38,9 +38,10 @@ var backupOptions = optSpec{"server": optAny, "to": optString, "method": optStri
 // whose deployment entry has an ssh machine runs the tool on that host
 // (found on its PATH) through the machine and streams the copy here,
 // where tool prepares it. Under -v, progress goes to stderr.
-// A dry run takes the backup too: it changes no server (the dump holds
-// FLUSH TABLES WITH READ LOCK for a moment, mariadb-backup its BACKUP
-// STAGE locks).
+// A dry run does not take it (the dump holds FLUSH TABLES WITH READ LOCK
+// for a moment, mariadb-backup its BACKUP STAGE locks, and the image
+// fills a disk): it is recorded in the plan, and the table returned has
+// image, method, server and dry_run = true only.
 func (s *State) repBackup(L *lua.LState) int {
 	o := checkOptions(L, 1, "backup", backupOptions)
 	sv := optServer(L, o, "backup")
@@ -54,6 +55,9 @@ func (s *State) repBackup(L *lua.LState) int {
 		opts.Host = s.remoteMachine(L, sv)
 	default:
 		L.RaiseError("backup: option method: want %q or %q, got %q", backup.Logical, backup.Physical, opts.Method)
+	}
+	if sv.DryRun() {
+		return s.planBackup(L, sv, to, opts.Method)
 	}
 	start := time.Now()
 	m, err := backup.Backup(L.Context(), sv, to, opts)
@@ -103,6 +107,11 @@ func (s *State) repRestore(L *lua.LState) int {
 		return s.raise(L, "restore", &server.Error{Op: "restore", Server: sv.String(), Message: err.Error(), Err: err})
 	}
 	target.Controller = ctl
+	if sv.DryRun() {
+		if _, err := backup.ReadManifest(image); err != nil {
+			return s.planRestore(L, sv, image, err)
+		}
+	}
 	start := time.Now()
 	r, err := backup.Restore(L.Context(), image, target, opts)
 	s.audit("restore", sv.String(), map[string]any{"image": image, "duration_ms": time.Since(start).Milliseconds(),
@@ -116,7 +125,8 @@ func (s *State) repRestore(L *lua.LState) int {
 		return s.raiseBackup(L, "restore", sv, err)
 	}
 	if r.DryRun {
-		fmt.Fprintf(s.cfg.Stderr, "dry run: would restore %s (%s of %s) into %s\n", image, r.Manifest.Method, r.Manifest.Server, sv)
+		sv.Plan(server.KindRestore, fmt.Sprintf("restore %s (%s image of %s, verified) into it", image,
+			r.Manifest.Method, r.Manifest.Server))
 	}
 	t := s.manifestTable(L, r.Manifest)
 	t.RawSetString("old_datadir", lua.LString(r.OldDataDir))
@@ -163,7 +173,7 @@ func (s *State) remoteMachine(L *lua.LState, sv *server.Server) machine.Host {
 	if !ok || entry.Machine == nil || entry.Machine.SSH == "" {
 		return nil
 	}
-	m, _ := s.machineOf(L, sv)
+	m, _ := s.realMachine(L, sv)
 	return m
 }
 
@@ -272,4 +282,31 @@ func errText(err error) any {
 		return nil
 	}
 	return err.Error()
+}
+
+// planBackup records a backup a dry run does not take.
+func (s *State) planBackup(L *lua.LState, sv *server.Server, to string, method backup.Method) int {
+	if method == "" {
+		method = backup.Logical
+	}
+	sv.Plan(server.KindBackup, fmt.Sprintf("%s backup into %s", method, to))
+	t := L.CreateTable(0, 4)
+	t.RawSetString("image", lua.LString(to))
+	t.RawSetString("method", lua.LString(method))
+	t.RawSetString("server", lua.LString(sv.Name()))
+	t.RawSetString("dry_run", lua.LTrue)
+	L.Push(t)
+	return 1
+}
+
+// planRestore records a restore whose image a dry run cannot verify: it
+// does not exist yet (a backup this dry run skipped) or is unreadable.
+func (s *State) planRestore(L *lua.LState, sv *server.Server, image string, why error) int {
+	sv.Plan(server.KindRestore, fmt.Sprintf("restore %s into it (image not verified: %v)", image, why))
+	t := L.CreateTable(0, 3)
+	t.RawSetString("image", lua.LString(image))
+	t.RawSetString("server", lua.LString(sv.Name()))
+	t.RawSetString("dry_run", lua.LTrue)
+	L.Push(t)
+	return 1
 }

@@ -141,7 +141,9 @@ assert(DB2:replica_status() ~= nil, "replication stopped")`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "dry run: would restore "+live.L.GetGlobal("IMG").String()) {
-		t.Errorf("output: %s", out)
+	var plan strings.Builder
+	dry.PrintPlan(&plan)
+	if !strings.Contains(plan.String(), "restore: restore "+live.L.GetGlobal("IMG").String()) {
+		t.Errorf("plan: %s\noutput: %s", plan.String(), out)
 	}
 }

@@ -123,10 +123,7 @@ func (s *State) binlogOptions(L *lua.LState, sv *server.Server, o options) (binl
 	if err != nil {
 		return opts, err
 	}
-	gf := gtid.MySQL
-	if fl.IsMariaDB() {
-		gf = gtid.MariaDB
-	}
+	gf := fl.GTIDFlavor()
 	for key, dst := range map[string]struct {
 		pos *gtid.Position
 		g   *gtid.Set
@@ -358,7 +355,7 @@ func (s *State) repLocateGTID(L *lua.LState) int {
 	if err != nil {
 		return s.raise(L, "locate_gtid", err)
 	}
-	g, err := gtidValue(L.Get(2), gtidFlavorOf(fl.IsMariaDB()), true)
+	g, err := gtidValue(L.Get(2), fl.GTIDFlavor(), true)
 	if err != nil {
 		L.ArgError(2, err.Error())
 	}
@@ -372,13 +369,6 @@ func (s *State) repLocateGTID(L *lua.LState) int {
 	}
 	L.Push(s.locationToLua(L, loc))
 	return 1
-}
-
-func gtidFlavorOf(mariadb bool) gtid.Flavor {
-	if mariadb {
-		return gtid.MariaDB
-	}
-	return gtid.MySQL
 }
 
 func (s *State) locationToLua(L *lua.LState, loc *binlog.Location) *lua.LTable {
@@ -423,7 +413,7 @@ func (s *State) serverErrantTransactions(L *lua.LState) int {
 		if err != nil {
 			return s.raise(L, "errant_transactions", err)
 		}
-		if base, err = gtidValue(L.Get(2), gtidFlavorOf(fl.IsMariaDB()), false); err != nil {
+		if base, err = gtidValue(L.Get(2), fl.GTIDFlavor(), false); err != nil {
 			L.ArgError(2, "want the primary (a server) or a GTID set: "+err.Error())
 		}
 	}

@@ -136,6 +136,9 @@ type Outcome struct {
 	PastPointOfNoReturn bool               `json:"past_point_of_no_return,omitempty"`
 	Recovery            string             `json:"recovery,omitempty"`
 	Plan                []OutcomeStatement `json:"plan,omitempty"` // --dry-run: what would have run
+	// Unverified are the reads a dry run ran on a server after skipping a
+	// change to it: what was decided from them is not verified.
+	Unverified []OutcomeStatement `json:"unverified,omitempty"`
 }
 
 // OutcomeErr is a failure: the message as stderr shows it, and the fields
@@ -155,10 +158,13 @@ type OutcomeStep struct {
 	Error      string  `json:"error,omitempty"`
 }
 
-// OutcomeStatement is one statement a dry run recorded.
+// OutcomeStatement is one statement a dry run recorded, or another change
+// it skipped: kind is then machine, file, shell, backup or restore, and sql
+// says what it would do.
 type OutcomeStatement struct {
 	Server string `json:"server"`
 	SQL    string `json:"sql"`
+	Kind   string `json:"kind,omitempty"`
 }
 
 // Outcome describes the finished run: err is what Run returned, exitCode
@@ -203,7 +209,10 @@ func (s *State) Outcome(err error, exitCode int) Outcome {
 	if s.plan != nil {
 		o.Plan = []OutcomeStatement{}
 		for _, st := range s.plan.Statements() {
-			o.Plan = append(o.Plan, OutcomeStatement{Server: st.Server, SQL: st.SQL})
+			o.Plan = append(o.Plan, OutcomeStatement{Server: st.Server, SQL: st.SQL, Kind: st.Kind})
+		}
+		for _, st := range s.plan.Unverified() {
+			o.Unverified = append(o.Unverified, OutcomeStatement{Server: st.Server, SQL: st.SQL})
 		}
 	}
 	return o

@@ -22,7 +22,7 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 		return func(L *lua.LState) int {
 			sv := checkServer(L, 1)
 			m, _ := s.machineOf(L, sv)
-			if op != "start" {
+			if op != "start" && !sv.DryRun() {
 				sv.Close() // its connections end with the server
 			}
 			if err := fn(m, L.Context()); err != nil {
@@ -41,8 +41,19 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 }
 
 // machineOf is the machine of a deployment server, built once per run
-// with readiness checked by connecting to the server.
+// with readiness checked by connecting to the server. In a dry run it
+// reads files for real and records every action and write in the plan.
 func (s *State) machineOf(L *lua.LState, sv *server.Server) (machine.Machine, deploy.Server) {
+	m, entry := s.realMachine(L, sv)
+	if sv.DryRun() {
+		return planMachine{m: m, sv: sv}, entry
+	}
+	return m, entry
+}
+
+// realMachine is machineOf without the dry run's recording, for backup
+// and restore, which stop before any change in a dry run themselves.
+func (s *State) realMachine(L *lua.LState, sv *server.Server) (machine.Machine, deploy.Server) {
 	var entry deploy.Server
 	if d := s.cfg.Deployment; d != nil {
 		entry = d.Servers[sv.Config().Name]

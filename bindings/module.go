@@ -17,6 +17,7 @@ func (s *State) newModule() *lua.LTable {
 	L := s.L
 	api := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"server":     s.repServer,
+		"deadlines":  s.repDeadlines,
 		"servers":    s.repServers,
 		"deployment": s.repDeployment,
 		"sleep":      s.async(s.repSleep),

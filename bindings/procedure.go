@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -220,8 +221,7 @@ func (s *State) repShell(L *lua.LState) int {
 	cmdline := L.CheckString(1)
 	o := checkOptions(L, 2, "shell", shellOptions)
 	if s.cfg.DryRun {
-		s.audit("shell", cmdline, map[string]any{"planned": true})
-		fmt.Fprintf(s.cfg.Stderr, "dry run: would run: %s\n", cmdline)
+		s.planShell(cmdline)
 		L.Push(lua.LString(""))
 		return 1
 	}
@@ -246,6 +246,15 @@ func (s *State) repShell(L *lua.LState) int {
 	}
 	L.Push(lua.LString(out))
 	return 1
+}
+
+// planShell records a hook a dry run does not run, in the plan and the
+// audit log.
+func (s *State) planShell(cmdline string) {
+	st := server.Statement{SQL: "sh -c " + strconv.Quote(cmdline), Start: time.Now(), Planned: true, Kind: server.KindShell}
+	if s.observer != nil {
+		s.observer.Statement(st)
+	}
 }
 
 // rep.confirm(text) → true when the operator agrees: --yes agrees to
@@ -275,19 +284,43 @@ func (s *State) audit(typ, name string, details map[string]any) {
 	}
 }
 
+// formatLua is string.format(...) of the arguments, so rep.log formats
+// exactly as Lua does ("%.1f", "%5d", "%q"); one argument is the message
+// as it is. An argument that is not a string or a number is shown with
+// tostring first, as print would.
+func formatLua(L *lua.LState) string {
+	if L.GetTop() == 1 {
+		return L.CheckString(1)
+	}
+	format := L.CheckString(1)
+	args := make([]lua.LValue, 0, L.GetTop())
+	args = append(args, lua.LString(format))
+	for i := 2; i <= L.GetTop(); i++ {
+		v := L.Get(i)
+		switch v.(type) {
+		case lua.LString, lua.LNumber:
+		default:
+			v = lua.LString(L.ToStringMeta(v).String())
+		}
+		args = append(args, v)
+	}
+	fn := L.GetField(L.GetGlobal("string"), "format")
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	L.Call(len(args), 1)
+	msg := L.ToStringMeta(L.Get(-1)).String()
+	L.Pop(1)
+	return msg
+}
+
 // rep.log.info/warn/error(format, ...) write a timestamped line to stderr
 // (and the audit log): progress an operator can follow.
 func (s *State) logFunctions() map[string]lua.LGFunction {
 	logAt := func(level string) lua.LGFunction {
 		return func(L *lua.LState) int {
-			msg := L.CheckString(1)
-			if L.GetTop() > 1 {
-				args := make([]any, 0, L.GetTop()-1)
-				for i := 2; i <= L.GetTop(); i++ {
-					args = append(args, L.ToStringMeta(L.Get(i)).String())
-				}
-				msg = fmt.Sprintf(strings.ReplaceAll(msg, "%d", "%s"), args...)
-			}
+			msg := formatLua(L)
 			fmt.Fprintf(s.cfg.Stderr, "%s %-5s %s\n", time.Now().Format("15:04:05.000"), level, msg)
 			s.audit("log", level, map[string]any{"message": msg})
 			return 0

@@ -50,10 +50,7 @@ func (s *State) serverReplicaStatus(L *lua.LState) int {
 		return 1
 	}
 	fl, _ := sv.Flavor(L.Context()) // known: ReplicaStatus connected
-	gf := gtid.MySQL
-	if fl.IsMariaDB() {
-		gf = gtid.MariaDB
-	}
+	gf := fl.GTIDFlavor()
 	t, err := s.replicaStatusTable(L, st, gf)
 	if err != nil {
 		return s.raise(L, "replica_status", err)

@@ -2,7 +2,9 @@ package bindings
 
 import (
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -15,15 +17,16 @@ const serverTypeName = "replicant.server"
 // serverMethods are the methods of a server object, db:NAME(...).
 func (s *State) serverMethods() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
-		"sql":       s.serverSQL,
-		"exec":      s.serverExec,
-		"query_row": s.serverQueryRow,
-		"variable":  s.serverVariable,
-		"flavor":    s.serverFlavor,
-		"version":   s.serverVersion,
-		"name":      func(L *lua.LState) int { L.Push(lua.LString(checkServer(L, 1).Name())); return 1 },
-		"address":   func(L *lua.LState) int { L.Push(lua.LString(checkServer(L, 1).Address())); return 1 },
-		"close":     func(L *lua.LState) int { checkServer(L, 1).Close(); return 0 },
+		"sql":          s.serverSQL,
+		"exec":         s.serverExec,
+		"query_row":    s.serverQueryRow,
+		"variable":     s.serverVariable,
+		"flavor":       s.serverFlavor,
+		"version":      s.serverVersion,
+		"name":         func(L *lua.LState) int { L.Push(lua.LString(checkServer(L, 1).Name())); return 1 },
+		"address":      func(L *lua.LState) int { L.Push(lua.LString(checkServer(L, 1).Address())); return 1 },
+		"close":        func(L *lua.LState) int { checkServer(L, 1).Close(); return 0 },
+		"with_session": s.serverWithSession,
 	}
 }
 
@@ -31,7 +34,7 @@ func (s *State) serverMethods() map[string]lua.LGFunction {
 // call back into Lua, use gopher-luar (which caches metatables in the
 // shared registry), or do not block.
 var syncOnly = map[string]bool{"kill_connections": true, "connections": true, "name": true, "address": true,
-	"close": true, "start": true, "stop": true, "restart": true, "config": true, "imbue": true,
+	"close": true, "with_session": true, "start": true, "stop": true, "restart": true, "config": true, "imbue": true,
 	"binlog_events": true}
 
 func (s *State) registerServerType() {
@@ -294,6 +297,7 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 		sv.SetObserver(s.observer)
 	}
 	sv.SetDryRun(s.cfg.DryRun)
+	sv.SetDeadlines(s.deadlines)
 	s.servers[cfg] = sv
 	s.order = append(s.order, sv)
 	return sv, nil
@@ -310,4 +314,78 @@ func deploymentNameOf(d *deploy.Deployment, host string, port int, socket string
 		}
 	}
 	return "", false
+}
+
+var deadlineOptions = optSpec{"read": optDuration, "change": optDuration, "wait_grace": optDuration}
+
+// rep.deadlines{read=, change=, wait_grace=} bounds every statement on
+// every server for the rest of the run: read for statements that change
+// nothing (status, variables), change for every other one, and a
+// replication wait its own timeout plus wait_grace. Keys left out keep
+// their value; it returns the deadlines before the call, in seconds, so a
+// procedure can put them back. --timeout still bounds the whole run.
+func (s *State) repDeadlines(L *lua.LState) int {
+	o := checkOptions(L, 1, "deadlines", deadlineOptions)
+	old := s.deadlines
+	if old == (server.Deadlines{}) {
+		old = server.DefaultDeadlines
+	}
+	d := old
+	for key, field := range map[string]*time.Duration{"read": &d.Read, "change": &d.Change, "wait_grace": &d.WaitGrace} {
+		if v := o.duration(key); v > 0 {
+			*field = v
+		}
+	}
+	s.deadlines = d
+	for _, sv := range s.order {
+		sv.SetDeadlines(d)
+	}
+	t := L.CreateTable(0, 3)
+	t.RawSetString("read", lua.LNumber(old.Read.Seconds()))
+	t.RawSetString("change", lua.LNumber(old.Change.Seconds()))
+	t.RawSetString("wait_grace", lua.LNumber(old.WaitGrace.Seconds()))
+	L.Push(t)
+	return 1
+}
+
+// db:with_session({ lock_wait_timeout = 2 }, fn, ...) → fn's results: fn
+// runs with the session variables set on db's session, and their previous
+// values come back afterwards on every path (fn raising, the run ending);
+// when they cannot, the session is closed, so nothing later runs with
+// them.
+func (s *State) serverWithSession(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	t := L.CheckTable(2)
+	fn := L.CheckFunction(3)
+	var names []string
+	t.ForEach(func(k, _ lua.LValue) { names = append(names, lua.LVAsString(k)) })
+	sort.Strings(names)
+	vars := make([]server.SessionVar, 0, len(names))
+	for _, n := range names {
+		v, err := s.fromLua(t.RawGetString(n))
+		if err != nil {
+			L.ArgError(2, n+": "+err.Error())
+		}
+		vars = append(vars, server.SessionVar{Name: n, Value: v})
+	}
+	args := make([]lua.LValue, 0, L.GetTop())
+	for i := 4; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	var results []lua.LValue
+	var luaErr error
+	err := sv.WithSession(L.Context(), vars, func() error {
+		results, luaErr = callLua(L, fn, args...)
+		return luaErr
+	})
+	if luaErr != nil {
+		reraise(L, luaErr)
+	}
+	if err != nil {
+		return s.raise(L, "with_session", err)
+	}
+	for _, v := range results {
+		L.Push(v)
+	}
+	return len(results)
 }

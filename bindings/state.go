@@ -60,6 +60,8 @@ type State struct {
 	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
 	machines map[*server.Server]machine.Machine
 	results  []lua.LValue // what the main chunk returned, for --json
+
+	deadlines server.Deadlines // rep.deadlines: every server's, for the rest of the run
 }
 
 // New builds a state whose every blocking call is bounded by ctx.

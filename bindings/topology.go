@@ -394,10 +394,7 @@ func (s *State) nodeTable(L *lua.LState, n *topology.Node) *lua.LTable {
 		t.RawSetString("delay", lua.LNumber(n.Replica.SQLDelay))
 	}
 	if n.Replica != nil {
-		gf := gtid.MySQL
-		if n.Flavor.IsMariaDB() {
-			gf = gtid.MariaDB
-		}
+		gf := n.Flavor.GTIDFlavor()
 		if rs, err := s.replicaStatusTable(L, n.Replica, gf); err == nil {
 			t.RawSetString("replica_status", rs)
 		}

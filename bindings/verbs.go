@@ -21,8 +21,9 @@ func (s *State) verbMethods() map[string]lua.LGFunction {
 		"reset_replica":    s.serverResetReplica,
 		"wait_for":         s.serverWaitFor,
 		"wait_and_stop":    s.serverWaitAndStop,
+		"wait_replicating": s.serverWaitReplicating,
 		"set_read_only":    s.serverSetReadOnly,
-		"lock_tables":      s.simpleVerb("lock_tables", (*server.Server).LockTables),
+		"lock_tables":      s.serverLockTables,
 		"unlock_tables":    s.simpleVerb("unlock_tables", (*server.Server).UnlockTables),
 		"kill_connections": s.serverKillConnections,
 		"connections":      s.serverConnections,
@@ -37,6 +38,21 @@ func (s *State) simpleVerb(op string, fn func(*server.Server, context.Context) e
 		}
 		return 0
 	}
+}
+
+var lockOptions = optSpec{"lock_wait": optDuration}
+
+// db:lock_tables{lock_wait = "2s"} takes FLUSH TABLES WITH READ LOCK on a
+// session of its own (db's other methods stay free for reads) until
+// db:unlock_tables(); lock_wait bounds how long it waits behind a running
+// statement (lock_wait_timeout; by default the change deadline, 60 s).
+func (s *State) serverLockTables(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	o := checkOptions(L, 2, "lock_tables", lockOptions)
+	if err := sv.LockTables(L.Context(), server.LockOptions{LockWait: o.duration("lock_wait")}); err != nil {
+		return s.raise(L, "lock_tables", err)
+	}
+	return 0
 }
 
 var threadOptions = optSpec{"thread": optString}
@@ -221,17 +237,28 @@ func (s *State) serverWaitFor(L *lua.LState) int {
 	return 1
 }
 
+// db:wait_replicating{timeout=} → true once both replication threads run
+// and the receiver is connected, false when the timeout passed first (the
+// receiver still connecting). Raises when that cannot happen by itself:
+// not a replica, a thread stopped.
+func (s *State) serverWaitReplicating(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	o := checkOptions(L, 2, "wait_replicating", waitOptions)
+	ok, err := sv.WaitReplicating(L.Context(), o.duration("timeout"))
+	if err != nil {
+		return s.raise(L, "wait_replicating", err)
+	}
+	L.Push(lua.LBool(ok))
+	return 1
+}
+
 // gtidOfServer parses argument n as GTID text in the server's flavor.
 func (s *State) gtidOfServer(L *lua.LState, sv *server.Server, n int) gtid.Set {
 	fl, err := sv.Flavor(L.Context())
 	if err != nil {
 		s.raise(L, "wait_for", err)
 	}
-	gf := gtid.MySQL
-	if fl.IsMariaDB() {
-		gf = gtid.MariaDB
-	}
-	return toGTID(L, n, gf)
+	return toGTID(L, n, fl.GTIDFlavor())
 }
 
 // db:wait_and_stop(position, {timeout=}) → true once the applier has

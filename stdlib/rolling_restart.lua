@@ -32,7 +32,11 @@ local function restart_replica(db, primary, timeout)
     -- A restarted replica starts replicating by itself unless
     -- skip-slave-start is set; start it in case, harmless otherwise.
     db:start_replica()
-    ha.verify_replica(db, ha.source_of(db) or primary, timeout)
+    -- A dry run restarted nothing and switched nothing over: there is no
+    -- new state to verify.
+    if not rep.dry_run() then
+      ha.verify_replica(db, ha.source_of(db) or primary, timeout)
+    end
   end)
 end
 
@@ -63,6 +67,11 @@ function M.run(opts)
     switchover.run { to = primary:name(), max_lag = o.max_lag, wait_timeout = o.wait_timeout }
     persist_read_only(primary, false)
     persist_read_only(rep.server(to), true)
+  end
+  if rep.dry_run() then
+    print(string.format("rolling_restart: would restart %d server(s), the primary %s after a switchover to %s%s " ..
+      "(dry run: nothing was changed)", #servers, primary:name(), to, o.back and " and back" or ""))
+    return
   end
   print(string.format("rolling_restart: %d server(s) restarted; the primary is %s", #servers,
     o.back and primary:name() or to))

@@ -129,7 +129,11 @@ end
 local function set_read_only_first(ctx, o)
   local primary = ctx.primary
   local super = primary:flavor() == "mysql"
-  local ok, err = rep.try(primary.set_read_only, primary, true, { super = super })
+  -- A short lock wait for this statement only: a fence that cannot get its
+  -- lock gives up rather than queue every writer behind it.
+  local ok, err = rep.try(primary.with_session, primary, { lock_wait_timeout = o.lock_wait }, function()
+    primary:set_read_only(true, { super = super })
+  end)
   if ok then return end
   if not lock_wait_error(err) then error(err, 0) end
   if not o.kill_first then
@@ -141,7 +145,9 @@ local function set_read_only_first(ctx, o)
     "their commits in flight may be ambiguous to them", primary:name(), tostring(o.lock_wait),
     sessions_in_query(primary))
   primary:kill_connections()
-  primary:set_read_only(true, { super = super })
+  primary:with_session({ lock_wait_timeout = o.lock_wait }, function()
+    primary:set_read_only(true, { super = super })
+  end)
   ctx.killed_first = true
 end
 
@@ -150,12 +156,14 @@ end
 -- that gives the fence longer.
 local function read_lock(ctx, o)
   local primary = ctx.primary
-  local ok, err = rep.try(primary.lock_tables, primary)
+  -- The read lock has a session of its own: give it the fence's lock wait.
+  local opts = { lock_wait = o.lock_wait }
+  local ok, err = rep.try(primary.lock_tables, primary, opts)
   if ok then return end
   if not lock_wait_error(err) then error(err, 0) end
   local waited = sessions_in_query(primary)
   primary:kill_connections()
-  ok, err = rep.try(primary.lock_tables, primary)
+  ok, err = rep.try(primary.lock_tables, primary, opts)
   if ok then return end
   error(string.format("fence %s: FLUSH TABLES WITH READ LOCK waited %ss twice, the second time after killing " ..
     "the sessions it waited for (%s): %s; give it longer with --lock-wait, or wait for the primary's " ..
@@ -188,9 +196,6 @@ end
 local function fence(ctx, o)
   local primary = ctx.primary
   guard(ctx, "the fence")
-  -- Short lock waits: a fence that cannot get its locks gives up and undoes
-  -- rather than queue every writer behind it.
-  primary:exec("SET SESSION lock_wait_timeout = ?", o.lock_wait)
   ctx.fence_start = rep.now()
   step("fence " .. primary:name() .. ": read_only", function()
     set_read_only_first(ctx, o)

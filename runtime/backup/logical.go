@@ -142,9 +142,9 @@ func parseDumpCoordinates(head, tail string, fl flavor.Flavor) (pos, gtids strin
 	if err != nil {
 		return "", "", err
 	}
-	gre, gf := dumpMySQLGTIDRe, gtid.MySQL
+	gre, gf := dumpMySQLGTIDRe, fl.GTIDFlavor()
 	if fl.IsMariaDB() {
-		gre, gf = dumpMariaGTIDRe, gtid.MariaDB
+		gre = dumpMariaGTIDRe
 	}
 	text := ""
 	if g := lastMatch(gre, both); g != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/flavor"
 	"github.com/replicant-lua/replicant-lua/runtime/gtid"
 )
 
@@ -70,11 +71,7 @@ func (m *Manifest) BinlogPosition() (gtid.Position, error) {
 
 // GTIDSet parses GTID in the image's flavor.
 func (m *Manifest) GTIDSet() (gtid.Set, error) {
-	f := gtid.MySQL
-	if m.Flavor == "mariadb" {
-		f = gtid.MariaDB
-	}
-	return gtid.Parse(m.GTID, f)
+	return gtid.Parse(m.GTID, flavor.GTIDFlavorOf(m.Flavor == "mariadb"))
 }
 
 // ErrCorrupt is wrapped by every verification failure: a missing or

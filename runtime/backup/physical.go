@@ -147,11 +147,7 @@ func parseBinlogInfo(text string, mariadb bool) (pos, gtids string, err error) {
 	if len(parts) == 3 {
 		gtids = strings.Join(strings.Fields(parts[2]), "")
 	}
-	f := gtid.MySQL
-	if mariadb {
-		f = gtid.MariaDB
-	}
-	if _, err := gtid.Parse(gtids, f); err != nil {
+	if _, err := gtid.Parse(gtids, flavor.GTIDFlavorOf(mariadb)); err != nil {
 		return "", "", fmt.Errorf("GTID set: %w", err)
 	}
 	return p.String(), gtids, nil

@@ -96,10 +96,7 @@ func gtidFlavor(ctx context.Context, sv *server.Server) (gtid.Flavor, error) {
 	if err != nil {
 		return "", err
 	}
-	if fl.IsMariaDB() {
-		return gtid.MariaDB, nil
-	}
-	return gtid.MySQL, nil
+	return fl.GTIDFlavor(), nil
 }
 
 // indexOf finds file in logs.

@@ -133,16 +133,17 @@ const SQLModeAllowBackslashEscapes = "SET SESSION sql_mode = TRIM(BOTH ',' FROM 
 // redactedPassword replaces password literals in Redact.
 const redactedPassword = "'<redacted>'"
 
-// Redact returns stmt with the value of every MASTER_PASSWORD or
-// SOURCE_PASSWORD literal replaced, so that a CHANGE SOURCE statement can be
-// logged, audited or shown in a dry-run plan. A literal it cannot parse is
-// cut off with everything after it, never printed.
+// Redact returns stmt with the value of every password literal replaced
+// (MASTER_PASSWORD = '...', SOURCE_PASSWORD = '...', IDENTIFIED BY '...',
+// PASSWORD('...'), in any letter case), so that a CHANGE SOURCE or CREATE
+// USER statement can be logged, audited or shown in a dry-run plan. A
+// literal it cannot parse is cut off with everything after it, never
+// printed.
 func Redact(stmt string) string {
-	const key = "PASSWORD = "
 	var b strings.Builder
 	rest := stmt
 	for {
-		i := strings.Index(rest, key)
+		i, key := nextPasswordKey(rest)
 		if i < 0 {
 			b.WriteString(rest)
 			return b.String()
@@ -159,4 +160,31 @@ func Redact(stmt string) string {
 		}
 		rest = rest[n:]
 	}
+}
+
+// passwordKeys are the texts a password literal follows.
+var passwordKeys = []string{"PASSWORD = ", "IDENTIFIED BY ", "PASSWORD("}
+
+// nextPasswordKey finds the first password key in s, ignoring ASCII case.
+func nextPasswordKey(s string) (int, string) {
+	upper := asciiUpper(s)
+	first, key := -1, ""
+	for _, k := range passwordKeys {
+		if i := strings.Index(upper, k); i >= 0 && (first < 0 || i < first) {
+			first, key = i, k
+		}
+	}
+	return first, key
+}
+
+// asciiUpper upper-cases ASCII letters only, so byte offsets stay those of
+// s.
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

@@ -61,6 +61,12 @@ func TestQuoteIdentifier(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	// The master role's account statements carry the replication password.
+	for _, stmt := range MustParse("10.11.6-MariaDB").CreateUser("repl", "%", `it's s3cret`) {
+		if got := Redact(stmt); strings.Contains(got, "s3cret") || !strings.Contains(got, "'<redacted>'") {
+			t.Errorf("Redact(%q) = %q", stmt, got)
+		}
+	}
 	for _, f := range []Flavor{MustParse("8.0.22"), MustParse("8.4.0"), MustParse("10.11.6-MariaDB")} {
 		for _, pw := range []string{"s3cret", `it's`, `a\`, `\'`, `''`, "PASSWORD = 'x'", "🔑"} {
 			stmt, err := f.ChangeSource(ChangeSourceOptions{Host: "db1", User: "repl", Password: pw, Port: 3306})
@@ -75,11 +81,13 @@ func TestRedact(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"START REPLICA":                       "START REPLICA",
-		"CHANGE MASTER TO MASTER_PASSWORD = ": "CHANGE MASTER TO MASTER_PASSWORD = ",
-		"X PASSWORD = 'unterminated":          "X PASSWORD = '<redacted>'",
-		"X PASSWORD = 'a', PASSWORD = 'b' Y":  "X PASSWORD = '<redacted>', PASSWORD = '<redacted>' Y",
-		`X PASSWORD = 'a\`:                    "X PASSWORD = '<redacted>'",
+		"START REPLICA":                          "START REPLICA",
+		"CHANGE MASTER TO MASTER_PASSWORD = ":    "CHANGE MASTER TO MASTER_PASSWORD = ",
+		"X PASSWORD = 'unterminated":             "X PASSWORD = '<redacted>'",
+		"X PASSWORD = 'a', PASSWORD = 'b' Y":     "X PASSWORD = '<redacted>', PASSWORD = '<redacted>' Y",
+		`X PASSWORD = 'a\`:                       "X PASSWORD = '<redacted>'",
+		"create user 'u'@'%' identified by 'pw'": "create user 'u'@'%' identified by '<redacted>'",
+		"SET PASSWORD = PASSWORD('pw')":          "SET PASSWORD = PASSWORD('<redacted>')",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

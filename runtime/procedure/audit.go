@@ -2,7 +2,6 @@ package procedure
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -35,6 +34,8 @@ type auditStatement struct {
 	Rows       int64   `json:"rows"`
 	Error      string  `json:"error,omitempty"`
 	Planned    bool    `json:"planned,omitempty"`
+	Kind       string  `json:"kind,omitempty"`
+	Unverified bool    `json:"unverified,omitempty"`
 }
 
 // Statement implements server.Observer.
@@ -42,6 +43,10 @@ func (a *Audit) Statement(st server.Statement) {
 	rec := auditStatement{
 		Time: st.Start.UTC().Format(time.RFC3339Nano), Type: "statement", Server: st.Server, SQL: st.SQL,
 		Args: st.Args, DurationMS: float64(st.Duration.Microseconds()) / 1000, Rows: st.Rows, Planned: st.Planned,
+		Kind: st.Kind, Unverified: st.Unverified,
+	}
+	if st.Kind != "" {
+		rec.Type = st.Kind
 	}
 	if st.Err != nil {
 		rec.Error = st.Err.Error()
@@ -76,50 +81,6 @@ func (a *Audit) Err() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.err
-}
-
-// Plan collects the statements a dry run did not execute.
-type Plan struct {
-	mu    sync.Mutex
-	items []server.Statement
-}
-
-// Statement implements server.Observer: it keeps planned statements only.
-func (p *Plan) Statement(st server.Statement) {
-	if !st.Planned {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.items = append(p.items, st)
-}
-
-// Len is the number of planned statements.
-func (p *Plan) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.items)
-}
-
-// Statements returns a copy of what was recorded, in order.
-func (p *Plan) Statements() []server.Statement {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]server.Statement(nil), p.items...)
-}
-
-// Print writes the plan, one numbered statement per line with its server.
-func (p *Plan) Print(w io.Writer) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.items) == 0 {
-		fmt.Fprintln(w, "dry run: no statement would change a server")
-		return
-	}
-	fmt.Fprintf(w, "dry run: %d statement(s) would run:\n", len(p.items))
-	for i, st := range p.items {
-		fmt.Fprintf(w, "%3d. %s: %s\n", i+1, st.Server, st.SQL)
-	}
 }
 
 // Observers fans statements out to several observers.

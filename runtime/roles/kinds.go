@@ -46,13 +46,22 @@ func (m Master) Apply(ctx context.Context, t Target) error {
 	// transaction. Give the master role to every server that may become a
 	// primary; each gets its own account.
 	stmts := append(fl.CreateUser(m.Repl.User, host, m.Repl.Password), fl.GrantReplication(m.Repl.User, host))
-	stmts = append(append([]string{"SET SESSION sql_log_bin = 0"}, stmts...), "SET SESSION sql_log_bin = 1")
-	for _, stmt := range stmts {
-		if _, err := t.Server.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("replication user: %w", err)
+	return withoutBinlog(ctx, t.Server, func() error {
+		for _, stmt := range stmts {
+			if _, err := t.Server.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("replication user: %w", err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
+}
+
+// withoutBinlog runs fn with sql_log_bin = 0 on db's session, put back on
+// every path (or the session closed): a session left without binary
+// logging would commit later writes without a GTID, never to reach the
+// replicas.
+func withoutBinlog(ctx context.Context, db *server.Server, fn func() error) error {
+	return db.WithSession(ctx, []server.SessionVar{{Name: "sql_log_bin", Value: 0}}, fn)
 }
 
 // Final: a replica with no binary log of its own, replicating from Source.
@@ -103,12 +112,12 @@ func (r Relay) Prepare(ctx context.Context, t Target) error {
 		return nil
 	}
 	// Kept out of the binary log: on a replica it would be errant.
-	for _, stmt := range []string{"SET SESSION sql_log_bin = 0", "INSTALL SONAME 'ha_blackhole'", "SET SESSION sql_log_bin = 1"} {
-		if _, err := t.Server.Exec(ctx, stmt); err != nil {
+	return withoutBinlog(ctx, t.Server, func() error {
+		if _, err := t.Server.Exec(ctx, "INSTALL SONAME 'ha_blackhole'"); err != nil {
 			return fmt.Errorf("BLACKHOLE engine: %w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (r Relay) Apply(ctx context.Context, t Target) error {
@@ -195,17 +204,15 @@ func blackholeTables(ctx context.Context, db *server.Server) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.Exec(ctx, "SET SESSION sql_log_bin = 0"); err != nil {
-		return err
-	}
-	defer db.Exec(context.WithoutCancel(ctx), "SET SESSION sql_log_bin = 1")
-	for _, r := range res.Rows {
-		schema, _ := r[0].(string)
-		table, _ := r[1].(string)
-		stmt := "ALTER TABLE " + flavor.QuoteIdentifier(schema) + "." + flavor.QuoteIdentifier(table) + " ENGINE = BLACKHOLE"
-		if _, err := db.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("convert %s.%s to BLACKHOLE: %w", schema, table, err)
+	return withoutBinlog(ctx, db, func() error {
+		for _, r := range res.Rows {
+			schema, _ := r[0].(string)
+			table, _ := r[1].(string)
+			stmt := "ALTER TABLE " + flavor.QuoteIdentifier(schema) + "." + flavor.QuoteIdentifier(table) + " ENGINE = BLACKHOLE"
+			if _, err := db.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("convert %s.%s to BLACKHOLE: %w", schema, table, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }

@@ -123,34 +123,17 @@ func (s *Sandbox) waitReplicating(ctx context.Context, timeout time.Duration) er
 	return errors.Join(errs...)
 }
 
-// waitConnected polls SHOW SLAVE STATUS until both replication threads run
-// and the receiver is connected (Slave_IO_Running = Yes). A receiver error
-// other than the first connection attempt's ends the wait at once.
+// waitConnected waits until both replication threads run and the
+// receiver is connected (server.WaitReplicating).
 func waitConnected(ctx context.Context, db *server.Server, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		st, err := db.ReplicaStatus(ctx)
-		if err != nil {
-			return err
+	ok, err := db.WaitReplicating(ctx, timeout)
+	if err == nil && !ok {
+		st, _ := db.ReplicaStatus(ctx)
+		msg := ""
+		if st != nil {
+			msg = fmt.Sprintf(" (io %s): %s", st.IOThread, st.LastIOError)
 		}
-		if st == nil {
-			return fmt.Errorf("%s: not a replica", db)
-		}
-		if st.IORunning && st.SQLRunning {
-			return nil
-		}
-		if st.IOThread == "No" || !st.SQLRunning {
-			return fmt.Errorf("%s: replication stopped (io %s, sql %s): %s%s",
-				db, st.IOThread, st.SQLThread, st.LastIOError, st.LastSQLError)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: receiver not connected to the primary after %s (io %s): %s",
-				db, timeout, st.IOThread, st.LastIOError)
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(50 * time.Millisecond):
-		}
+		err = fmt.Errorf("%s: receiver not connected to the primary after %s%s", db, timeout, msg)
 	}
+	return err
 }

@@ -56,9 +56,10 @@ type Config struct {
 	Password Secret
 	TLS      TLSConfig
 
-	// ConnectTimeout bounds the dial and handshake. Statements are bounded
-	// by the context of each call instead of a read timeout, because
-	// waits for replication legitimately run for minutes.
+	// ConnectTimeout bounds a new connection: dial, greeting,
+	// authentication and the first query. Statements are bounded by their
+	// deadline (Deadlines) instead of a read timeout, because waits for
+	// replication legitimately run for minutes.
 	ConnectTimeout time.Duration
 }
 
@@ -126,6 +127,13 @@ func (c Config) Validate() error {
 	return nil
 }
 
+func (c Config) connectTimeout() time.Duration {
+	if c.ConnectTimeout > 0 {
+		return c.ConnectTimeout
+	}
+	return DefaultConnectTimeout
+}
+
 func (c Config) label() string {
 	if c.Name != "" {
 		return c.Name
@@ -147,10 +155,7 @@ func (c Config) driverConfig() (*gosql.Config, error) {
 	} else {
 		dc.Net, dc.Addr = "tcp", c.Address()
 	}
-	dc.Timeout = c.ConnectTimeout
-	if dc.Timeout == 0 {
-		dc.Timeout = DefaultConnectTimeout
-	}
+	dc.Timeout = c.connectTimeout()
 	dc.InterpolateParams = true
 	tc, err := c.tlsConfig()
 	if err != nil {

@@ -34,14 +34,17 @@ func (s *Server) TryLock(ctx context.Context, name string) (*NamedLock, error) {
 	if s.DryRun() {
 		return &NamedLock{server: s, name: name}, nil // a dry run changes nothing and conflicts with nothing
 	}
+	parent := ctx
+	ctx, cancel := s.bound(ctx, "GET_LOCK")
+	defer cancel()
 	conn, err := s.pool().Conn(ctx)
 	if err != nil {
-		return nil, s.wrap("lock", err)
+		return nil, s.wrap("lock", deadlineCause(parent, ctx, err))
 	}
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
-		conn.Close()
-		return nil, s.wrap("lock", err)
+		discard(conn)
+		return nil, s.wrap("lock", deadlineCause(parent, ctx, err))
 	}
 	if got.Valid && got.Int64 == 1 {
 		l := &NamedLock{server: s, name: name, conn: conn}
@@ -51,7 +54,7 @@ func (s *Server) TryLock(ctx context.Context, name string) (*NamedLock, error) {
 		return l, nil
 	}
 	holder := s.lockHolder(ctx, conn, name)
-	conn.Close()
+	discard(conn)
 	if !got.Valid {
 		return nil, &Error{Op: "lock", Server: s.String(), Message: "GET_LOCK returned NULL"}
 	}
@@ -83,7 +86,7 @@ func (l *NamedLock) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	l.conn.ExecContext(ctx, "DO RELEASE_LOCK(?)", l.name)
-	l.conn.Close()
+	discard(l.conn)
 	l.server.own(l.id, false)
 	l.conn = nil
 }

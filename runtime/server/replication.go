@@ -91,16 +91,9 @@ func (s *Server) GTIDExecuted(ctx context.Context) (gtid.Set, error) {
 		return gtid.Set{}, err
 	}
 	text, _ := res.Rows[0][0].(string)
-	set, err := gtid.Parse(text, gtidFlavor(fl))
+	set, err := gtid.Parse(text, fl.GTIDFlavor())
 	if err != nil {
 		return gtid.Set{}, s.wrap("gtid_executed", fmt.Errorf("server returned %q: %w", text, err))
 	}
 	return set, nil
-}
-
-func gtidFlavor(fl flavor.Flavor) gtid.Flavor {
-	if fl.IsMariaDB() {
-		return gtid.MariaDB
-	}
-	return gtid.MySQL
 }

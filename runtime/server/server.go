@@ -23,18 +23,24 @@ type Server struct {
 	connector driver.Connector
 	driverLog *driverLog
 
-	mu       sync.Mutex // guards db, fl, observer, dryRun
-	db       *sql.DB
-	fl       *flavor.Flavor
-	observer Observer
-	dryRun   bool
+	mu        sync.Mutex // guards db, fl, observer, dryRun, skipped, deadlines
+	db        *sql.DB
+	fl        *flavor.Flavor
+	observer  Observer
+	dryRun    bool
+	skipped   bool // a dry run skipped a change to this server: later reads are unverified
+	deadlines Deadlines
 
 	sessionMu sync.Mutex // held for the whole of a statement on the session
 	session   *sql.Conn
 	sessionID int64
+	pinned    []SessionVar // set again on a new session while WithSession runs
 
 	ownMu  sync.Mutex
 	ownIDs map[int64]bool // connections of ours a fence must not kill (session, locks)
+
+	lockMu   sync.Mutex
+	readLock *heldConn // the session holding FLUSH TABLES WITH READ LOCK (LockTables)
 }
 
 // own marks a connection id as ours, or forgets it.
@@ -75,7 +81,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", cfg.label(), err)
 	}
-	return &Server{cfg: cfg, connector: connector, driverLog: log}, nil
+	bounded := boundedConnector{Connector: connector, timeout: cfg.connectTimeout()}
+	return &Server{cfg: cfg, connector: bounded, driverLog: log}, nil
 }
 
 // String is "db2 (127.0.0.1:3307)", or the address alone for a server
@@ -111,11 +118,9 @@ func (s *Server) pool() *sql.DB {
 // connects again.
 func (s *Server) Close() error {
 	s.sessionMu.Lock()
-	if s.session != nil {
-		s.session.Close()
-		s.session = nil
-	}
+	s.dropSession()
 	s.sessionMu.Unlock()
+	s.releaseReadLock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
@@ -126,29 +131,20 @@ func (s *Server) Close() error {
 	return err
 }
 
-// openSession dials the session connection if there is none. The caller
-// holds sessionMu.
+// openSession dials the session connection if there is none. Dial,
+// greeting, authentication and the first query are bounded by the connect
+// timeout. The caller holds sessionMu.
 func (s *Server) openSession(ctx context.Context) error {
 	if s.session != nil {
 		return nil
 	}
-	conn, err := s.pool().Conn(ctx)
+	conn, id, fl, err := s.dial(ctx)
 	if err != nil {
 		return s.wrap("connect", err)
 	}
-	var id int64
-	var version string
-	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), @@GLOBAL.version").Scan(&id, &version); err != nil {
-		conn.Close()
+	if err := s.applyPinned(ctx, conn); err != nil {
+		discard(conn)
 		return s.wrap("connect", err)
-	}
-	fl, err := flavor.Parse(version)
-	if err != nil {
-		conn.Close()
-		return s.wrap("connect", err)
-	}
-	if s.session == nil && s.sessionID != 0 {
-		s.own(s.sessionID, false)
 	}
 	s.session, s.sessionID = conn, id
 	s.own(id, true)
@@ -156,6 +152,49 @@ func (s *Server) openSession(ctx context.Context) error {
 	s.fl = &fl
 	s.mu.Unlock()
 	return nil
+}
+
+// dial opens a connection of its own (not shared through the pool) and
+// reads its id and the server's flavor.
+func (s *Server) dial(ctx context.Context) (*sql.Conn, int64, flavor.Flavor, error) {
+	timeout := s.cfg.connectTimeout()
+	cctx, cancel := context.WithTimeoutCause(ctx, timeout, &DeadlineError{Kind: "connect", After: timeout})
+	defer cancel()
+	conn, err := s.pool().Conn(cctx)
+	if err != nil {
+		return nil, 0, flavor.Flavor{}, deadlineCause(ctx, cctx, err)
+	}
+	var id int64
+	var version string
+	if err := conn.QueryRowContext(cctx, "SELECT CONNECTION_ID(), @@GLOBAL.version").Scan(&id, &version); err != nil {
+		discard(conn)
+		return nil, 0, flavor.Flavor{}, deadlineCause(ctx, cctx, err)
+	}
+	fl, err := flavor.Parse(version)
+	if err != nil {
+		discard(conn)
+		return nil, 0, flavor.Flavor{}, err
+	}
+	return conn, id, fl, nil
+}
+
+// discard closes a connection for good. sql.Conn.Close would put it back
+// in the pool with whatever session state it has (sql_log_bin = 0, a
+// lock); returning driver.ErrBadConn from Raw makes database/sql close it.
+func discard(c *sql.Conn) {
+	c.Raw(func(any) error { return driver.ErrBadConn })
+	c.Close()
+}
+
+// dropSession forgets the session and closes its connection. The caller
+// holds sessionMu.
+func (s *Server) dropSession() {
+	if s.session == nil {
+		return
+	}
+	discard(s.session)
+	s.own(s.sessionID, false)
+	s.session, s.sessionID = nil, 0
 }
 
 // onSession runs fn on the session, connecting first if needed. When the
@@ -178,8 +217,7 @@ func (s *Server) onSession(ctx context.Context, op string, fn func(*sql.Conn) er
 		if ctx.Err() != nil {
 			s.killQuery(s.sessionID)
 		}
-		s.session.Close()
-		s.session = nil
+		s.dropSession()
 	}
 	return s.wrap(op, err)
 }
@@ -199,25 +237,26 @@ func (s *Server) killQuery(id int64) {
 // Query runs a statement that returns rows on the session. Placeholders are
 // "?" and args fill them in order.
 func (s *Server) Query(ctx context.Context, query string, args ...any) (*Result, error) {
-	if s.dryRunning(query) {
-		s.plan(query, args)
+	if s.dryRunning(query, args) {
 		return &Result{}, nil
 	}
 	var res *Result
 	start := time.Now()
-	err := s.onSession(ctx, "sql", func(c *sql.Conn) error {
-		rows, err := c.QueryContext(ctx, query, args...)
+	bctx, cancel := s.bound(ctx, query)
+	defer cancel()
+	err := s.onSession(bctx, "sql", func(c *sql.Conn) error {
+		rows, err := c.QueryContext(bctx, query, args...)
 		if err != nil {
-			return err
+			return deadlineCause(ctx, bctx, err)
 		}
 		res, err = readRows(rows)
-		return err
+		return deadlineCause(ctx, bctx, err)
 	})
 	var n int64
 	if res != nil {
 		n = int64(len(res.Rows))
 	}
-	s.observe(query, args, start, n, err, false)
+	s.observeSQL(query, args, start, n, err)
 	return res, err
 }
 
@@ -225,21 +264,22 @@ func (s *Server) Query(ctx context.Context, query string, args ...any) (*Result,
 // it affected.
 func (s *Server) Exec(ctx context.Context, query string, args ...any) (*Result, error) {
 	res := &Result{}
-	if s.dryRunning(query) {
-		s.plan(query, args)
+	if s.dryRunning(query, args) {
 		return res, nil
 	}
 	start := time.Now()
-	err := s.onSession(ctx, "exec", func(c *sql.Conn) error {
-		r, err := c.ExecContext(ctx, query, args...)
+	bctx, cancel := s.bound(ctx, query)
+	defer cancel()
+	err := s.onSession(bctx, "exec", func(c *sql.Conn) error {
+		r, err := c.ExecContext(bctx, query, args...)
 		if err != nil {
-			return err
+			return deadlineCause(ctx, bctx, err)
 		}
 		res.RowsAffected, _ = r.RowsAffected()
 		res.LastInsertID, _ = r.LastInsertId()
 		return nil
 	})
-	s.observe(query, args, start, res.RowsAffected, err, false)
+	s.observeSQL(query, args, start, res.RowsAffected, err)
 	return res, err
 }
 
@@ -256,13 +296,32 @@ func (s *Server) QueryRow(ctx context.Context, query string, args ...any) (Row, 
 // Aside runs a query on a pooled connection other than the session, so it
 // can watch the server while the session is blocked (for instance on
 // MASTER_GTID_WAIT).
+// It is for reads: a statement ReadOnly refuses is refused in a dry run.
 func (s *Server) Aside(ctx context.Context, query string, args ...any) (*Result, error) {
-	rows, err := s.pool().QueryContext(ctx, query, args...)
+	if ok, why := ReadOnly(query); !ok && s.DryRun() {
+		return nil, &Error{Op: "sql", Server: s.String(), Message: "dry run: not run beside the session: " + why}
+	}
+	bctx, cancel := s.bound(ctx, query)
+	defer cancel()
+	start := time.Now()
+	rows, err := s.pool().QueryContext(bctx, query, args...)
 	if err != nil {
-		return nil, s.wrap("sql", err)
+		return nil, s.wrap("sql", deadlineCause(ctx, bctx, err))
 	}
 	res, err := readRows(rows)
-	return res, s.wrap("sql", err)
+	s.mu.Lock()
+	unverified := s.dryRun && s.skipped
+	s.mu.Unlock()
+	if unverified {
+		// Not audited otherwise (watchers poll often), but a dry run's plan
+		// must name the reads whose answers it cannot vouch for.
+		var n int64
+		if res != nil {
+			n = int64(len(res.Rows))
+		}
+		s.observeSQL(query, args, start, n, err)
+	}
+	return res, s.wrap("sql", deadlineCause(ctx, bctx, err))
 }
 
 var variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
@@ -310,5 +369,7 @@ func (s *Server) Flavor(ctx context.Context) (flavor.Flavor, error) {
 
 // Ping checks that the server answers on the session.
 func (s *Server) Ping(ctx context.Context) error {
-	return s.onSession(ctx, "ping", func(c *sql.Conn) error { return c.PingContext(ctx) })
+	bctx, cancel := s.bound(ctx, "SELECT 1")
+	defer cancel()
+	return s.onSession(bctx, "ping", func(c *sql.Conn) error { return deadlineCause(ctx, bctx, c.PingContext(bctx)) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
 )
@@ -27,21 +28,50 @@ func (s *Server) execFlavor(ctx context.Context, op string, build func(flavor.Fl
 // ChangeSource points the replica at a source. The replica threads must
 // be stopped first (the server says so otherwise).
 func (s *Server) ChangeSource(ctx context.Context, opts flavor.ChangeSourceOptions) error {
-	// The statement's literals are quoted for the default sql_mode; a
-	// script may have set NO_BACKSLASH_ESCAPES on the session.
-	if _, err := s.Exec(ctx, flavor.SQLModeAllowBackslashEscapes); err != nil {
-		return relabel(err, "change_source")
-	}
 	fl, err := s.Flavor(ctx)
 	if err != nil {
 		return relabel(err, "change_source")
 	}
-	for _, stmt := range fl.DemoteStatements(&opts) {
-		if _, err := s.Exec(ctx, stmt); err != nil {
-			return relabel(err, "change_source")
+	change := func() error {
+		for _, stmt := range fl.DemoteStatements(&opts) {
+			if _, err := s.Exec(ctx, stmt); err != nil {
+				return relabel(err, "change_source")
+			}
+		}
+		return s.execFlavor(ctx, "change_source", func(f flavor.Flavor) (string, error) { return f.ChangeSource(opts) })
+	}
+	// The statement's literals are quoted for the default sql_mode; a
+	// script may have set NO_BACKSLASH_ESCAPES on the session. It gets its
+	// sql_mode back afterwards.
+	row, err := s.QueryRow(ctx, "SELECT @@SESSION.sql_mode AS m")
+	if err != nil {
+		return relabel(err, "change_source")
+	}
+	mode, _ := row["m"].(string)
+	if !hasMode(mode, "NO_BACKSLASH_ESCAPES") {
+		return change()
+	}
+	err = s.WithSession(ctx, []SessionVar{{Name: "sql_mode", Value: withoutMode(mode, "NO_BACKSLASH_ESCAPES")}}, change)
+	return relabel(err, "change_source")
+}
+
+func hasMode(modes, m string) bool {
+	for _, x := range strings.Split(modes, ",") {
+		if strings.EqualFold(x, m) {
+			return true
 		}
 	}
-	return s.execFlavor(ctx, "change_source", func(f flavor.Flavor) (string, error) { return f.ChangeSource(opts) })
+	return false
+}
+
+func withoutMode(modes, m string) string {
+	var keep []string
+	for _, x := range strings.Split(modes, ",") {
+		if x != "" && !strings.EqualFold(x, m) {
+			keep = append(keep, x)
+		}
+	}
+	return strings.Join(keep, ",")
 }
 
 // StartReplica starts the given replication threads.
@@ -68,17 +98,6 @@ func (s *Server) StartReplicaUntil(ctx context.Context, t flavor.Threads, u flav
 // SetReadOnly sets the write fence.
 func (s *Server) SetReadOnly(ctx context.Context, m flavor.ReadOnly) error {
 	return s.execFlavor(ctx, "set_read_only", func(f flavor.Flavor) (string, error) { return f.SetReadOnly(m) })
-}
-
-// LockTables takes FLUSH TABLES WITH READ LOCK on the session, where it
-// stays until UnlockTables, Close, or the session's connection is lost.
-func (s *Server) LockTables(ctx context.Context) error {
-	return s.execFlavor(ctx, "lock_tables", func(f flavor.Flavor) (string, error) { return f.FlushTablesWithReadLock(), nil })
-}
-
-// UnlockTables releases LockTables.
-func (s *Server) UnlockTables(ctx context.Context) error {
-	return s.execFlavor(ctx, "unlock_tables", func(f flavor.Flavor) (string, error) { return f.UnlockTables(), nil })
 }
 
 // Connection is a client session as the process list shows it.

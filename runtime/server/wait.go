@@ -59,11 +59,12 @@ func (s *Server) WaitForGTID(ctx context.Context, set gtid.Set, timeout time.Dur
 	if err != nil {
 		return false, relabel(err, "wait_for")
 	}
-	w, err := fl.WaitForGTID(set.String(), waitDeadline(ctx, timeout))
+	d := waitDeadline(ctx, timeout)
+	w, err := fl.WaitForGTID(set.String(), d)
 	if err != nil {
 		return false, &Error{Op: "wait_for", Server: s.String(), Message: err.Error(), Err: err}
 	}
-	return s.watchedWait(ctx, w)
+	return s.watchedWait(ctx, w, d)
 }
 
 // WaitForPosition waits until the replica has applied its source's binlog
@@ -74,18 +75,21 @@ func (s *Server) WaitForPosition(ctx context.Context, pos gtid.Position, timeout
 	if err != nil {
 		return false, relabel(err, "wait_for")
 	}
-	w, err := fl.WaitForPosition(pos.File, pos.Pos, waitDeadline(ctx, timeout))
+	d := waitDeadline(ctx, timeout)
+	w, err := fl.WaitForPosition(pos.File, pos.Pos, d)
 	if err != nil {
 		return false, &Error{Op: "wait_for", Server: s.String(), Message: err.Error(), Err: err}
 	}
-	return s.watchedWait(ctx, w)
+	return s.watchedWait(ctx, w, d)
 }
 
 // watchedWait runs w on the session while a watcher polls the replica's
 // status on another connection. Whichever ends first decides: the wait's
 // own answer, or the watcher's error (which cancels the wait; the session
-// then kills the statement on the server).
-func (s *Server) watchedWait(ctx context.Context, w flavor.Wait) (bool, error) {
+// then kills the statement on the server). The statement's deadline is the
+// server-side timeout d plus grace: a server that does not answer by then
+// is hung, not waiting.
+func (s *Server) watchedWait(ctx context.Context, w flavor.Wait, d time.Duration) (bool, error) {
 	waitCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() {
@@ -93,7 +97,7 @@ func (s *Server) watchedWait(ctx context.Context, w flavor.Wait) (bool, error) {
 			cancel(err)
 		}
 	}()
-	res, err := s.Query(waitCtx, w.Query, w.Args...)
+	res, err := s.Query(withOpDeadline(waitCtx, "wait", d+s.Deadlines().WaitGrace), w.Query, w.Args...)
 	if cause := context.Cause(waitCtx); err != nil && cause != nil && ctx.Err() == nil {
 		return false, s.wrap("wait_for", cause) // the watcher ended it
 	}
