@@ -57,3 +57,25 @@ end }`)
 	}
 	t.Logf("after: db1 read_only=%v, db2 read_only=%v", ro1, ro2)
 }
+
+// TestFailoverRefusesHungPrimary: a primary that hangs (SIGSTOP) answers
+// nobody, but its replicas' receivers stay connected (the TCP connections
+// are open until slave_net_timeout). It is not dead: failing over would
+// leave it writable when it resumes. The failover refuses, within its
+// deadlines, and nothing changes.
+func TestFailoverRefusesHungPrimary(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	stopServer(t, sb.Primary())
+	r := run(t, "", nil, "-d", sb.DeploymentPath, "--timeout", "2m", "run", "failover", "--", "--confirm-timeout", "1s")
+	if r.code != 1 || !strings.Contains(r.stderr, "failover: refused: db1 is not dead") ||
+		!strings.Contains(r.stderr, "is connected to it") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if err := syscall.Kill(sb.Primary().Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	c := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `require("expect").topology("db1", { "db2", "db3" })`)
+	if c.code != 0 {
+		t.Errorf("after SIGCONT: %s", c.stderr)
+	}
+}
