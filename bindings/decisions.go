@@ -24,6 +24,7 @@ func (s *State) decisionMethods() map[string]lua.LGFunction {
 		"verdict":    s.topoVerdict,
 		"bystanders": s.topoBystanders,
 		"errant":     s.topoErrant,
+		"recovery":   s.topoRecovery,
 	}
 }
 
@@ -120,6 +121,25 @@ func (s *State) topoErrant(L *lua.LState) int {
 	}
 	e.RawSetString("reasons", reasons)
 	L.Push(e)
+	return 1
+}
+
+// topo:recovery() → {action=, server=, name=, reason=}: action is
+// "unfence" when the fenced primary (server) may take writes again, since
+// no reachable server has a transaction it lacks; nil when recover must
+// not act, and reason says why.
+func (s *State) topoRecovery(L *lua.LState) int {
+	r := checkTopology(L, 1).Recovery()
+	t := L.NewTable()
+	if r.Action != "" {
+		t.RawSetString("action", lua.LString(r.Action))
+	}
+	t.RawSetString("reason", lua.LString(r.Reason))
+	if r.Node != nil {
+		t.RawSetString("server", s.serverValue(L, r.Node))
+		t.RawSetString("name", lua.LString(r.Node.Name))
+	}
+	L.Push(t)
 	return 1
 }
 

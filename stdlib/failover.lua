@@ -54,7 +54,11 @@ local function confirm_dead(o)
       v.name or "none", v.reason), 0)
   end
   if v.state == "alive" then
-    error(string.format("failover: %s answers; it is not dead (use switchover to move the primary)", v.name), 0)
+    local hint = "use switchover to move the primary"
+    for _, p in ipairs(topo:problems()) do
+      if p.kind == "primary_read_only" then hint = "it is read-only and no server takes writes: run recover" end
+    end
+    error(string.format("failover: %s answers; it is not dead (%s)", v.name, hint), 0)
   elseif v.state == "none" then
     error("failover: " .. v.reason, 0)
   elseif v.state == "unreachable" then

@@ -48,6 +48,7 @@ M.options = {
 -- step is rep.step with the on_step hook called first: a progress
 -- callback for operators, and where tests inject faults before a step.
 local hook
+local after_failure
 local function step(name, fn, undo)
   if hook then hook(name) end
   return rep.step(name, fn, undo)
@@ -316,6 +317,23 @@ local function repoint(ctx)
   end)
 end
 
+-- after_failure raises err again; when the failure came after the
+-- promotion and the new primary no longer answers, no server may take
+-- writes (the old one is fenced): the report then says so and names the
+-- procedure that ends the outage, instead of calling the dead candidate
+-- the new primary.
+after_failure = function(ctx, err)
+  if ctx.writable_at and not rep.dry_run() and not rep.try(ctx.candidate.variable, ctx.candidate, "read_only") then
+    local how = string.format("%s does not answer since its promotion, and %s is fenced: no server may take " ..
+      "writes. Run: replicant-lua -d DEPLOYMENT run recover (it makes %s writable again when no server has " ..
+      "a transaction it lacks, and says what to do otherwise)", ctx.candidate:name(), ctx.primary:name(),
+      ctx.primary:name())
+    rep.point_of_no_return(how)
+    error(string.format("switchover: %s; %s", tostring(err), how), 0)
+  end
+  error(err, 0)
+end
+
 function M.run(opts, from_cli)
   local o = cli.check(opts, M.options, "switchover")
   hook = o.on_step
@@ -336,16 +354,21 @@ function M.run(opts, from_cli)
   rep.log.info("switchover %s -> %s: preflight passed", ctx.primary:name(), ctx.candidate:name())
   presync(ctx, o)
   fence(ctx, o)
-  promote(ctx, o)
-  repoint(ctx)
-  local replicas = { ctx.primary }
-  for _, db in ipairs(ctx.others) do table.insert(replicas, db) end
+  local ok, err = rep.try(function()
+    promote(ctx, o)
+    repoint(ctx)
+    if not rep.dry_run() then
+      local replicas = { ctx.primary }
+      for _, db in ipairs(ctx.others) do table.insert(replicas, db) end
+      ha.verify(ctx.candidate, replicas, o.wait_timeout)
+    end
+  end)
+  if not ok then after_failure(ctx, err) end
   if rep.dry_run() then
     print(string.format("switchover: would move %s -> %s (dry run: nothing was changed)", ctx.primary:name(),
       ctx.candidate:name()))
     return ctx
   end
-  ha.verify(ctx.candidate, replicas, o.wait_timeout)
   ctx.blocked = ctx.writable_at - ctx.fence_start
   ctx.wall = rep.now() - started
   print(string.format("switchover: %s -> %s done in %s; writes blocked for %s (expected about %s from the " ..

@@ -31,7 +31,7 @@ import (
 //	final.lua  playbook that checks the final state; must exit 0
 //	again      arguments of a second run (idempotency), with again.stdout
 //
-// Playbooks get APP_PASSWORD and DB1_PID in their environment.
+// Playbooks get APP_PASSWORD and DB1_PID, DB2_PID, ... in their environment.
 func TestScenarios(t *testing.T) {
 	dirs, err := filepath.Glob("scenarios/*")
 	if err != nil {
@@ -74,7 +74,10 @@ func runScenario(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"APP_PASSWORD=" + appPW, "DB1_PID=" + strconv.Itoa(sb.Primary().Pid)}
+	env := []string{"APP_PASSWORD=" + appPW}
+	for _, in := range sb.Instances {
+		env = append(env, strings.ToUpper(in.Name)+"_PID="+strconv.Itoa(in.Pid))
+	}
 	dep := []string{"-d", sb.DeploymentPath, "--timeout", "2m"}
 	playbook := func(name string) {
 		p, _ := filepath.Abs(filepath.Join(dir, name))

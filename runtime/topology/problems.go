@@ -206,7 +206,8 @@ func (f *finder) primary() {
 	if p := f.t.primary; p != nil {
 		if p.Reachable() && p.ReadOnly {
 			f.add(SeverityError, KindPrimaryReadOnly, p, "is the primary and has read_only ON: no server "+
-				"takes writes; db:set_read_only(false) on it once it is certain no other server is writable")
+				"takes writes; if a switchover was interrupted or its new primary died, run recover, which "+
+				"unfences it when that is safe")
 		}
 		if inLoop(f.t.primary) {
 			f.add(SeverityWarning, KindLoop, f.t.primary, "replicates from %s, which replicates from it "+

@@ -189,3 +189,55 @@ func (t *Topology) Errant(ctx context.Context, n, ref *Node) (gtids, why []strin
 	}
 	return gtids, why, nil
 }
+
+// Recovery is what ends an outage in which no server takes writes: the
+// primary answers but is read-only (a switchover fenced it, then its new
+// primary died or the promotion was interrupted), and no reachable server
+// is writable.
+type Recovery struct {
+	// Action is "unfence" (make Node, the fenced primary, writable again),
+	// or "" when recover must not act (Reason says why and what to do).
+	Action string
+	Node   *Node
+	Reason string
+}
+
+// Recovery decides whether the fenced primary may simply take writes
+// again: only when no reachable server has a transaction it lacks. A
+// server that has one got it from the candidate that died after taking
+// writes (or has errant transactions): unfencing the old primary then
+// would fork the history, so the way out is a failover from that server,
+// which an operator decides.
+func (t *Topology) Recovery() Recovery {
+	p := t.primary
+	switch {
+	case p == nil:
+		return Recovery{Reason: "no primary was found; see run check"}
+	case !p.Reachable():
+		return Recovery{Node: p, Reason: fmt.Sprintf("%s does not answer: run failover", p.Name)}
+	case !p.ReadOnly:
+		return Recovery{Node: p, Reason: fmt.Sprintf("%s takes writes: nothing to recover", p.Name)}
+	}
+	var ahead []string
+	for _, n := range t.nodes {
+		if n == p || !n.Reachable() || n.Outside {
+			continue
+		}
+		if !n.ReadOnly {
+			return Recovery{Node: n, Reason: fmt.Sprintf("%s takes writes: nothing to recover (run check)", n.Name)}
+		}
+		has, err := p.GTIDExecuted.Contains(n.GTIDExecuted)
+		if err != nil || !has {
+			extra, _ := n.GTIDExecuted.Subtract(p.GTIDExecuted)
+			ahead = append(ahead, fmt.Sprintf("%s has %s", n.Name, extra))
+		}
+	}
+	if len(ahead) > 0 {
+		return Recovery{Node: p, Reason: fmt.Sprintf("%s is read-only, but %s that %s lacks: writes reached "+
+			"a server that is gone, or were made elsewhere; fail over to the most advanced of them by hand "+
+			"(db:set_read_only(false) on it, then relocate the others below it), or rebuild them",
+			p.Name, strings.Join(ahead, "; "), p.Name)}
+	}
+	return Recovery{Action: "unfence", Node: p, Reason: fmt.Sprintf("%s is read-only and no reachable server "+
+		"has a transaction it lacks: it may take writes again", p.Name)}
+}

@@ -217,3 +217,32 @@ func TestLoneReplicaOwnWrites(t *testing.T) {
 		t.Errorf("own write past gtid_slave_pos: errant %q, want 0-2-43", db2.Errant)
 	}
 }
+
+func TestRecovery(t *testing.T) {
+	fenced := func() (*Node, *Node, *Node) {
+		db1 := same(t, mariadb("db1", 23306, 1), "0-1-42", "0-1-42") // read-only, replicates from no one
+		db2 := unreachable(replicaOf(mariadb("db2", 23307, 2), db1)) // the candidate, dead
+		db3 := same(t, replicaOf(mariadb("db3", 23308, 3), db1), "0-1-42", "0-1-42")
+		return db1, db2, db3
+	}
+	db1, db2, db3 := fenced()
+	if r := New([]*Node{db1, db2, db3}, Options{}).Recovery(); r.Action != "unfence" || r.Node != db1 {
+		t.Errorf("nothing ahead of the fenced primary: %+v", r)
+	}
+	// db3 got a write of db2's before db2 died: unfencing db1 would fork.
+	db1, db2, db3 = fenced()
+	same(t, db3, "0-2-43", "0-1-42,0-2-43")
+	if r := New([]*Node{db1, db2, db3}, Options{}).Recovery(); r.Action != "" ||
+		!strings.Contains(r.Reason, "db3 has 0-2-43 that db1 lacks") {
+		t.Errorf("a replica ahead: %+v", r)
+	}
+	db1, db2, db3 = fenced()
+	writable(db3)
+	if r := New([]*Node{db1, db2, db3}, Options{}).Recovery(); r.Action != "" || !strings.Contains(r.Reason, "db3 takes writes") {
+		t.Errorf("a writable server: %+v", r)
+	}
+	_, _, _, top := healthy(t)
+	if r := top.Recovery(); r.Action != "" || !strings.Contains(r.Reason, "takes writes: nothing to recover") {
+		t.Errorf("healthy: %+v", r)
+	}
+}
