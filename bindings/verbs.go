@@ -278,11 +278,13 @@ func (s *State) serverWaitAndStop(L *lua.LState) int {
 	return 1
 }
 
-var readOnlyOptions = optSpec{"super": optBool}
+var readOnlyOptions = optSpec{"super": optBool, "max_time": optDuration}
 
-// db:set_read_only(on, {super=}) sets read_only, and super_read_only with
-// super (an error on MariaDB, which has none: fence admin sessions with
-// kill_connections or lock_tables there).
+// db:set_read_only(on, {super=, max_time=}) sets read_only, and
+// super_read_only with super (an error on MariaDB, which has none: fence
+// admin sessions with kill_connections or lock_tables there). max_time
+// bounds the statement on the server where the flavor can (MariaDB's
+// max_statement_time; error 1969 when it passes, read_only unchanged).
 func (s *State) serverSetReadOnly(L *lua.LState) int {
 	sv := checkServer(L, 1)
 	on := L.CheckBool(2)
@@ -294,7 +296,7 @@ func (s *State) serverSetReadOnly(L *lua.LState) int {
 	case on:
 		mode = flavor.ReadOnlyOn
 	}
-	if err := sv.SetReadOnly(L.Context(), mode); err != nil {
+	if err := sv.SetReadOnlyWithin(L.Context(), mode, o.duration("max_time")); err != nil {
 		return s.raise(L, "set_read_only", err)
 	}
 	return 0

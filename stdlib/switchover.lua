@@ -3,7 +3,8 @@
 --
 --   replicant-lua -d dep.lua run switchover -- --to db2 [--expect-primary db1]
 --       [--max-lag 10] [--wait-timeout 30s] [--long-query 60] [--skip db3,db4]
---       [--max-block 1s] [--presync-close 50ms] [--lock-wait 1] [--kill-first]
+--       [--max-block 1s] [--presync-close 50ms] [--lock-wait 1] [--read-only-attempt 100ms]
+--       [--kill-first]
 --   require("replicant.switchover").run{ to = "db2", before_promote = function(ctx) ... end }
 --
 -- 1. Lock the cluster (one procedure at a time) and find the primary.
@@ -42,7 +43,7 @@ M.options = {
   to = "string", expect_primary = "string", max_lag = "number", wait_timeout = "duration",
   long_query = "number", lock_wait = "number", before_promote = "function", after_promote = "function",
   on_step = "function", skip = "list", max_block = "duration", presync_close = "duration",
-  kill_first = "boolean",
+  kill_first = "boolean", read_only_attempt = "duration",
 }
 
 -- step is rep.step with the on_step hook called first: a progress
@@ -127,26 +128,45 @@ end
 -- statement holds it up), the switchover is undone, naming the sessions it
 -- waited for; with kill_first, client sessions are killed first instead,
 -- and the report says their commits in flight may be ambiguous.
+local function statement_timeout(err)
+  return type(err) == "table" and err.code == 1969
+end
+
 local function set_read_only_first(ctx, o)
   local primary = ctx.primary
   local super = primary:flavor() == "mysql"
-  -- A short lock wait for this statement only: a fence that cannot get its
-  -- lock gives up rather than queue every writer behind it.
-  local ok, err = rep.try(primary.with_session, primary, { lock_wait_timeout = o.lock_wait }, function()
-    primary:set_read_only(true, { super = super })
-  end)
-  if ok then return end
-  if not lock_wait_error(err) then error(err, 0) end
+  -- While SET GLOBAL read_only waits for the global read lock, new writes
+  -- queue behind it. So each attempt is bounded on the server by
+  -- read_only_attempt (MariaDB's max_statement_time; MySQL has no such
+  -- bound for SET, and waits up to lock_wait), and writes flow between
+  -- attempts, until lock_wait has passed.
+  local deadline = rep.now() + o.lock_wait
+  local attempts, err = 0, nil
+  repeat
+    attempts = attempts + 1
+    ctx.fence_start = rep.now()
+    local ok
+    ok, err = rep.try(primary.with_session, primary, { lock_wait_timeout = math.max(1, math.ceil(o.lock_wait)) },
+      function() primary:set_read_only(true, { super = super, max_time = o.read_only_attempt }) end)
+    if ok then
+      ctx.read_only_attempts = attempts
+      return
+    end
+    if not (lock_wait_error(err) or statement_timeout(err)) then error(err, 0) end
+    if rep.now() + o.read_only_attempt < deadline then rep.sleep(o.read_only_attempt) end
+  until rep.now() >= deadline
   if not o.kill_first then
-    error(string.format("fence %s: read_only waited %ss (--lock-wait) for: %s; undoing rather than killing " ..
-      "sessions in the middle of their commits; retry when the writes calm down, or pass --kill-first",
-      primary:name(), tostring(o.lock_wait), sessions_in_query(primary)), 0)
+    error(string.format("fence %s: read_only could not be had in %d attempt(s) within %ss (--lock-wait) " ..
+      "for: %s; undoing rather than killing sessions in the middle of their commits; retry when the " ..
+      "writes calm down, or pass --kill-first", primary:name(), attempts, tostring(o.lock_wait),
+      sessions_in_query(primary)), 0)
   end
-  rep.log.warn("fence %s: read_only waited %ss (--lock-wait) for: %s; killing client sessions first, so " ..
-    "their commits in flight may be ambiguous to them", primary:name(), tostring(o.lock_wait),
-    sessions_in_query(primary))
+  rep.log.warn("fence %s: read_only could not be had in %d attempt(s) within %ss (--lock-wait) for: %s; " ..
+    "killing client sessions first, so their commits in flight may be ambiguous to them", primary:name(),
+    attempts, tostring(o.lock_wait), sessions_in_query(primary))
   primary:kill_connections()
-  primary:with_session({ lock_wait_timeout = o.lock_wait }, function()
+  ctx.fence_start = rep.now()
+  primary:with_session({ lock_wait_timeout = math.max(1, math.ceil(o.lock_wait)) }, function()
     primary:set_read_only(true, { super = super })
   end)
   ctx.killed_first = true
@@ -197,7 +217,6 @@ end
 local function fence(ctx, o)
   local primary = ctx.primary
   guard(ctx, "the fence")
-  ctx.fence_start = rep.now()
   step("fence " .. primary:name() .. ": read_only", function()
     set_read_only_first(ctx, o)
   end, function()
@@ -344,6 +363,7 @@ function M.run(opts, from_cli)
   o.lock_wait = o.lock_wait or 1
   o.max_block = o.max_block or 1
   o.presync_close = o.presync_close or 0.05
+  o.read_only_attempt = o.read_only_attempt or 0.1
   local started = rep.now()
   rep.lock()
   local ctx = preflight(o)
@@ -372,8 +392,8 @@ function M.run(opts, from_cli)
   ctx.blocked = ctx.writable_at - ctx.fence_start
   ctx.wall = rep.now() - started
   print(string.format("switchover: %s -> %s done in %s; writes blocked for %s (expected about %s from the " ..
-    "last of %d catch-ups)%s", ctx.primary:name(), ctx.candidate:name(), ha.ms(ctx.wall), ha.ms(ctx.blocked),
-    ha.ms(ctx.expected_block), ctx.presync_rounds,
+    "last of %d catch-ups, read_only at attempt %d)%s", ctx.primary:name(), ctx.candidate:name(), ha.ms(ctx.wall),
+    ha.ms(ctx.blocked), ha.ms(ctx.expected_block), ctx.presync_rounds, ctx.read_only_attempts or 1,
     ctx.killed_first and "; client sessions were killed before read_only (see the warning)" or ""))
   if #ctx.skipped > 0 then
     print("switchover: left as they were (--skip): " .. ha.left_behind(ctx.skipped, ctx.candidate))

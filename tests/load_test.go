@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
@@ -153,7 +154,7 @@ assert(db1:variable("read_only") == 1, "db1 is writable")
 	}
 }
 
-func writePlaybook(t *testing.T, path, src string) {
+func writePlaybook(t testing.TB, path, src string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -182,7 +183,26 @@ func TestSwitchoversUnderSysbench(t *testing.T) {
 	}
 }
 
-func switchoversUnderSysbench(t *testing.T, rate string, rounds int) {
+// The same as a benchmark, with figures: go test -run '^$' -bench
+// Sysbench -benchtime 10x ./tests/ prints p50 and max of the write-blocked
+// window the retrying writer saw, for the switchovers that completed, and
+// how many were refused.
+func BenchmarkSwitchoverSysbench100tps(b *testing.B) { benchSwitchoversUnderSysbench(b, "100") }
+func BenchmarkSwitchoverSysbenchFull(b *testing.B)   { benchSwitchoversUnderSysbench(b, "0") }
+
+func benchSwitchoversUnderSysbench(b *testing.B, rate string) {
+	runs, refused := switchoversUnderSysbench(b, rate, b.N)
+	what := "switchover under sysbench at " + rate + " tps"
+	if rate == "0" {
+		what = "switchover under sysbench at full speed"
+	}
+	fmt.Printf("%s: %d refused before any change\n", what, refused)
+	if len(runs) > 0 {
+		summarize(b, what, runs)
+	}
+}
+
+func switchoversUnderSysbench(t testing.TB, rate string, rounds int) (runs []benchRun, refused int) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	ctx := context.Background()
 	db1 := connect(t, sb, sb.Primary())
@@ -195,7 +215,6 @@ func switchoversUnderSysbench(t *testing.T, rate string, rounds int) {
 	w := startRetryingWriter(t, sb)
 	w.waitAcked(t, 20)
 	primary, other := 0, 1
-	done, refused := 0, 0
 	for i := 0; i < rounds; i++ {
 		in := sb.Instances[primary]
 		load := sysbench(t, sb, in, "--threads=4", "--time=60", "--rate="+rate, "--report-interval=0",
@@ -210,14 +229,18 @@ func switchoversUnderSysbench(t *testing.T, rate string, rounds int) {
 			return err == nil && seqOf(g.String())-seqOf(before.String()) >= 100
 		})
 		to := sb.Instances[other].Name
+		start := time.Now()
 		r := run(t, "", nil, "-d", sb.DeploymentPath, "--timeout", "2m", "run", "switchover", "--", "--to", to,
 			"--wait-timeout", "5s")
 		_ = load.Process.Kill()
 		_ = load.Wait()
 		switch {
 		case r.code == 0:
-			done++
-			t.Logf("round %d: %s", i+1, strings.TrimSpace(r.stdout))
+			w.waitAcked(t, 20)
+			runs = append(runs, benchRun{gap: w.gapDuring(start, time.Now()), wall: msOf(doneInRe, r.stdout),
+				blocked: msOf(blockedRe, r.stdout)})
+			t.Logf("round %d: %s; the writer saw a gap of %s", i+1, firstLine(r.stdout),
+				runs[len(runs)-1].gap.Round(100*time.Microsecond))
 			primary, other = other, primary
 		case strings.Contains(r.stderr, "transactions behind; nothing was changed") ||
 			strings.Contains(r.stderr, "(--max-block)") || strings.Contains(r.stderr, "cannot be promoted: lag") ||
@@ -238,11 +261,17 @@ assert(db:replica_status() == nil and db:variable("read_only") == 0, "the old pr
 	}
 	res := w.finish(t, primary)
 	t.Logf("%d switchovers done, %d refused; writer: %d acknowledged, %d errors, %d lost, %d duplicated",
-		done, refused, res.acked, res.errors, res.lost, res.dupes)
+		len(runs), refused, res.acked, res.errors, res.lost, res.dupes)
 	if res.lost != 0 || res.dupes != 0 {
 		t.Errorf("writer: %d lost (%v), %d duplicated", res.lost, res.missing, res.dupes)
 	}
+	if len(runs) > 0 {
+		runs[len(runs)-1].lost, runs[len(runs)-1].dupes = res.lost, res.dupes
+	}
+	return runs, refused
 }
+
+func firstLine(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] }
 
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
 )
@@ -97,7 +98,23 @@ func (s *Server) StartReplicaUntil(ctx context.Context, t flavor.Threads, u flav
 
 // SetReadOnly sets the write fence.
 func (s *Server) SetReadOnly(ctx context.Context, m flavor.ReadOnly) error {
-	return s.execFlavor(ctx, "set_read_only", func(f flavor.Flavor) (string, error) { return f.SetReadOnly(m) })
+	return s.SetReadOnlyWithin(ctx, m, 0)
+}
+
+// SetReadOnlyWithin sets the write fence with a server-side limit d on the
+// statement where the flavor has one (flavor.Bounded): while SET GLOBAL
+// read_only waits for the global read lock, new writes queue behind it,
+// so a fence bounds that wait and tries again rather than block writers
+// for lock_wait_timeout's whole seconds. d = 0: no limit.
+func (s *Server) SetReadOnlyWithin(ctx context.Context, m flavor.ReadOnly, d time.Duration) error {
+	return s.execFlavor(ctx, "set_read_only", func(f flavor.Flavor) (string, error) {
+		stmt, err := f.SetReadOnly(m)
+		if err != nil {
+			return "", err
+		}
+		stmt, _ = f.Bounded(stmt, d)
+		return stmt, nil
+	})
 }
 
 // Connection is a client session as the process list shows it.
