@@ -86,7 +86,7 @@ func TestJSONDryRunPlan(t *testing.T) {
 	}
 	var fence, repoint bool
 	for _, st := range o.Plan {
-		fence = fence || (strings.HasPrefix(st.Server, "db1 ") && st.SQL == "SET GLOBAL read_only = ON")
+		fence = fence || (strings.HasPrefix(st.Server, "db1 ") && strings.HasSuffix(st.SQL, "SET GLOBAL read_only = ON"))
 		repoint = repoint || (strings.HasPrefix(st.Server, "db3 ") && strings.Contains(st.SQL, "MASTER_PASSWORD = '<redacted>'"))
 	}
 	if !fence || !repoint {
