@@ -21,10 +21,11 @@ import (
 // decisionMethods are the topology methods of this file.
 func (s *State) decisionMethods() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
-		"verdict":    s.topoVerdict,
-		"bystanders": s.topoBystanders,
-		"errant":     s.topoErrant,
-		"recovery":   s.topoRecovery,
+		"verdict":        s.topoVerdict,
+		"bystanders":     s.topoBystanders,
+		"errant":         s.topoErrant,
+		"recovery":       s.topoRecovery,
+		"falling_behind": s.topoFallingBehind,
 	}
 }
 
@@ -140,6 +141,14 @@ func (s *State) topoRecovery(L *lua.LState) int {
 		t.RawSetString("name", lua.LString(r.Node.Name))
 	}
 	L.Push(t)
+	return 1
+}
+
+// topo:falling_behind(earlier) → problems like topo:problems(): the
+// replicas whose lag grew since the earlier discovery.
+func (s *State) topoFallingBehind(L *lua.LState) int {
+	t, earlier := checkTopology(L, 1), checkTopology(L, 2)
+	L.Push(s.problemTable(L, t.FallingBehind(earlier)))
 	return 1
 }
 

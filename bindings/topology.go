@@ -240,7 +240,11 @@ func (s *State) topoProblems(L *lua.LState) int {
 
 // problemList is the table topo:problems() returns.
 func (s *State) problemList(L *lua.LState, t *topology.Topology) *lua.LTable {
-	ps := t.Problems()
+	return s.problemTable(L, t.Problems())
+}
+
+// problemTable is a list of problems as Lua tables.
+func (s *State) problemTable(L *lua.LState, ps []topology.Problem) *lua.LTable {
 	out := L.CreateTable(len(ps), 0)
 	for _, p := range ps {
 		e := L.NewTable()

@@ -18,8 +18,21 @@ M.options = { from = "string", lag_threshold = "duration" }
 function M.run(opts)
   local o = cli.check(opts, M.options, "check")
   local topo = rep.discover(o.from, { lag_threshold = o.lag_threshold, option_files = true })
+  local problems = topo:problems()
+  -- A replica that lags gets a second look a second later: lag that grew
+  -- means its applier does not keep up.
+  local lagging = false
+  for _, n in ipairs(topo:nodes()) do
+    if n.lag and n.lag >= 1 and not n.delay then lagging = true end
+  end
+  if lagging then
+    rep.sleep("1s")
+    for _, p in ipairs(rep.discover(o.from, { lag_threshold = o.lag_threshold }):falling_behind(topo)) do
+      table.insert(problems, p)
+    end
+  end
   local errors, warnings = 0, 0
-  for _, p in ipairs(topo:problems()) do
+  for _, p in ipairs(problems) do
     print(string.format("%-7s %-6s %-20s %s", p.severity, p.name or "-", p.kind, p.message))
     if p.severity == "error" then errors = errors + 1 else warnings = warnings + 1 end
   end

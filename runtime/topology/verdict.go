@@ -241,3 +241,31 @@ func (t *Topology) Recovery() Recovery {
 	return Recovery{Action: "unfence", Node: p, Reason: fmt.Sprintf("%s is read-only and no reachable server "+
 		"has a transaction it lacks: it may take writes again", p.Name)}
 }
+
+// KindFallingBehind: a replica whose lag grew between two discoveries.
+const KindFallingBehind = "falling_behind"
+
+// FallingBehind compares t with an earlier discovery of the same servers:
+// a replica whose lag grew by at least a second, and whose distance to
+// its source did not shrink, has an applier that does not keep up with
+// the writes. A switchover to it would wait for ever to get close, and a
+// failover would lose more with every second. Warnings, one per replica.
+func (t *Topology) FallingBehind(earlier *Topology) []Problem {
+	var out []Problem
+	for _, n := range t.nodes {
+		if !n.Reachable() || n.Lag == nil || n.Replica == nil || n.Replica.SQLDelay > 0 {
+			continue
+		}
+		e := earlier.Node(n.Name)
+		if e == nil || !e.Reachable() || e.Lag == nil {
+			continue
+		}
+		if *n.Lag >= *e.Lag+1 {
+			out = append(out, Problem{Severity: SeverityWarning, Kind: KindFallingBehind, Node: n,
+				Message: fmt.Sprintf("its lag grew from %ds to %ds between two looks: its applier does not keep up "+
+					"with the writes (more parallel replication threads, or fewer writes, before a switchover to it)",
+					*e.Lag, *n.Lag)})
+		}
+	}
+	return out
+}

@@ -246,3 +246,19 @@ func TestRecovery(t *testing.T) {
 		t.Errorf("healthy: %+v", r)
 	}
 }
+
+func TestFallingBehind(t *testing.T) {
+	lagged := func(l2, l3 int64) *Topology {
+		db1, db2, db3, _ := healthy(t)
+		db2.Lag, db3.Lag = &l2, &l3
+		return New([]*Node{db1, db2, db3}, Options{})
+	}
+	ps := lagged(5, 3).FallingBehind(lagged(2, 3))
+	if len(ps) != 1 || ps[0].Node.Name != "db2" || ps[0].Kind != KindFallingBehind ||
+		!strings.Contains(ps[0].Message, "grew from 2s to 5s") {
+		t.Errorf("problems %v", ps)
+	}
+	if ps := lagged(2, 3).FallingBehind(lagged(5, 3)); len(ps) != 0 {
+		t.Errorf("catching up called falling behind: %v", ps)
+	}
+}
