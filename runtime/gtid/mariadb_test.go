@@ -83,7 +83,7 @@ func TestMariaDBContains(t *testing.T) {
 		{"1-2-50,0-1-100", true},
 		{"1-2-51", false},
 		{"2-1-1", false}, // domain not in gtid_slave_pos yet
-		{"2-1-0", true}, // seq_no 0: MASTER_GTID_WAIT returns 0 at once
+		{"2-1-0", true},  // seq_no 0: MASTER_GTID_WAIT returns 0 at once
 		{"0-1-100,2-1-0", true},
 		{"0-1-101,2-1-0", false},
 	} {
