@@ -3,7 +3,6 @@ package mycnf
 import (
 	_ "embed"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -62,20 +61,4 @@ func ServerGroup(group string) bool {
 func isVersion(s string) bool {
 	major, minor, ok := strings.Cut(s, ".")
 	return ok && major != "" && minor != "" && strings.Trim(major+minor, "0123456789") == ""
-}
-
-// MariaDBGroups returns the groups mariadbd of version major.minor reads,
-// in no particular order (the server takes options in file order, whatever
-// their group): my_print_defaults --mysqld reads the same set on 10.11
-// (server_test.go checks both).
-func MariaDBGroups(major, minor int) []string {
-	v := "-" + strconv.Itoa(major) + "." + strconv.Itoa(minor)
-	return []string{"mysqld", "server", "mysqld" + v, "mariadb", "mariadb" + v, "mariadbd", "mariadbd" + v,
-		"client-server", "galera"}
-}
-
-// MySQLGroups returns the groups mysqld of version major.minor reads:
-// "mysqld", "server" and "mysqld-8.0" (refman, Using Option Files).
-func MySQLGroups(major, minor int) []string {
-	return []string{"mysqld", "server", "mysqld-" + strconv.Itoa(major) + "." + strconv.Itoa(minor)}
 }
