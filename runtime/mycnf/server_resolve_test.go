@@ -103,7 +103,7 @@ func TestResolveAgainstServer(t *testing.T) {
 		compareTree(t, mpd, mariadbd, tr)
 	}
 	for _, body := range []string{
-		"[mysqld]\n!includedir %s/nonexistent.d\n", // the server refuses to start
+		"[mysqld]\n!includedir %s/nonexistent.d\n",                                 // the server refuses to start
 		"[mysqld]\nserver-id = 1\n!include %s/my.cnf\nauto-increment-offset = 2\n", // includes itself: depth limit
 	} {
 		dir := t.TempDir()
