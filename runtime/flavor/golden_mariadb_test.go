@@ -184,4 +184,9 @@ var goldenMariaDB = []golden{
 	{"11.4.5-MariaDB", "needs public key", `false`},
 	{"11.4.5-MariaDB", "install blackhole", `INSTALL SONAME 'ha_blackhole'`},
 	{"11.4.5-MariaDB", "tls offered", `SELECT @@GLOBAL.have_ssl AS tls_offered`},
+	{"10.5.27-MariaDB", "option groups", `mysqld server mysqld-10.5 mariadb mariadb-10.5 mariadbd mariadbd-10.5 client-server galera`},
+	{"10.6.21-MariaDB-log", "option groups", `mysqld server mysqld-10.6 mariadb mariadb-10.6 mariadbd mariadbd-10.6 client-server galera`},
+	{"10.10.7-MariaDB", "option groups", `mysqld server mysqld-10.10 mariadb mariadb-10.10 mariadbd mariadbd-10.10 client-server galera`},
+	{"10.11.19-MariaDB-0+deb12u1", "option groups", `mysqld server mysqld-10.11 mariadb mariadb-10.11 mariadbd mariadbd-10.11 client-server galera`},
+	{"11.4.5-MariaDB", "option groups", `mysqld server mysqld-11.4 mariadb mariadb-11.4 mariadbd mariadbd-11.4 client-server galera`},
 }

@@ -284,4 +284,12 @@ var goldenMySQL = []golden{
 	{"8.4.0", "needs public key", `true`},
 	{"8.4.0", "install blackhole", `INSTALL PLUGIN BLACKHOLE SONAME 'ha_blackhole.so'`},
 	{"8.4.0", "tls offered", `SELECT VALUE AS tls_offered FROM performance_schema.tls_channel_status WHERE CHANNEL = 'mysql_main' AND PROPERTY = 'Enabled'`},
+	{"5.7.7", "option groups", `mysqld server mysqld-5.7`},
+	{"5.7.44-log", "option groups", `mysqld server mysqld-5.7`},
+	{"8.0.21", "option groups", `mysqld server mysqld-8.0`},
+	{"8.0.22", "option groups", `mysqld server mysqld-8.0`},
+	{"8.0.23", "option groups", `mysqld server mysqld-8.0`},
+	{"8.0.26", "option groups", `mysqld server mysqld-8.0`},
+	{"8.2.0", "option groups", `mysqld server mysqld-8.2`},
+	{"8.4.0", "option groups", `mysqld server mysqld-8.4`},
 }

@@ -110,6 +110,7 @@ var goldenOps = map[string]func(f Flavor) (string, error){
 	},
 	"needs public key":  func(f Flavor) (string, error) { return fmt.Sprint(f.NeedsSourcePublicKey()), nil },
 	"install blackhole": func(f Flavor) (string, error) { return plain(f.InstallBlackhole()) },
+	"option groups":     func(f Flavor) (string, error) { return strings.Join(f.OptionGroups(), " "), nil },
 	"tls offered":       func(f Flavor) (string, error) { return plain(f.TLSOfferedQuery()) },
 	"wait gtid": func(f Flavor) (string, error) {
 		return waitText(f.WaitForGTID(sampleGTIDs(f), 1500*time.Millisecond))
