@@ -25,7 +25,8 @@
 // that database (SHOW BINLOG EVENTS prints no "use" for them); events
 // decompressed from a MySQL Transaction_payload share its positions. The
 // stream reader uses the server's TLS settings (verified as its SQL
-// session is; "preferred" asks @@have_ssl first, since go-mysql has no
+// session is; "preferred" asks the server (have_ssl, or on MySQL 8.4
+// tls_channel_status) first, since go-mysql has no
 // plain-text fallback) and starts below 4 GiB into a file
 // (COM_BINLOG_DUMP has 32 bits).
 // Statement text has password literals redacted in both.

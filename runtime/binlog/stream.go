@@ -165,17 +165,22 @@ func (r *streamReader) reconnect(ctx context.Context, cause error) error {
 // streamTLS is the stream's TLS configuration: the server's own (the
 // deployment's tls settings, verified the same way as its SQL session).
 // go-mysql has no plain-text fallback, so for "preferred" the server is
-// asked whether it offers TLS at all.
+// asked whether it offers TLS at all (the flavor knows how: MySQL 8.4 has
+// no have_ssl).
 func streamTLS(ctx context.Context, sv *server.Server) (*tls.Config, error) {
 	tc, preferred, err := sv.Config().ClientTLS()
 	if err != nil || tc == nil || !preferred {
 		return tc, err
 	}
-	row, err := sv.QueryRow(ctx, "SELECT @@GLOBAL.have_ssl AS have_ssl")
+	fl, err := sv.Flavor(ctx)
 	if err != nil {
-		return tc, nil // no such variable (a MySQL without it): try TLS
+		return nil, err
 	}
-	if v, _ := row["have_ssl"].(string); v != "YES" {
+	row, err := sv.QueryRow(ctx, fl.TLSOfferedQuery())
+	if err != nil {
+		return tc, nil // no such variable or table (performance_schema off): try TLS
+	}
+	if v, _ := row["tls_offered"].(string); !flavor.TLSOffered(v) {
 		return nil, nil
 	}
 	return tc, nil

@@ -58,24 +58,53 @@ func (f Flavor) binlogStatus() bool {
 }
 
 // resetBinaryLogsAndGTIDs: RESET BINARY LOGS AND GTIDS instead of RESET
-// MASTER. The MySQL 8.4 manual: "This statement takes the place of the old
-// RESET MASTER statement, which is no longer supported"; the 8.0 manual only
-// points at "later versions". We switch at 8.4, where RESET MASTER is gone:
-// 8.2 and 8.3 still accept RESET MASTER (deprecated), and we could not
-// confirm from a manual that they accept the new statement.
+// MASTER. MySQL 8.2.0 added it and deprecated RESET MASTER in the same
+// release as SHOW BINARY LOG STATUS (8.2.0 release notes: "RESET BINARY LOGS
+// AND GTIDS ... should be used instead" of RESET MASTER); the 8.4 manual:
+// "This statement takes the place of the old RESET MASTER statement, which
+// is no longer supported". MariaDB only has RESET MASTER.
 func (f Flavor) resetBinaryLogsAndGTIDs() bool {
+	return !f.IsMariaDB() && f.AtLeast(8, 2, 0)
+}
+
+// tlsChannelStatus: MySQL 8.4 removed have_ssl (deprecated from 8.0.26:
+// "use the performance_schema tls_channel_status table instead"); that
+// table (8.0.21+) has one row per channel and property, and the
+// mysql_main channel's Enabled property is Yes or No. Before 8.4 we keep
+// @@have_ssl, which needs no performance_schema (MariaDB has only that).
+func (f Flavor) tlsChannelStatus() bool {
 	return !f.IsMariaDB() && f.AtLeast(8, 4, 0)
 }
 
+// sourcePublicKey: GET_MASTER_PUBLIC_KEY and MASTER_PUBLIC_KEY_PATH (MySQL
+// 8.0.4+, SOURCE_* from 8.0.23). From 8.0.4 new accounts default to
+// caching_sha2_password, whose full authentication over a connection
+// without TLS needs the server's RSA public key: "If you do not use a
+// secure connection you must specify the SOURCE_PUBLIC_KEY_PATH or
+// GET_SOURCE_PUBLIC_KEY option" (refman 8.4, 19.1.2.3 ... caching_sha2);
+// without it the receiver fails with error 2061 ("Authentication plugin
+// 'caching_sha2_password' reported error: Authentication requires secure
+// connection"). MariaDB has neither the plugin nor the options.
+func (f Flavor) sourcePublicKey() bool {
+	return !f.IsMariaDB() && f.AtLeast(8, 0, 4)
+}
+
+// NeedsSourcePublicKey reports whether a replication connection without TLS
+// must fetch (ChangeSourceOptions.GetSourcePublicKey) or be given
+// (SourcePublicKeyPath) the source's RSA public key to log in with an
+// account of the server's default authentication plugin.
+func (f Flavor) NeedsSourcePublicKey() bool { return f.sourcePublicKey() }
+
 // SupportsSuperReadOnly reports whether the server has super_read_only,
-// which also blocks writes from accounts with SUPER (MySQL 5.7.8 and later,
-// WL#6799).
+// which also blocks writes from accounts with SUPER: MySQL 5.7.8 and later
+// ("super_read_only ... Introduced 5.7.8", refman 5.7, server system
+// variables; WL#6799). Older MySQL answers "Unknown system variable".
 // MariaDB has no such variable ("Unknown system variable 'super_read_only'",
 // 10.11, measured); there read_only does not stop holders of READ_ONLY ADMIN,
 // so a fence must also kill their connections or hold FLUSH TABLES WITH READ
 // LOCK.
 func (f Flavor) SupportsSuperReadOnly() bool {
-	return !f.IsMariaDB()
+	return !f.IsMariaDB() && f.AtLeast(5, 7, 8)
 }
 
 // SupportsDemoteToReplica reports whether CHANGE MASTER accepts

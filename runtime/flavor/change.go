@@ -74,6 +74,16 @@ type ChangeSourceOptions struct {
 	// required, but the server does not support it"). Both measured.
 	SSLVerifyServerCert SSLMode
 	Delay               *time.Duration // applier delay in whole seconds; nil keeps it
+
+	// GetSourcePublicKey asks the source for its RSA public key (GET_SOURCE_
+	// or GET_MASTER_PUBLIC_KEY = 1), and SourcePublicKeyPath names a copy of
+	// it on the replica's host (SOURCE_ or MASTER_PUBLIC_KEY_PATH). Without
+	// TLS, an account of MySQL 8's default caching_sha2_password cannot log
+	// in without one of them (see NeedsSourcePublicKey). A fetched key is
+	// not authenticated, so the path is the safer of the two. MySQL 8.0.4+
+	// only; at most one of them.
+	GetSourcePublicKey  bool
+	SourcePublicKeyPath string
 }
 
 // ChangeSource returns CHANGE MASTER TO (MySQL before 8.0.23, MariaDB) or
@@ -137,6 +147,12 @@ func (f Flavor) ChangeSource(opts ChangeSourceOptions) (string, error) {
 		add("SSL_VERIFY_SERVER_CERT", "0")
 	case SSLOn:
 		add("SSL_VERIFY_SERVER_CERT", "1")
+	}
+	if opts.SourcePublicKeyPath != "" {
+		add("PUBLIC_KEY_PATH", QuoteString(opts.SourcePublicKeyPath))
+	}
+	if opts.GetSourcePublicKey {
+		o = append(o, "GET_"+p+"PUBLIC_KEY = 1")
 	}
 	if opts.Delay != nil {
 		add("DELAY", strconv.FormatInt(int64(*opts.Delay/time.Second), 10))
@@ -207,6 +223,15 @@ func (f Flavor) checkChangeSource(o ChangeSourceOptions) error {
 	if o.SSL == SSLOff && o.SSLVerifyServerCert == SSLOn {
 		return fmt.Errorf("server certificate verification with SSL off")
 	}
+	if o.GetSourcePublicKey || o.SourcePublicKeyPath != "" {
+		if !f.sourcePublicKey() {
+			return fmt.Errorf("%s has no GET_SOURCE_PUBLIC_KEY or SOURCE_PUBLIC_KEY_PATH: "+
+				"they need MySQL 8.0.4 or later", f)
+		}
+		if o.GetSourcePublicKey && o.SourcePublicKeyPath != "" {
+			return fmt.Errorf("source public key both fetched and given as a file: choose one")
+		}
+	}
 	if o.SSL < SSLUnchanged || o.SSL > SSLOn {
 		return fmt.Errorf("unknown SSL mode %d", o.SSL)
 	}
@@ -254,6 +279,7 @@ func (f Flavor) checkPositioning(o ChangeSourceOptions) error {
 func checkText(o ChangeSourceOptions) error {
 	for _, field := range []struct{ name, value string }{
 		{"host", o.Host}, {"user", o.User}, {"password", o.Password}, {"SSL CA", o.SSLCA},
+		{"source public key path", o.SourcePublicKeyPath},
 	} {
 		if strings.ContainsAny(field.value, "\x00\n\r") {
 			return fmt.Errorf("%s contains a NUL, newline or carriage return", field.name)

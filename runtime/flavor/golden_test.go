@@ -21,7 +21,7 @@ type golden struct {
 
 // goldenVersions are the versions every operation must be listed for.
 var goldenVersions = []string{
-	"5.7.44-log", "8.0.21", "8.0.22", "8.0.23", "8.0.26", "8.2.0", "8.4.0",
+	"5.7.7", "5.7.44-log", "8.0.21", "8.0.22", "8.0.23", "8.0.26", "8.2.0", "8.4.0",
 	"10.5.27-MariaDB", "10.6.21-MariaDB-log", "10.10.7-MariaDB", "10.11.19-MariaDB-0+deb12u1", "11.4.5-MariaDB",
 }
 
@@ -98,6 +98,20 @@ var goldenOps = map[string]func(f Flavor) (string, error){
 			Heartbeat: 2500 * time.Millisecond, SSL: SSLOn, SSLCA: "/etc/ssl/ca.pem", SSLVerifyServerCert: SSLOn,
 			Delay: &hour})
 	},
+	"change public key": func(f Flavor) (string, error) {
+		return f.ChangeSource(ChangeSourceOptions{Host: "db1.example", Port: 3306,
+			User: "repl", Password: "pw", GTID: GTIDAutoPosition, GetSourcePublicKey: true})
+	},
+	"change key path": func(f Flavor) (string, error) {
+		return f.ChangeSource(ChangeSourceOptions{SourcePublicKeyPath: "/etc/mysql/source.pem"})
+	},
+	"change key both": func(f Flavor) (string, error) {
+		return f.ChangeSource(ChangeSourceOptions{GetSourcePublicKey: true, SourcePublicKeyPath: "/k.pem"})
+	},
+	"needs public key":  func(f Flavor) (string, error) { return fmt.Sprint(f.NeedsSourcePublicKey()), nil },
+	"install blackhole": func(f Flavor) (string, error) { return plain(f.InstallBlackhole()) },
+	"option groups":     func(f Flavor) (string, error) { return strings.Join(f.OptionGroups(), " "), nil },
+	"tls offered":       func(f Flavor) (string, error) { return plain(f.TLSOfferedQuery()) },
 	"wait gtid": func(f Flavor) (string, error) {
 		return waitText(f.WaitForGTID(sampleGTIDs(f), 1500*time.Millisecond))
 	},

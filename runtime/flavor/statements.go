@@ -3,6 +3,7 @@ package flavor
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Every statement here acts on the default replication channel (MySQL) or
@@ -154,20 +155,26 @@ const (
 // mode sets both variables, so the result does not depend on the previous
 // state: ReadOnlyOn on a server in super_read_only turns super_read_only off.
 //
-// SuperReadOnly on MariaDB is an error rather than a silent ReadOnlyOn: a
+// Where there is no super_read_only (MariaDB, MySQL before 5.7.8) only
+// read_only is set, and SuperReadOnly is an error rather than a silent
+// ReadOnlyOn: a
 // fence asked to keep admin accounts out must not report success while they
 // can still write. Ask SupportsSuperReadOnly first, and where it is false
 // kill the admin connections or hold FLUSH TABLES WITH READ LOCK.
 func (f Flavor) SetReadOnly(m ReadOnly) (string, error) {
-	if f.IsMariaDB() {
+	if !f.SupportsSuperReadOnly() {
 		switch m {
 		case ReadWrite:
 			return "SET GLOBAL read_only = OFF", nil
 		case ReadOnlyOn:
 			return "SET GLOBAL read_only = ON", nil
 		case SuperReadOnly:
-			return "", fmt.Errorf("%s has no super_read_only: read_only does not stop "+
-				"READ_ONLY ADMIN accounts, so kill their connections or use FLUSH TABLES WITH READ LOCK", f)
+			if f.IsMariaDB() {
+				return "", fmt.Errorf("%s has no super_read_only: read_only does not stop "+
+					"READ_ONLY ADMIN accounts, so kill their connections or use FLUSH TABLES WITH READ LOCK", f)
+			}
+			return "", fmt.Errorf("%s has no super_read_only (MySQL 5.7.8 and later): read_only does not stop "+
+				"SUPER accounts, so kill their connections or use FLUSH TABLES WITH READ LOCK", f)
 		}
 		return "", fmt.Errorf("unknown read-only mode %d", m)
 	}
@@ -248,3 +255,35 @@ func (f Flavor) ClientConnectionsQuery() string {
 func (f Flavor) KillConnection(id uint64) string {
 	return "KILL CONNECTION " + strconv.FormatUint(id, 10)
 }
+
+// InstallBlackhole returns the statement that loads the BLACKHOLE storage
+// engine where information_schema.ENGINES says it is missing (SUPPORT NO or
+// no row). MariaDB ships it as the plugin library ha_blackhole and loads it
+// with its own INSTALL SONAME, which MySQL does not parse; MySQL builds the
+// engine in, and a build that does not installs it by plugin name and
+// library ("INSTALL PLUGIN plugin_name SONAME 'shared_library_name'",
+// refman, INSTALL PLUGIN). Both record it in mysql.plugin, which the server
+// reads at startup, before it checks default_storage_engine.
+func (f Flavor) InstallBlackhole() string {
+	if f.IsMariaDB() {
+		return "INSTALL SONAME 'ha_blackhole'"
+	}
+	return "INSTALL PLUGIN BLACKHOLE SONAME 'ha_blackhole.so'"
+}
+
+// TLSOfferedQuery returns a query for one row with one column, tls_offered,
+// whose value TLSOffered reads: whether the server accepts TLS connections.
+// A server without the variable or table returns an error; see
+// tlsChannelStatus.
+func (f Flavor) TLSOfferedQuery() string {
+	if f.tlsChannelStatus() {
+		return "SELECT VALUE AS tls_offered FROM performance_schema.tls_channel_status " +
+			"WHERE CHANNEL = 'mysql_main' AND PROPERTY = 'Enabled'"
+	}
+	return "SELECT @@GLOBAL.have_ssl AS tls_offered"
+}
+
+// TLSOffered reads the tls_offered column of TLSOfferedQuery: have_ssl is
+// YES, DISABLED (built with TLS, no certificate) or NO; tls_channel_status
+// says Yes or No.
+func TLSOffered(value string) bool { return strings.EqualFold(value, "yes") }

@@ -138,7 +138,7 @@ func FuzzParseMariaDB(f *testing.F) {
 }
 
 func FuzzParseMariaDBGTID(f *testing.F) {
-	for _, s := range []string{"0-1-100", " 1-2-3 ", "0-1", "4294967296-1-1", "0-1-18446744073709551615"} {
+	for _, s := range []string{"0-1-100", " 1-2-3", " 1-2-3 ", "0-1", "4294967296-1-1", "0-1-18446744073709551615"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

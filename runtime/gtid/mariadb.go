@@ -15,20 +15,26 @@ type MariaDBGTID struct {
 }
 
 // ParseMariaDBGTID reads "0-1-100" (@@last_gtid, BINLOG_GTID_POS()).
-// Surrounding whitespace is ignored.
+// Blanks may precede it, not follow it, as in ParseMariaDB.
 func ParseMariaDBGTID(text string) (MariaDBGTID, error) {
 	s := &scanner{kind: "mariadb gtid", text: text}
-	start, end := trimSpace(text)
-	s.pos = start
+	s.skipSpace()
 	g, err := s.mariadbGTID()
 	if err != nil {
 		return MariaDBGTID{}, err
 	}
-	if s.pos != end {
-		return MariaDBGTID{}, s.errorf(s.pos, "expected end of gtid")
+	if !s.eof() {
+		reason := "expected end of gtid"
+		if isSpace(s.peek()) {
+			reason = blankAfterGTID
+		}
+		return MariaDBGTID{}, s.errorf(s.pos, reason)
 	}
 	return g, nil
 }
+
+// blankAfterGTID: the server's parser reads blanks before a GTID only.
+const blankAfterGTID = "blank after a gtid, which the server refuses (\"Could not parse GTID list\")"
 
 // mariadbGTID reads domain-server-seq with the bounds of
 // gtid_parser_helper: 32-bit domain and server ids, 64-bit seq_no.
@@ -86,9 +92,13 @@ type MariaDBSet struct {
 	gtids []MariaDBGTID // sorted by Domain, unique; never modified
 }
 
-// ParseMariaDB reads "0-1-100,1-2-50". Whitespace around the elements is
-// ignored; the empty string is the empty position. A domain listed twice is
-// an error, as SET GLOBAL gtid_slave_pos makes it (ER_DUP_GTID_DOMAIN).
+// ParseMariaDB reads "0-1-100,1-2-50" as the server does
+// (gtid_parse_string_to_list): blanks may come before each GTID, not after
+// one, so "0-1-5, 1-2-3" is read and "0-1-5 ,1-2-3", "0-1-5 " and " " are
+// refused; MASTER_GTID_WAIT and SET GLOBAL gtid_slave_pos answer those with
+// ERROR 1941 "Could not parse GTID list" (10.11, measured). The empty
+// string is the empty position. A domain listed twice is an error, as SET
+// GLOBAL gtid_slave_pos makes it (ER_DUP_GTID_DOMAIN).
 func ParseMariaDB(text string) (MariaDBSet, error) {
 	s := &scanner{kind: "mariadb gtid set", text: text}
 	type parsed struct {
@@ -96,22 +106,24 @@ func ParseMariaDB(text string) (MariaDBSet, error) {
 		at int
 	}
 	var list []parsed
-	s.skipSpace()
-	for !s.eof() {
+	for text != "" {
+		s.skipSpace()
 		at := s.pos
 		g, err := s.mariadbGTID()
 		if err != nil {
 			return MariaDBSet{}, err
 		}
 		list = append(list, parsed{g, at})
-		s.skipSpace()
 		if s.eof() {
 			break
 		}
 		if !s.consume(',') {
-			return MariaDBSet{}, s.errorf(s.pos, "expected ',' or end of set")
+			reason := "expected ',' or end of set"
+			if isSpace(s.peek()) {
+				reason = blankAfterGTID
+			}
+			return MariaDBSet{}, s.errorf(s.pos, reason)
 		}
-		s.skipSpace()
 		if s.eof() {
 			return MariaDBSet{}, s.errorf(s.pos, "expected a gtid after ','")
 		}
@@ -195,20 +207,29 @@ func (s MariaDBSet) String() string {
 func (s MariaDBSet) Equal(o MariaDBSet) bool { return slices.Equal(s.gtids, o.gtids) }
 
 // Contains reports whether s is at or past o in every domain of o: s has
-// the domain, with a seq_no >= o's. Domains of s missing from o do not
-// matter. This is the test MASTER_GTID_WAIT(o) waits for on a replica whose
+// the domain with a seq_no >= o's, or o's seq_no there is 0 (nothing
+// applied yet in that domain). Domains of s missing from o do not matter. This is the test MASTER_GTID_WAIT(o) waits for on a replica whose
 // gtid_slave_pos is s ("waits until gtid_slave_pos has the same or higher
 // seq_no within all replication domains specified in the gtid-list"). The
 // server id is not compared: within a domain, seq_no alone orders
 // transactions (gtid_strict_mode keeps it increasing), and the server id
 // only records which primary wrote one, which changes at every switchover.
+// The seq_no 0 rule is the server's: MASTER_GTID_WAIT('0-1-0', 0) and
+// ('0-1-3,7-1-0', 0) return 0 (reached) on a replica at 0-1-5 with no
+// domain 7, and ('7-1-1', 0) times out (10.11, measured).
 func (s MariaDBSet) Contains(o MariaDBSet) bool {
 	i := 0
 	for _, og := range o.gtids {
 		for i < len(s.gtids) && s.gtids[i].Domain < og.Domain {
 			i++
 		}
-		if i == len(s.gtids) || s.gtids[i].Domain != og.Domain || s.gtids[i].Seq < og.Seq {
+		if i == len(s.gtids) || s.gtids[i].Domain != og.Domain {
+			if og.Seq != 0 {
+				return false
+			}
+			continue
+		}
+		if s.gtids[i].Seq < og.Seq {
 			return false
 		}
 	}
@@ -248,7 +269,8 @@ func (s MariaDBSet) Union(o MariaDBSet) MariaDBSet {
 }
 
 // Subtract returns the GTIDs of s in the domains where s is ahead of o: the
-// domain is missing from o, or s has a higher seq_no there. It is "what s
+// domain is missing from o and s's seq_no there is not 0, or s has a higher
+// seq_no there. It is "what s
 // has that o lacks" at domain granularity, which is what an errant-
 // transaction check needs: replica.Subtract(primary) is empty exactly when
 // primary.Contains(replica). A MariaDB position cannot say which
@@ -261,7 +283,8 @@ func (s MariaDBSet) Subtract(o MariaDBSet) MariaDBSet {
 		for j < len(o.gtids) && o.gtids[j].Domain < g.Domain {
 			j++
 		}
-		if j == len(o.gtids) || o.gtids[j].Domain != g.Domain || g.Seq > o.gtids[j].Seq {
+		missing := j == len(o.gtids) || o.gtids[j].Domain != g.Domain
+		if (missing && g.Seq != 0) || (!missing && g.Seq > o.gtids[j].Seq) {
 			out = append(out, g)
 		}
 	}

@@ -9,10 +9,10 @@ import (
 func TestParseMariaDBCanonical(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
-		{"  \n", ""},
 		{"0-1-100", "0-1-100"},
 		{"1-2-50,0-1-100", "0-1-100,1-2-50"},
-		{" 0-1-100 ,\n 1-2-50 ", "0-1-100,1-2-50"},
+		{" 0-1-100,\n 1-2-50", "0-1-100,1-2-50"},
+		{"0-1-5,\t1-2-3", "0-1-5,1-2-3"},
 		{"0-1-0", "0-1-0"},
 		{"007-01-05", "7-1-5"},
 		{"4294967295-4294967295-18446744073709551615", "4294967295-4294967295-18446744073709551615"},
@@ -41,7 +41,12 @@ func TestParseMariaDBErrors(t *testing.T) {
 		{"0-4294967296-1", "server id out of range"},
 		{"0-1-18446744073709551616", "sequence number out of range"},
 		{"0-1-1,0-2-5", "domain 0 listed twice"},
-		{"0-1-1 1-1-1", "expected ','"},
+		{"0-1-1 1-1-1", "blank after a gtid"},
+		{"0-1-5 ,1-2-3", "blank after a gtid, which the server refuses (\"Could not parse GTID list\")"},
+		{"0-1-5 ", "blank after a gtid"},
+		{" 0-1-3 , 1-2-3", "blank after a gtid"},
+		{" ", "expected domain id"},
+		{"  \n", "expected domain id"},
 		{"0-1-1x", "expected ','"},
 		{"a-b-c", "expected domain id"},
 		{"0 -1-1", "expected '-' after domain id"},
@@ -78,7 +83,9 @@ func TestMariaDBContains(t *testing.T) {
 		{"1-2-50,0-1-100", true},
 		{"1-2-51", false},
 		{"2-1-1", false}, // domain not in gtid_slave_pos yet
-		{"2-1-0", false},
+		{"2-1-0", true},  // seq_no 0: MASTER_GTID_WAIT returns 0 at once
+		{"0-1-100,2-1-0", true},
+		{"0-1-101,2-1-0", false},
 	} {
 		got := mustMariaDB(t, slavePos).Contains(mustMariaDB(t, tc.waitFor))
 		if got != tc.want {
@@ -152,11 +159,11 @@ func TestNewMariaDBSet(t *testing.T) {
 }
 
 func TestParseMariaDBGTID(t *testing.T) {
-	g, err := ParseMariaDBGTID(" 0-1-100\n")
+	g, err := ParseMariaDBGTID(" 0-1-100")
 	if err != nil || g != (MariaDBGTID{0, 1, 100}) || g.String() != "0-1-100" {
 		t.Errorf("ParseMariaDBGTID = %v, %v", g, err)
 	}
-	for _, in := range []string{"", "0-1-100,1-1-1", "0-1", "0-1-1 x"} {
+	for _, in := range []string{"", "0-1-100,1-1-1", "0-1", "0-1-1 x", "0-1-100\n", "0-1-100 "} {
 		if _, err := ParseMariaDBGTID(in); err == nil {
 			t.Errorf("ParseMariaDBGTID(%q): want an error", in)
 		}

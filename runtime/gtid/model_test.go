@@ -185,7 +185,7 @@ func TestMariaDBAgainstDefinition(t *testing.T) {
 		contains, union, minus := true, map[uint32]MariaDBGTID{}, map[uint32]MariaDBGTID{}
 		for _, g := range b.gtids {
 			ag, ok := a.Domain(g.Domain)
-			contains = contains && ok && ag.Seq >= g.Seq
+			contains = contains && ((ok && ag.Seq >= g.Seq) || (!ok && g.Seq == 0))
 			union[g.Domain] = g
 		}
 		for _, g := range a.gtids {
@@ -193,7 +193,7 @@ func TestMariaDBAgainstDefinition(t *testing.T) {
 			if !ok || g.Seq >= bg.Seq {
 				union[g.Domain] = g
 			}
-			if !ok || g.Seq > bg.Seq {
+			if (!ok && g.Seq != 0) || (ok && g.Seq > bg.Seq) {
 				minus[g.Domain] = g
 			}
 		}

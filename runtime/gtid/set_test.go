@@ -40,7 +40,7 @@ func TestParseAny(t *testing.T) {
 		{uA + ":1-5", MySQL},
 		{"3E11FA47-71CA-11E1-9E33-C80AA9429562:1,\n" + uB + ":2", MySQL},
 		{"0-1-100", MariaDB},
-		{" 0-1-100,\n1-2-3 ", MariaDB},
+		{" 0-1-100,\n1-2-3", MariaDB},
 	} {
 		s, err := ParseAny(tc.in)
 		if err != nil || s.Flavor() != tc.flavor {

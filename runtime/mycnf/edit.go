@@ -54,7 +54,7 @@ func (f *File) edited(section, name, value string, hasValue bool) ([]string, err
 		raws[i] = f.lines[i].raw
 	}
 	st := f.style(section)
-	if i := f.last(section, optionKey(name)); i >= 0 {
+	if i := f.last(section, optionKey(section, name)); i >= 0 {
 		l := &f.lines[i]
 		if l.hasValue() == hasValue && l.value == value {
 			return nil, nil

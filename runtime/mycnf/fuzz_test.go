@@ -150,7 +150,7 @@ func snapshot(file *File) map[[2]string]Option {
 func checkOthers(t *testing.T, before map[[2]string]Option, after *File, section, name string) {
 	t.Helper()
 	for k, want := range before {
-		if sameSection(k[0], section) && optionKey(k[1]) == optionKey(name) {
+		if sameSection(k[0], section) && optionKey(k[0], k[1]) == optionKey(section, name) {
 			continue
 		}
 		got, ok := after.Get(k[0], k[1])

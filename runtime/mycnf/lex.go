@@ -156,18 +156,38 @@ func encodeValue(v string, quote byte) string {
 	return b.String()
 }
 
-// optionKey is the name under which Get, Set and Remove match options.
-// my_getopt compares names with '-' and '_' equal and case-sensitively
-// (getopt_compare_strings), and a "loose-" prefix only turns an unknown-option
-// error into a warning, so "loose-log-bin" sets log_bin. The other prefixes
-// (skip-, disable-, enable-, maximum-, autoset-) change the meaning, and
-// skip-name-resolve is an option in its own right, so they stay in the key.
-func optionKey(name string) string {
-	k := strings.ReplaceAll(name, "-", "_")
+// optionKey is the name under which Get, Set and Remove match options, as
+// mariadbd reads names: '-' and '_' equal, letters in any case
+// ("Server-Id = 8" and "LOOSE-SERVER-ID = 14" set server_id; 10.11,
+// measured with --verbose --help), and a "loose-" prefix only turns an
+// unknown-option error into a warning, so "loose-log-bin" sets log_bin. The
+// other prefixes (skip-, disable-, enable-, maximum-, autoset-) change the
+// meaning, and skip-name-resolve is an option in its own right, so they stay
+// in the key. A unique prefix of a server option stands for it, as in
+// my_getopt's findopt: "server-i = 8" sets server_id (with a Note "Using
+// unique option prefix 'server-i' is error-prone"), while "log-b" is
+// ambiguous, which the server refuses at startup; see fullName. Names are
+// completed only in the groups the server reads (ServerGroup): client
+// programs have options of their own.
+func optionKey(group, name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case c == '-':
+			b[i] = '_'
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	k := string(b)
 	for strings.HasPrefix(k, "loose_") && len(k) > len("loose_") {
 		k = k[len("loose_"):]
 	}
-	return k
+	if !ServerGroup(group) {
+		return k
+	}
+	full, _ := fullName(k)
+	return full
 }
 
 // sameSection compares group names as find_type() does: case-insensitively

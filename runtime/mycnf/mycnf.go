@@ -15,11 +15,12 @@
 //     ones kept, the rest of the line ignored. Groups match
 //     case-insensitively.
 //   - "!include FILE" and "!includedir DIR" may appear anywhere; other '!'
-//     lines are ignored. Includes are reported, not followed.
+//     lines are ignored. A File reports includes; Resolve follows them.
 //   - Any other line is "name" or "name = value"; blanks around both are
 //     dropped, then one pair of matching quotes, then the escapes \b \t \n
-//     \r \s \\ \" \'. Names match with '-' equal to '_' and a "loose-"
-//     prefix ignored, case-sensitively.
+//     \r \s \\ \" \'. Names match with '-' equal to '_', in any case,
+//     with a "loose-" prefix ignored and, in server groups, unique prefixes
+//     completed (lex.go, optionKey).
 //
 // Errors are what the server rejects (an option before any group, a header
 // without ']', an include without a path) plus what it would silently
@@ -40,6 +41,10 @@ type Option struct {
 	Value    string // decoded: quotes removed, escapes applied
 	HasValue bool   // false for "log-slave-updates" without '='
 	Line     int    // 1-based
+	// Abbreviation is set when Name is a unique prefix that the server
+	// completes ("server-i" for server_id): it works, with a Note that it
+	// may break in a later version.
+	Abbreviation bool
 }
 
 // Include is an !include (a file) or !includedir (a directory) directive.
@@ -85,13 +90,14 @@ func (f *File) Options(section string) []Option {
 }
 
 // Get returns the option that takes effect: the last one in section whose
-// name matches. Names match with '-' and '_' equal and a leading "loose-"
-// ignored, case-sensitively, as my_getopt does; sections match
-// case-insensitively. Prefixes that change meaning (skip-, disable-,
+// name matches. Names match as mariadbd reads them (see optionKey): '-' and
+// '_' equal, any case, a leading "loose-" ignored, and in server groups a
+// unique prefix of a server option ("server-i") standing for it, reported
+// as Abbreviation; sections match case-insensitively. Prefixes that change meaning (skip-, disable-,
 // enable-, maximum-) are part of the name: Get("mysqld", "log-bin") does not
 // see "skip-log-bin", whose effect is the caller's to interpret.
 func (f *File) Get(section, name string) (Option, bool) {
-	i := f.last(section, optionKey(name))
+	i := f.last(section, optionKey(section, name))
 	if i < 0 {
 		return Option{}, false
 	}
@@ -112,7 +118,7 @@ func (f *File) Includes() []Include {
 // Remove deletes every option in section that matches name (as in Get) and
 // reports whether there was one. Other lines keep their bytes.
 func (f *File) Remove(section, name string) bool {
-	key := optionKey(name)
+	key := optionKey(section, name)
 	kept := f.lines[:0:0]
 	for i := range f.lines {
 		l := &f.lines[i]
@@ -128,7 +134,8 @@ func (f *File) Remove(section, name string) bool {
 
 func (f *File) option(i int) Option {
 	l := &f.lines[i]
-	return Option{Section: l.group, Name: l.name, Value: l.value, HasValue: l.hasValue(), Line: i + 1}
+	return Option{Section: l.group, Name: l.name, Value: l.value, HasValue: l.hasValue(), Line: i + 1,
+		Abbreviation: l.key != optionKey("", l.name)}
 }
 
 // last returns the index of the last option line in section with key, or -1.

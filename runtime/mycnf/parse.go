@@ -96,7 +96,7 @@ func parse(data, name string) (*File, error) {
 		case sectionLine:
 			group, inGroup = l.group, true
 		case optionLine:
-			l.group = group
+			l.group, l.key = group, optionKey(group, l.name)
 		}
 		f.lines = append(f.lines, l)
 	}
@@ -207,7 +207,6 @@ func parseOption(l line, start int) (line, string) {
 		return l, "option without a name"
 	}
 	l.name = raw[start:l.nameEnd]
-	l.key = optionKey(l.name)
 	if l.eq < 0 {
 		return l, ""
 	}

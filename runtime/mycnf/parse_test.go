@@ -160,7 +160,8 @@ func TestGetNames(t *testing.T) {
 		{"loose-log-slave-updates", Option{Section: "mysqld", Name: "loose-log_slave-updates", Line: 2}, true},
 		{"log-bin", Option{Section: "mysqld", Name: "log_bin", Value: "b", HasValue: true, Line: 5}, true},
 		{"skip_log_bin", Option{Section: "mysqld", Name: "skip-log-bin", Line: 4}, true},
-		{"server_id", Option{}, false}, // option names are case-sensitive
+		{"server_id", Option{Section: "mysqld", Name: "Server_ID", Value: "9", HasValue: true, Line: 6}, true},
+		{"SERVER-ID", Option{Section: "mysqld", Name: "Server_ID", Value: "9", HasValue: true, Line: 6}, true},
 	}
 	for _, tc := range cases {
 		got, ok := f.Get("MySQLd", tc.name)

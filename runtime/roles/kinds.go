@@ -100,9 +100,9 @@ func (r Relay) Edits(Target) []Edit {
 }
 
 // Prepare makes the BLACKHOLE engine available before the restart whose
-// default-storage-engine names it: MariaDB ships it as a plugin, and
-// INSTALL SONAME records it in mysql.plugin, which the server loads at
-// startup before it checks the default engine.
+// default-storage-engine names it: MariaDB ships it as a plugin, and the
+// flavor's install statement records it in mysql.plugin, which the server
+// loads at startup before it checks the default engine.
 func (r Relay) Prepare(ctx context.Context, t Target) error {
 	row, err := t.Server.QueryRow(ctx, "SELECT SUPPORT FROM information_schema.ENGINES WHERE ENGINE = 'BLACKHOLE'")
 	if err != nil {
@@ -111,9 +111,13 @@ func (r Relay) Prepare(ctx context.Context, t Target) error {
 	if row != nil && row["SUPPORT"] != "NO" {
 		return nil
 	}
+	fl, err := t.Server.Flavor(ctx)
+	if err != nil {
+		return err
+	}
 	// Kept out of the binary log: on a replica it would be errant.
 	return withoutBinlog(ctx, t.Server, func() error {
-		if _, err := t.Server.Exec(ctx, "INSTALL SONAME 'ha_blackhole'"); err != nil {
+		if _, err := t.Server.Exec(ctx, fl.InstallBlackhole()); err != nil {
 			return fmt.Errorf("BLACKHOLE engine: %w", err)
 		}
 		return nil
@@ -157,6 +161,12 @@ type FollowOptions struct {
 	// MASTER_SSL_VERIFY_SERVER_CERT = 1). "" leaves TLS as the server has
 	// it.
 	SSLCA string
+	// SourcePublicKeyPath, a file on the replica's host with the source's
+	// RSA public key, is given to a MySQL 8 replica that replicates without
+	// TLS; without it such a replica fetches the key from the source
+	// (GET_SOURCE_PUBLIC_KEY), since the replication account's default
+	// caching_sha2_password cannot log in over plain text otherwise.
+	SourcePublicKeyPath string
 }
 
 // Follow points db at src by GTID (slave_pos / auto-position) and starts
@@ -188,11 +198,35 @@ func Follow(ctx context.Context, db, src *server.Server, repl Credentials, opts 
 		Password: repl.Password, GTID: flavor.GTIDAutoPosition, ConnectRetry: opts.ConnectRetry}
 	if opts.SSLCA != "" {
 		change.SSL, change.SSLCA, change.SSLVerifyServerCert = flavor.SSLOn, opts.SSLCA, flavor.SSLOn
+	} else if err := publicKey(ctx, db, &change, opts); err != nil {
+		return err
 	}
 	if err := db.ChangeSource(ctx, change); err != nil {
 		return err
 	}
 	return db.StartReplica(ctx, flavor.BothThreads)
+}
+
+// publicKey sets how a replica without TLS gets the source's RSA key, on
+// the flavors that need one (MySQL 8: "If you do not use a secure
+// connection you must specify the SOURCE_PUBLIC_KEY_PATH or
+// GET_SOURCE_PUBLIC_KEY option"; the receiver fails with error 2061
+// otherwise). The master role creates the account with the default plugin.
+func publicKey(ctx context.Context, db *server.Server, change *flavor.ChangeSourceOptions, opts FollowOptions) error {
+	fl, err := db.Flavor(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !fl.NeedsSourcePublicKey() && opts.SourcePublicKeyPath != "":
+		return fmt.Errorf("source public key path %s given, and %s has no such option", opts.SourcePublicKeyPath, fl)
+	case !fl.NeedsSourcePublicKey():
+	case opts.SourcePublicKeyPath != "":
+		change.SourcePublicKeyPath = opts.SourcePublicKeyPath
+	default:
+		change.GetSourcePublicKey = true
+	}
+	return nil
 }
 
 // blackholeTables converts every user table to BLACKHOLE, with the binary
