@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -25,6 +26,7 @@ const (
 const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers N] [--base-port PORT] [--binary PATH] [--tls]
        replicant-lua sandbox down   [--dir DIR] [--remove]
        replicant-lua sandbox status [--dir DIR] [--json]
+       replicant-lua sandbox start|stop|restart NAME [--dir DIR]
 
 up      start N local MariaDB servers on 127.0.0.1 (db1 primary, the others its
         GTID replicas), write DIR/deployment.lua; refuses a DIR that already
@@ -33,8 +35,11 @@ up      start N local MariaDB servers on 127.0.0.1 (db1 primary, the others its
         TLS, and a deployment that verifies every server against the CA
 down    stop them by their recorded pids (safe to repeat); --remove also
         deletes DIR
-status  per server: process, answers, role, read_only, replication threads;
-        exit 1 when any server is down
+status  per server: process (live pid), answers, role and replication
+        threads as the server reports them; exit 1 when any server is down
+start, stop, restart NAME
+        one server, through its machine (its option file), as a playbook's
+        db:start() would; the new pid is recorded
 `
 
 // runSandbox runs `replicant-lua sandbox ARGS...`.
@@ -54,6 +59,8 @@ func runSandbox(ctx context.Context, args []string, asJSON bool, stdout, stderr 
 		return sandboxDown(ctx, args[1:], stdout, stderr)
 	case "status":
 		return sandboxStatus(ctx, args[1:], asJSON, stdout, stderr)
+	case sandbox.ActionStart, sandbox.ActionStop, sandbox.ActionRestart:
+		return sandboxControl(ctx, args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, sandboxHelp)
 		return sandboxOK
@@ -154,6 +161,36 @@ func sandboxDown(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return sandboxOK
 }
 
+func sandboxControl(ctx context.Context, action string, args []string, stdout, stderr io.Writer) int {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	var dir string
+	code, ok := sandboxFlags(action, args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
+	})
+	if !ok {
+		return code
+	}
+	if name == "" {
+		fmt.Fprintf(stderr, "replicant-lua sandbox %s: which server? usage: replicant-lua sandbox %s NAME [--dir DIR]\n",
+			action, action)
+		return sandboxUsage
+	}
+	in, err := sandbox.Control(ctx, dir, name, action)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+		return sandboxFailed
+	}
+	if in.Pid == 0 {
+		fmt.Fprintf(stdout, "%s: stopped\n", in.Name)
+	} else {
+		fmt.Fprintf(stdout, "%s: running, pid %d, port %d\n", in.Name, in.Pid, in.Port)
+	}
+	return sandboxOK
+}
+
 func sandboxStatus(ctx context.Context, args []string, asJSON bool, stdout, stderr io.Writer) int {
 	var dir string
 	code, ok := sandboxFlags("status", args, stderr, func(fs *pflag.FlagSet) {
@@ -190,9 +227,12 @@ func writeStatusTable(sts []sandbox.InstanceStatus, stdout, stderr io.Writer) {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPORT\tPID\tPROCESS\tANSWERS\tROLE\tREAD_ONLY\tREPLICATION")
 	for _, st := range sts {
-		process, answers, readOnly, repl := "down", "no", "-", "-"
+		process, answers, readOnly, repl, pid, role := "down", "no", "-", "-", "-", "-"
 		if st.Running {
-			process = "running"
+			process, pid = "running", strconv.Itoa(st.Pid)
+		}
+		if st.Role != "" {
+			role = string(st.Role)
 		}
 		if st.Answering {
 			answers, readOnly = "yes", "0"
@@ -201,9 +241,9 @@ func writeStatusTable(sts []sandbox.InstanceStatus, stdout, stderr io.Writer) {
 			}
 		}
 		if st.Answering && st.Role == sandbox.RoleReplica {
-			repl = fmt.Sprintf("io=%s sql=%s from port %d", sandboxYesNo(st.IORunning), sandboxYesNo(st.SQLRunning), st.SourcePort)
+			repl = fmt.Sprintf("io=%s sql=%s from port %d", st.IOState, st.SQLState, st.SourcePort)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Port, st.Pid, process, answers, st.Role, readOnly, repl)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Port, pid, process, answers, role, readOnly, repl)
 	}
 	tw.Flush()
 	for _, st := range sts {
@@ -211,13 +251,6 @@ func writeStatusTable(sts []sandbox.InstanceStatus, stdout, stderr io.Writer) {
 			fmt.Fprintf(stderr, "%s: %v\n", st.Name, st.Err)
 		}
 	}
-}
-
-func sandboxYesNo(b bool) string {
-	if b {
-		return "Yes"
-	}
-	return "No"
 }
 
 var sandboxShellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
@@ -242,6 +275,8 @@ func writeStatusJSON(sts []sandbox.InstanceStatus, stdout io.Writer) error {
 		ReadOnly   bool   `json:"read_only"`
 		IORunning  bool   `json:"io_running"`
 		SQLRunning bool   `json:"sql_running"`
+		IOState    string `json:"io_state,omitempty"`
+		SQLState   string `json:"sql_state,omitempty"`
 		SourcePort int    `json:"source_port,omitempty"`
 		Error      string `json:"error,omitempty"`
 	}
@@ -249,6 +284,7 @@ func writeStatusJSON(sts []sandbox.InstanceStatus, stdout io.Writer) error {
 	for _, st := range sts {
 		e := entry{Name: st.Name, Port: st.Port, Pid: st.Pid, Running: st.Running, Answering: st.Answering,
 			Role: string(st.Role), ReadOnly: st.ReadOnly, IORunning: st.IORunning, SQLRunning: st.SQLRunning,
+			IOState: st.IOState, SQLState: st.SQLState,
 			SourcePort: st.SourcePort}
 		if st.Err != nil {
 			e.Error = st.Err.Error()

@@ -381,3 +381,41 @@ func TestMachineRestartsAServer(t *testing.T) {
 		t.Errorf("status after starting db1 again: %+v; want it up with a new pid, db2 replicating", st)
 	}
 }
+
+// One server stopped, started and restarted on its own: the recorded pid
+// follows, status shows no pid and no role while it is down, and its
+// replicas report their receiver as the server says it (Connecting).
+func TestControlOneServer(t *testing.T) {
+	t.Parallel()
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	ctx := context.Background()
+	in, err := sandbox.Control(ctx, sb.Dir, "db1", sandbox.ActionStop)
+	if err != nil || in.Pid != 0 || alive(sb.Primary().Pid) {
+		t.Fatalf("stop db1: %+v, %v; old pid alive %v", in, err, alive(sb.Primary().Pid))
+	}
+	st, err := sandbox.Status(ctx, sb.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].Running || st[0].Pid != 0 || st[0].Role != "" {
+		t.Errorf("db1 down: %+v; want no pid and no role", st[0])
+	}
+	if st[1].IOState != "Connecting" && st[1].IOState != "No" {
+		t.Errorf("db2 with db1 down: io %q", st[1].IOState)
+	}
+	if in, err = sandbox.Control(ctx, sb.Dir, "db1", sandbox.ActionStart); err != nil || in.Pid == 0 || !alive(in.Pid) {
+		t.Fatalf("start db1: %+v, %v", in, err)
+	}
+	before := in.Pid
+	if in, err = sandbox.Control(ctx, sb.Dir, "db1", sandbox.ActionRestart); err != nil || in.Pid == before || !alive(in.Pid) {
+		t.Fatalf("restart db1: %+v (pid before %d), %v", in, before, err)
+	}
+	t.Cleanup(func() { _ = sandbox.Down(context.Background(), sb.Dir) })
+	loaded, err := sandbox.Load(sb.Dir)
+	if err != nil || loaded.Primary().Pid != in.Pid {
+		t.Errorf("sandbox.json pid %d, want %d (%v)", loaded.Primary().Pid, in.Pid, err)
+	}
+	if _, err := sandbox.Control(ctx, sb.Dir, "db9", sandbox.ActionStop); err == nil || !strings.Contains(err.Error(), `no server "db9"`) {
+		t.Errorf("unknown server: %v", err)
+	}
+}

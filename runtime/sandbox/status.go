@@ -13,19 +13,22 @@ import (
 type InstanceStatus struct {
 	Name string
 	Port int
-	Pid  int // the running server's, else as recorded (0 after Down)
+	Pid  int // the running server's; 0 when none runs
 	// Running: the pid file names a live server of this instance's option
 	// file.
 	Running bool
 	// Answering: it accepted the tool's account over TCP and answered.
 	Answering bool
 	// Role is what the server says when it answers (replica when SHOW
-	// SLAVE STATUS has a row), else what the sandbox recorded.
+	// SLAVE STATUS has a row); "" when it does not answer: the role it
+	// was given may no longer be its part.
 	Role       Role
 	ReadOnly   bool
-	IORunning  bool // replicas: Slave_IO_Running = Yes
-	SQLRunning bool // replicas: Slave_SQL_Running = Yes
-	SourcePort int  // replicas: Master_Port
+	IORunning  bool   // replicas: Slave_IO_Running = Yes
+	SQLRunning bool   // replicas: Slave_SQL_Running = Yes
+	IOState    string // replicas: Slave_IO_Running as the server says it (Yes, No, Connecting)
+	SQLState   string // replicas: Slave_SQL_Running as the server says it
+	SourcePort int    // replicas: Master_Port
 	Err        error
 }
 
@@ -59,7 +62,7 @@ func Status(ctx context.Context, dir string) ([]InstanceStatus, error) {
 }
 
 func (s *Sandbox) instanceStatus(ctx context.Context, in Instance, pw string) InstanceStatus {
-	st := InstanceStatus{Name: in.Name, Port: in.Port, Pid: in.Pid, Role: in.Role}
+	st := InstanceStatus{Name: in.Name, Port: in.Port}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	pid, perr := s.pid(ctx, in)
@@ -98,6 +101,7 @@ func (s *Sandbox) queryStatus(ctx context.Context, in Instance, pw string, st *I
 	if rs != nil {
 		st.Role = RoleReplica
 		st.IORunning, st.SQLRunning, st.SourcePort = rs.IORunning, rs.SQLRunning, rs.SourcePort
+		st.IOState, st.SQLState = rs.IOThread, rs.SQLThread
 	}
 	return nil
 }
