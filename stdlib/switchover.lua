@@ -203,6 +203,13 @@ local function unfence(ctx)
   local primary, candidate = ctx.primary, ctx.candidate
   if ctx.promoting then
     local fenced = rep.try(candidate.set_read_only, candidate, true)
+    -- The promotion returned (a later check failed, before the point of no
+    -- return): no statement of ours is in flight, so a candidate made
+    -- read-only again stays so, and the old primary may take writes.
+    if fenced and ctx.writable_at then
+      primary:set_read_only(false)
+      return
+    end
     error(string.format("%s stays read-only: the promotion of %s was interrupted and %s may have become " ..
       "writable%s. %s has applied everything %s had (%s). Either finish the switchover (SET GLOBAL " ..
       "read_only = 0 on %s, then run relocate for %s and the other replicas), or check that %s is " ..
