@@ -9,6 +9,7 @@ import (
 
 	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/mycnf"
+	"github.com/replicant-lua/replicant-lua/runtime/roles"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 	"github.com/replicant-lua/replicant-lua/runtime/topology"
 )
@@ -204,10 +205,13 @@ func (s *State) optionReadOnly(ctx context.Context) func(*topology.Node) (bool, 
 		if err != nil {
 			return false, false
 		}
-		for _, name := range []string{"read-only", "read_only"} {
-			if o, ok := f.Get("mysqld", name); ok {
-				return !o.HasValue || isTrue(o.Value), true
-			}
+		// As the server reads it: every group it reads, included files too.
+		c, err := mycnf.Resolve(f, roles.OptionFS(ctx, m))
+		if err != nil {
+			return false, false
+		}
+		if o, ok := c.Get(n.Flavor.OptionGroups(), "read-only"); ok {
+			return !o.HasValue || isTrue(o.Value), true
 		}
 		return false, true
 	}

@@ -179,6 +179,10 @@ func restore(ctx context.Context, t Target, files []saved, cause error) error {
 	return fmt.Errorf("restart failed, previous option file restored and the server runs with it: %w", cause)
 }
 
+// OptionFS reads a server's option file and the files it includes on the
+// server's machine, for mycnf.Resolve.
+func OptionFS(ctx context.Context, m machine.Machine) mycnf.FS { return machineFS{ctx, m} }
+
 // machineFS reads included option files on the server's machine. A
 // directory is listed with find, NUL-separated, so that any file name
 // survives.
