@@ -27,6 +27,7 @@ const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers 
        replicant-lua sandbox down   [--dir DIR] [--remove]
        replicant-lua sandbox status [--dir DIR] [--json]
        replicant-lua sandbox start|stop|restart NAME [--dir DIR]
+       replicant-lua sandbox add    [--dir DIR] [--servers N] [--empty]
 
 up      start N local MariaDB servers on 127.0.0.1 (db1 primary, the others its
         GTID replicas), write DIR/deployment.lua; refuses a DIR that already
@@ -40,6 +41,9 @@ status  per server: process (live pid), answers, role and replication
 start, stop, restart NAME
         one server, through its machine (its option file), as a playbook's
         db:start() would; the new pid is recorded
+add     new servers (next name, next server_id, a free port) replicating
+        from the current primary, or with --empty none (a clone target);
+        deployment.lua and sandbox.json list them
 `
 
 // runSandbox runs `replicant-lua sandbox ARGS...`.
@@ -59,6 +63,8 @@ func runSandbox(ctx context.Context, args []string, asJSON bool, stdout, stderr 
 		return sandboxDown(ctx, args[1:], stdout, stderr)
 	case "status":
 		return sandboxStatus(ctx, args[1:], asJSON, stdout, stderr)
+	case "add":
+		return sandboxAdd(ctx, args[1:], stdout, stderr)
 	case sandbox.ActionStart, sandbox.ActionStop, sandbox.ActionRestart:
 		return sandboxControl(ctx, args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -157,6 +163,32 @@ func sandboxDown(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return sandboxFailed
 		}
 		fmt.Fprintf(stdout, "removed %s\n", dir)
+	}
+	return sandboxOK
+}
+
+func sandboxAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var dir string
+	var opts sandbox.AddOptions
+	code, ok := sandboxFlags("add", args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
+		fs.IntVar(&opts.Servers, "servers", 1, "how many servers to add")
+		fs.BoolVar(&opts.Empty, "empty", false, "no replication: a read-only server with the accounts only (a clone target)")
+	})
+	if !ok {
+		return code
+	}
+	added, err := sandbox.Add(ctx, dir, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+		return sandboxFailed
+	}
+	for _, in := range added {
+		how := "replicating from the primary"
+		if opts.Empty {
+			how = "empty, read-only, no replication"
+		}
+		fmt.Fprintf(stdout, "%s: port %d, server_id %d, pid %d, %s\n", in.Name, in.Port, in.ServerID, in.Pid, how)
 	}
 	return sandboxOK
 }

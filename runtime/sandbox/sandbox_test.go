@@ -16,6 +16,7 @@ import (
 
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 func TestMain(m *testing.M) { sandboxtest.Main(m) }
@@ -418,4 +419,58 @@ func TestControlOneServer(t *testing.T) {
 	if _, err := sandbox.Control(ctx, sb.Dir, "db9", sandbox.ActionStop); err == nil || !strings.Contains(err.Error(), `no server "db9"`) {
 		t.Errorf("unknown server: %v", err)
 	}
+}
+
+// sandbox add: a replicating server follows the current primary (db2,
+// after the roles changed) with its data; an empty one has none; both are
+// in deployment.lua and sandbox.json with fresh server_ids.
+func TestAddServers(t *testing.T) {
+	t.Parallel()
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	ctx := context.Background()
+	t.Cleanup(func() { _ = sandbox.Down(context.Background(), sb.Dir) })
+	db1 := tool(t, sb, sb.Instances[0])
+	if _, err := db1.Exec(ctx, "CREATE DATABASE added"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sandbox.Add(ctx, sb.Dir, sandbox.AddOptions{})
+	if err != nil || len(got) != 1 || got[0].Name != "db3" || got[0].ServerID != 3 || !alive(got[0].Pid) {
+		t.Fatalf("add: %+v, %v", got, err)
+	}
+	db3 := tool(t, sb, got[0])
+	st, err := db3.ReplicaStatus(ctx)
+	if err != nil || st == nil || st.SourcePort != sb.Instances[0].Port || !st.IORunning || !st.SQLRunning {
+		t.Errorf("db3 replica status %+v, %v; want replicating from db1", st, err)
+	}
+	if res, err := db3.Query(ctx, "SHOW DATABASES LIKE 'added'"); err != nil || len(res.Rows) != 1 {
+		t.Errorf("db3 lacks the primary's database: %v", err)
+	}
+	empty, err := sandbox.Add(ctx, sb.Dir, sandbox.AddOptions{Empty: true})
+	if err != nil || len(empty) != 1 || empty[0].Name != "db4" || empty[0].ServerID != 4 {
+		t.Fatalf("add --empty: %+v, %v", empty, err)
+	}
+	if st, err := tool(t, sb, empty[0]).ReplicaStatus(ctx); err != nil || st != nil {
+		t.Errorf("db4: replica status %+v, %v; want none", st, err)
+	}
+	dep, _ := os.ReadFile(sb.DeploymentPath)
+	loaded, err := sandbox.Load(sb.Dir)
+	if err != nil || len(loaded.Instances) != 4 || !strings.Contains(string(dep), "db3 = {") || !strings.Contains(string(dep), "db4 = {") {
+		t.Errorf("state: %v instances, %v; deployment:\n%s", len(loaded.Instances), err, dep)
+	}
+}
+
+// tool connects to in as the sandbox's tool account, through the server
+// package, as a playbook would.
+func tool(t *testing.T, sb *sandbox.Sandbox, in sandbox.Instance) *server.Server {
+	t.Helper()
+	cfg, err := sb.ServerConfig(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sv.Close() })
+	return sv
 }
