@@ -28,6 +28,7 @@ const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers 
        replicant-lua sandbox status [--dir DIR] [--json]
        replicant-lua sandbox start|stop|restart NAME [--dir DIR]
        replicant-lua sandbox add    [--dir DIR] [--servers N] [--empty]
+       replicant-lua sandbox remove NAME [--dir DIR]
 
 up      start N local MariaDB servers on 127.0.0.1 (db1 primary, the others its
         GTID replicas), write DIR/deployment.lua; refuses a DIR that already
@@ -44,6 +45,9 @@ start, stop, restart NAME
 add     new servers (next name, next server_id, a free port) replicating
         from the current primary, or with --empty none (a clone target);
         deployment.lua and sandbox.json list them
+remove NAME
+        stop one server, delete its directory, drop it from both files;
+        refused while another server replicates from it
 `
 
 // runSandbox runs `replicant-lua sandbox ARGS...`.
@@ -65,6 +69,8 @@ func runSandbox(ctx context.Context, args []string, asJSON bool, stdout, stderr 
 		return sandboxStatus(ctx, args[1:], asJSON, stdout, stderr)
 	case "add":
 		return sandboxAdd(ctx, args[1:], stdout, stderr)
+	case "remove":
+		return sandboxRemoveServer(ctx, args[1:], stdout, stderr)
 	case sandbox.ActionStart, sandbox.ActionStop, sandbox.ActionRestart:
 		return sandboxControl(ctx, args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -190,6 +196,30 @@ func sandboxAdd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		fmt.Fprintf(stdout, "%s: port %d, server_id %d, pid %d, %s\n", in.Name, in.Port, in.ServerID, in.Pid, how)
 	}
+	return sandboxOK
+}
+
+func sandboxRemoveServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	var dir string
+	code, ok := sandboxFlags("remove", args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
+	})
+	if !ok {
+		return code
+	}
+	if name == "" {
+		fmt.Fprintln(stderr, "replicant-lua sandbox remove: which server? usage: replicant-lua sandbox remove NAME [--dir DIR]")
+		return sandboxUsage
+	}
+	if err := sandbox.RemoveServer(ctx, dir, name); err != nil {
+		fmt.Fprintf(stderr, "replicant-lua: %v\n", err)
+		return sandboxFailed
+	}
+	fmt.Fprintf(stdout, "%s: stopped and removed\n", name)
 	return sandboxOK
 }
 

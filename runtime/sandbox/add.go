@@ -188,3 +188,49 @@ func (s *Sandbox) follow(ctx context.Context, in, primary Instance) error {
 	}
 	return nil
 }
+
+// RemoveServer stops one server of the sandbox in dir and deletes its
+// directory, and drops it from deployment.lua and sandbox.json. It refuses
+// a server that others replicate from (the primary, a relay): repoint them
+// first.
+func RemoveServer(ctx context.Context, dir, name string) error {
+	s, err := Load(dir)
+	if err != nil {
+		return err
+	}
+	idx := -1
+	for i, in := range s.Instances {
+		if in.Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return fmt.Errorf("sandbox %s: no server %q", s.Dir, name)
+	}
+	in := s.Instances[idx]
+	pw, err := s.User.Password()
+	if err != nil {
+		return err
+	}
+	for _, o := range s.Instances {
+		if st := s.instanceStatus(ctx, o, pw); o.Name != name && st.Role == RoleReplica && st.SourcePort == in.Port {
+			return fmt.Errorf("sandbox remove: %s replicates from %s; repoint it first (run relocate)", o.Name, name)
+		}
+	}
+	if err := s.stop(ctx, in); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Dir(in.DefaultsFile)); err != nil {
+		return err
+	}
+	s.Instances = append(s.Instances[:idx], s.Instances[idx+1:]...)
+	delete(s.machines, name)
+	machines := true
+	if b, err := os.ReadFile(s.DeploymentPath); err == nil {
+		machines = strings.Contains(string(b), "machine = {")
+	}
+	if err := writeDeployment(s, machines); err != nil {
+		return err
+	}
+	return s.save()
+}

@@ -457,6 +457,19 @@ func TestAddServers(t *testing.T) {
 	if err != nil || len(loaded.Instances) != 4 || !strings.Contains(string(dep), "db3 = {") || !strings.Contains(string(dep), "db4 = {") {
 		t.Errorf("state: %v instances, %v; deployment:\n%s", len(loaded.Instances), err, dep)
 	}
+	// db1 has replicas: refused; db4 goes, with its directory.
+	if err := sandbox.RemoveServer(ctx, sb.Dir, "db1"); err == nil || !strings.Contains(err.Error(), "replicates from db1") {
+		t.Errorf("remove db1: %v; want a refusal naming its replica", err)
+	}
+	if err := sandbox.RemoveServer(ctx, sb.Dir, "db4"); err != nil {
+		t.Fatal(err)
+	}
+	dep, _ = os.ReadFile(sb.DeploymentPath)
+	loaded, _ = sandbox.Load(sb.Dir)
+	if _, err := os.Stat(filepath.Join(sb.Dir, "db4")); !os.IsNotExist(err) || len(loaded.Instances) != 3 ||
+		strings.Contains(string(dep), "db4 = {") || alive(empty[0].Pid) {
+		t.Errorf("db4 not removed: dir %v, %d instances, deployment:\n%s", err, len(loaded.Instances), dep)
+	}
 }
 
 // tool connects to in as the sandbox's tool account, through the server
