@@ -31,8 +31,11 @@ func (s *State) procedureFunctions() map[string]lua.LGFunction {
 
 // callLua calls fn with args under the current context and returns its
 // results, or the error value it raised (unchanged, so error objects keep
-// their fields).
-func callLua(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+// their fields). Inside rep.parallel the calls fn makes run in place: a
+// coroutine cannot yield out of a protected call (see protectedCall).
+func (s *State) callLua(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+	s.protected[L]++
+	defer s.unprotect(L)
 	top := L.GetTop()
 	L.Push(fn)
 	for _, a := range args {
@@ -73,13 +76,15 @@ func (s *State) repStep(L *lua.LState) int {
 	var results []lua.LValue
 	doAction := func(ctx context.Context) error {
 		var err error
-		results, err = callLua(L, do)
+		results, err = s.callLua(L, do)
 		return s.stepError(err)
 	}
 	var undoAction procedure.Action
 	if undo != nil {
 		undoAction = func(ctx context.Context) error {
-			_, err := s.withContext(ctx, func() ([]lua.LValue, error) { return callLua(L, undo) })
+			// On the main state: L may be a rep.parallel coroutine, closed
+			// by the time the undo runs.
+			_, err := s.withContext(ctx, func() ([]lua.LValue, error) { return s.callLua(s.L, undo) })
 			return s.stepError(err)
 		}
 	}
@@ -151,7 +156,7 @@ func (s *State) repTry(L *lua.LState) int {
 	for i := 2; i <= L.GetTop(); i++ {
 		args = append(args, L.Get(i))
 	}
-	results, err := callLua(L, fn, args...)
+	results, err := s.callLua(L, fn, args...)
 	if err != nil {
 		if L.Context().Err() != nil {
 			reraise(L, err)

@@ -58,8 +58,12 @@ type State struct {
 	observer server.Observer // what every server reports its statements to
 	locks    []*procedure.ClusterLock
 	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
-	machines map[*server.Server]machine.Machine
-	results  []lua.LValue // what the main chunk returned, for --json
+	// protected counts the protected calls each thread is inside: there a
+	// rep.parallel coroutine's calls run in place.
+	protected    map[*lua.LState]int
+	threadCancel map[*lua.LState]context.CancelFunc
+	machines     map[*server.Server]machine.Machine
+	results      []lua.LValue // what the main chunk returned, for --json
 
 	deadlines server.Deadlines // rep.deadlines: every server's, for the rest of the run
 }
@@ -77,15 +81,17 @@ func New(ctx context.Context, cfg Config) *State {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &State{
-		L:        lua.NewState(lua.Options{IncludeGoStackTrace: false}),
-		cfg:      cfg,
-		ctx:      ctx,
-		cancel:   cancel,
-		servers:  map[server.Config]*server.Server{},
-		started:  time.Now(),
-		proc:     procedure.New(nil),
-		parallel: map[*lua.LState]bool{},
-		machines: map[*server.Server]machine.Machine{},
+		L:            lua.NewState(lua.Options{IncludeGoStackTrace: false}),
+		cfg:          cfg,
+		ctx:          ctx,
+		cancel:       cancel,
+		servers:      map[server.Config]*server.Server{},
+		started:      time.Now(),
+		proc:         procedure.New(nil),
+		parallel:     map[*lua.LState]bool{},
+		protected:    map[*lua.LState]int{},
+		threadCancel: map[*lua.LState]context.CancelFunc{},
+		machines:     map[*server.Server]machine.Machine{},
 	}
 	if cfg.Verbose {
 		s.proc.Log = cfg.Stderr
@@ -148,6 +154,7 @@ func (s *State) setupGlobals() {
 	pkg.RawSetString("path", lua.LString("./?.lua"))
 	os := L.GetGlobal("os").(*lua.LTable)
 	os.RawSetString("exit", L.NewFunction(s.osExit))
+	s.installProtectedCalls()
 }
 
 // print writes to the configured stdout, so tests and the REPL capture it.
