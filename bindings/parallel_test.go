@@ -89,3 +89,30 @@ for i = 1, %d do rep.parallel({1}, function(x) rep.sleep(0); return x end) end`,
 		t.Fatalf("heap grew by %d bytes over 100000 calls", growth)
 	}
 }
+
+// --wait-timeout 2m used to be refused by the command line's own regex.
+func TestDurationOneParser(t *testing.T) {
+	s, out := newTestState(t)
+	err := s.RunString(`
+local rep = require "replicant"
+local cli = require "replicant.cli"
+print(rep.duration("2m"), rep.duration("1h30m"), rep.duration("500ms"), rep.duration("30"), rep.duration(1.5))
+local o = cli.parse({"--wait-timeout", "2m"}, {wait_timeout = "duration"}, "test")
+print(o.wait_timeout)
+print(pcall(cli.parse, {"--wait-timeout", "soon"}, {wait_timeout = "duration"}, "test"))
+print(pcall(rep.duration, "-3s"))
+`, "test.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{"120\t5400\t0.5\t30\t1.5", "120", `false	option --wait-timeout: "soon" is not a duration like 30s, 2m or 500ms`}
+	for i, w := range want {
+		if i >= len(lines) || lines[i] != w {
+			t.Fatalf("line %d: got %q, want %q (all: %q)", i, lines[min(i, len(lines)-1)], w, lines)
+		}
+	}
+	if len(lines) < 4 || !strings.Contains(lines[3], "negative duration") {
+		t.Fatalf("negative duration accepted: %q", lines)
+	}
+}

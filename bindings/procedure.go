@@ -22,6 +22,7 @@ func (s *State) procedureFunctions() map[string]lua.LGFunction {
 		"point_of_no_return": s.repPointOfNoReturn,
 		"try":                s.repTry,
 		"now":                s.repNow,
+		"duration":           s.repDuration,
 		"lock":               s.repLock,
 		"dry_run":            func(L *lua.LState) int { L.Push(lua.LBool(s.cfg.DryRun)); return 1 },
 		"shell":              s.repShell,
