@@ -19,6 +19,7 @@ import (
 func (s *State) procedureFunctions() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"step":               s.repStep,
+		"procedure":          s.repProcedure,
 		"point_of_no_return": s.repPointOfNoReturn,
 		"try":                s.repTry,
 		"now":                s.repNow,
@@ -94,6 +95,39 @@ func (s *State) repStep(L *lua.LState) int {
 		s.audit("step_failed", name, map[string]any{"error": s.errorText(err)})
 		reraise(L, err)
 	}
+	for _, v := range results {
+		L.Push(v)
+	}
+	return len(results)
+}
+
+// rep.procedure(name, fn, ...) runs fn(...) as a procedure of its own,
+// nested in the current one, and returns its results. Its steps, point of
+// no return and recovery text are its own: when fn fails, its own steps
+// are undone (and only those) and the error goes on; when it succeeds
+// before a point of no return, what it could undo stays pending in the
+// procedure around it. Every bundled procedure runs in one.
+func (s *State) repProcedure(L *lua.LState) int {
+	name := L.CheckString(1)
+	fn := L.CheckFunction(2)
+	args := make([]lua.LValue, 0, L.GetTop())
+	for i := 3; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	parent := s.proc
+	child := parent.Begin(name)
+	s.proc = child
+	s.audit("procedure", name, nil)
+	results, err := s.callLua(L, fn, args...)
+	s.proc = parent
+	if undoErr := parent.End(child, s.stepError(err)); undoErr != nil {
+		s.audit("undo_failed", name, map[string]any{"error": undoErr.Error()})
+	}
+	if err != nil {
+		s.audit("procedure_failed", name, map[string]any{"error": s.errorText(err)})
+		reraise(L, err)
+	}
+	s.audit("procedure_done", name, nil)
 	for _, v := range results {
 		L.Push(v)
 	}

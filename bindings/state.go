@@ -100,6 +100,7 @@ func New(ctx context.Context, cfg Config) *State {
 	if cfg.Audit != nil {
 		s.auditor = procedure.NewAudit(cfg.Audit)
 		observers = append(observers, s.auditor)
+		s.proc.Event = s.auditor.Event // each undo and its outcome, one by one
 	}
 	if cfg.DryRun {
 		s.plan = &procedure.Plan{}
@@ -275,6 +276,9 @@ func (s *State) run(src, chunkName, arg0 string, args []string) error {
 		argt.RawSetInt(i+1, lua.LString(a))
 	}
 	s.L.SetGlobal("arg", argt)
+	if s.proc.Name == "" {
+		s.proc.Name = arg0 // the top level of a playbook is a procedure too
+	}
 	base := s.L.GetTop()
 	s.L.Push(fn)
 	for _, a := range args {

@@ -86,7 +86,16 @@ end
 -- M.main(module, ...) runs module.run with the command line when the file
 -- runs as a procedure, and returns what it returned (--json prints it);
 -- when the file is required, it returns the module.
+--
+-- Either way module.run runs as a procedure of its own (rep.procedure):
+-- its steps, point of no return and recovery text are its own, so a
+-- playbook that runs two switchovers, or rolling_restart that runs two,
+-- undoes the failed one's steps only and reports its recovery text only.
 function M.main(module, name, ...)
+  local run = module.run
+  module.run = function(...)
+    return rep.procedure(name, run, ...)
+  end
   local first = ...
   if first == "replicant." .. name then
     return module
