@@ -52,7 +52,8 @@ type State struct {
 	exit    *int                             // set by os.exit
 	started time.Time
 
-	proc     *procedure.Procedure
+	proc     *procedure.Procedure // the procedure running now: the run's, or one nested in it
+	chunks   int                  // REPL chunks evaluated, each a procedure
 	auditor  *procedure.Audit
 	plan     *procedure.Plan
 	observer server.Observer // what every server reports its statements to
