@@ -90,6 +90,9 @@ func (s *State) repStep(L *lua.LState) int {
 			return s.stepError(err)
 		}
 	}
+	if s.proc.PastReturn() {
+		s.verifyLocks(L, name)
+	}
 	s.audit("step", name, nil)
 	if err := s.proc.Step(L.Context(), name, doAction, undoAction); err != nil {
 		s.audit("step_failed", name, map[string]any{"error": s.errorText(err)})
@@ -177,6 +180,7 @@ func (s *State) errorText(err error) string {
 // forward; recovery says how to finish the job if a later step fails.
 func (s *State) repPointOfNoReturn(L *lua.LState) int {
 	recovery := L.OptString(1, "")
+	s.verifyLocks(L, "point of no return")
 	s.proc.PointOfNoReturn(recovery)
 	s.audit("point_of_no_return", "", map[string]any{"recovery": recovery})
 	return 0
@@ -220,7 +224,10 @@ func (s *State) repNow(L *lua.LState) int {
 }
 
 // rep.lock() takes the procedure lock on every server of the deployment
-// (or the servers given), held until the run ends.
+// (or the servers given), held until the run ends. It is granted with a
+// majority of them (--force-lock: with any one); each server that did not
+// grant it is named with its reason, and the error keeps their kind (auth
+// for a wrong password).
 func (s *State) repLock(L *lua.LState) int {
 	// A procedure that runs another (rolling_restart runs switchover)
 	// already holds the lock: taking it again would conflict with itself.
@@ -243,13 +250,46 @@ func (s *State) repLock(L *lua.LState) int {
 	for i := 1; i <= L.GetTop(); i++ {
 		servers = append(servers, checkServer(L, i))
 	}
-	cl, err := procedure.LockCluster(L.Context(), servers)
+	lk, err := s.locker.Lock(L.Context(), servers, s.cfg.ForceLock)
 	if err != nil {
-		return s.raise(L, "lock", err)
+		return s.raise(L, "lock", lockError(err))
 	}
-	s.locks = append(s.locks, cl)
-	s.audit("lock", procedure.LockName, map[string]any{"unreachable": cl.Unreachable})
+	s.locks = append(s.locks, lk)
+	summary := lk.Summary()
+	if strings.Contains(summary, "FORCED") {
+		fmt.Fprintf(s.cfg.Stderr, "%s warn  %s\n", time.Now().Format("15:04:05.000"), summary)
+	}
+	s.audit("lock", procedure.LockName, map[string]any{"summary": summary})
 	return 0
+}
+
+// lockError keeps the kind of the servers' failures: the error object's
+// kind comes from its code, which is the first failure's.
+func lockError(err error) error {
+	var le *procedure.LockError
+	if !errors.As(err, &le) {
+		return err
+	}
+	e := &server.Error{Op: "lock", Message: le.Message, Err: le}
+	for _, f := range le.Errs {
+		var se *server.Error
+		if errors.As(f, &se) && se.Code != 0 {
+			e.Code, e.SQLState = se.Code, se.SQLState
+			break
+		}
+	}
+	return e
+}
+
+// verifyLocks stops the procedure when its lock was lost: at the point of
+// no return, and before each step after it.
+func (s *State) verifyLocks(L *lua.LState, what string) {
+	for _, lk := range s.locks {
+		if err := lk.Verify(L.Context()); err != nil {
+			s.audit("lock_lost", procedure.LockName, map[string]any{"error": err.Error(), "at": what})
+			s.raise(L, "lock", err)
+		}
+	}
 }
 
 var shellOptions = optSpec{"timeout": optDuration}

@@ -31,6 +31,9 @@ type Config struct {
 	DryRun     bool      // record changing statements instead of running them
 	Audit      io.Writer // JSON lines of every statement and step; nil for none
 	Yes        bool      // rep.confirm answers yes
+	// ForceLock grants rep.lock with fewer than a majority of the
+	// servers: the operator knows the others are down.
+	ForceLock bool
 	// JSON keeps stdout for the one document WriteOutcome prints: print
 	// and topo:print write to Stderr instead.
 	JSON bool
@@ -57,7 +60,8 @@ type State struct {
 	auditor  *procedure.Audit
 	plan     *procedure.Plan
 	observer server.Observer // what every server reports its statements to
-	locks    []*procedure.ClusterLock
+	locks    []procedure.Lock
+	locker   procedure.Locker
 	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
 	// protected counts the protected calls each thread is inside: there a
 	// rep.parallel coroutine's calls run in place.
@@ -89,6 +93,7 @@ func New(ctx context.Context, cfg Config) *State {
 		servers:      map[server.Config]*server.Server{},
 		started:      time.Now(),
 		proc:         procedure.New(nil),
+		locker:       procedure.GetLocker{},
 		parallel:     map[*lua.LState]bool{},
 		protected:    map[*lua.LState]int{},
 		threadCancel: map[*lua.LState]context.CancelFunc{},

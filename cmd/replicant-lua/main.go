@@ -52,6 +52,7 @@ type globals struct {
 	dryRun     bool
 	audit      string
 	yes        bool
+	forceLock  bool
 	json       bool
 }
 
@@ -66,6 +67,7 @@ func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&g.dryRun, "dry-run", false, "run with reads live, record every changing statement instead, print the plan")
 	fs.StringVar(&g.audit, "audit", "", "append JSON lines of every statement and step to `FILE`")
 	fs.BoolVar(&g.yes, "yes", false, "answer yes to every rep.confirm question")
+	fs.BoolVar(&g.forceLock, "force-lock", false, "take the procedure lock with fewer than a majority of the servers (when you know the others are down)")
 	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout when the run ends (result, error, steps, plan); print() goes to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, bundledNames())
@@ -150,7 +152,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 	}
 	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
-		DryRun: g.dryRun, Yes: g.yes, JSON: g.json}
+		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json}
 	if g.audit != "" {
 		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
