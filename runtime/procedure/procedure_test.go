@@ -139,7 +139,7 @@ func TestNestedRecoveryText(t *testing.T) {
 	child.Step(ctx, "repoint", func(context.Context) error { return failure }, nil)
 	root.End(child, failure)
 	rep := root.Report()
-	if !strings.Contains(rep, "   Procedure switchover failed after its point of no return") ||
+	if !strings.Contains(rep, "   The procedure failed after its point of no return") ||
 		!strings.Contains(rep, "   To finish the job: promote db2 by hand") {
 		t.Fatalf("report:\n%s", rep)
 	}

@@ -39,11 +39,8 @@ func (p *Procedure) report(b *strings.Builder, indent string, failed bool) {
 	if !failed || !past {
 		return
 	}
-	name := "The procedure"
-	if p.Name != "" {
-		name = "Procedure " + p.Name
-	}
-	fmt.Fprintf(b, "%s%s failed after its point of no return: nothing of it was undone.\n", indent, name)
+	// Under the line that names it, when nested: "The procedure" is this one.
+	fmt.Fprintf(b, "%sThe procedure failed after its point of no return: nothing was undone.\n", indent)
 	if recovery != "" {
 		fmt.Fprintf(b, "%sTo finish the job: %s\n", indent, recovery)
 	}
