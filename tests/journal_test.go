@@ -1,7 +1,10 @@
 package tests
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
@@ -51,5 +54,43 @@ end`
 	}
 	if strings.Contains(r.stderr, "To finish the job") || strings.Contains(r.stderr, "point of no return: nothing") {
 		t.Errorf("report gives a recovery text, but no procedure failed past its point of no return:\n%s", r.stderr)
+	}
+}
+
+// SIGTERM in the middle of a procedure: the step is undone under a fresh
+// deadline, and a second signal while the undo runs does not cut it
+// short: it is answered on stderr and the server is put back.
+func TestProcedureSignalDuringUndo(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
+	dir := t.TempDir()
+	fenced, undoing, release := filepath.Join(dir, "fenced"), filepath.Join(dir, "undoing"), filepath.Join(dir, "release")
+	cmd, _, stderr := startRunEnv(t, []string{"FENCED=" + fenced, "UNDOING=" + undoing, "RELEASE=" + release},
+		"-d", sb.DeploymentPath, "-e", `
+local rep = require "replicant"
+local db1 = rep.server("db1")
+rep.step("fence db1", function() db1:set_read_only(true) end, function()
+  io.open(os.getenv("UNDOING"), "w"):close()
+  while not io.open(os.getenv("RELEASE")) do rep.sleep("20ms") end
+  db1:set_read_only(false)
+end)
+io.open(os.getenv("FENCED"), "w"):close()
+rep.sleep("60s")`)
+	exists := func(p string) func() bool { return func() bool { _, err := os.Stat(p); return err == nil } }
+	waitFor(t, "the fence", exists(fenced))
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the undo to start", exists(undoing))
+	cmd.Process.Signal(syscall.SIGINT)
+	waitFor(t, "the second signal's answer", func() bool { return strings.Contains(stderr.String(), "already stopping") })
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(cmd.Wait()); code != 1 {
+		t.Errorf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr.String(), "fence db1: done, then undone") || !strings.Contains(stderr.String(), "interrupted by terminated") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if v := variable(t, connect(t, sb, sb.Primary()), "read_only"); v != int64(0) {
+		t.Errorf("db1 read_only = %v after the undo", v)
 	}
 }
