@@ -281,6 +281,18 @@ func lockError(err error) error {
 	return e
 }
 
+// renewLocks takes the procedure lock again on a server the procedure
+// just (re)started: its lock session ended with the server, and a rolling
+// restart would otherwise lose the lock one server at a time.
+func (s *State) renewLocks(L *lua.LState, sv *server.Server) {
+	for _, lk := range s.locks {
+		if err := lk.Renew(L.Context(), sv); err != nil {
+			s.audit("lock_lost", procedure.LockName, map[string]any{"error": err.Error(), "at": "restart " + sv.Name()})
+			s.raise(L, "lock", err)
+		}
+	}
+}
+
 // verifyLocks stops the procedure when its lock was lost: at the point of
 // no return, and before each step after it.
 func (s *State) verifyLocks(L *lua.LState, what string) {

@@ -25,6 +25,10 @@ type Lock interface {
 	Release()
 	// Summary says where the lock is held, and whether it was forced.
 	Summary() string
+	// Renew takes the lock again on a server the procedure itself just
+	// restarted (its session ended with the server): an error when
+	// another session took it meanwhile.
+	Renew(ctx context.Context, sv *server.Server) error
 }
 
 // Locker takes a cluster's procedure lock. force grants it with fewer
@@ -42,6 +46,7 @@ type GetLocker struct{}
 // server that granted it.
 type ClusterLock struct {
 	locks  []*server.NamedLock
+	owners []*server.Server // the server of each lock
 	total  int  // servers asked
 	need   int  // sessions that must still hold it
 	forced bool // granted by fewer than a majority
@@ -76,6 +81,7 @@ func (GetLocker) Lock(ctx context.Context, servers []*server.Server, force bool)
 		switch {
 		case err == nil:
 			cl.locks = append(cl.locks, locks[i])
+			cl.owners = append(cl.owners, servers[i])
 		case errors.As(err, &he):
 			held = append(held, fmt.Sprintf("%s: %s", servers[i], he.Holder))
 		default:
@@ -162,10 +168,31 @@ func (cl *ClusterLock) Summary() string {
 	return s
 }
 
+// Renew implements Lock. A server the lock was not held on is left so: it
+// did not count when the lock was granted.
+func (cl *ClusterLock) Renew(ctx context.Context, sv *server.Server) error {
+	for i, owner := range cl.owners {
+		if owner != sv {
+			continue
+		}
+		cl.locks[i].Release()
+		l, err := sv.TryLock(ctx, LockName)
+		var he *server.LockHeldError
+		if errors.As(err, &he) {
+			return fmt.Errorf("procedure lock lost on %s while it restarted: %w", sv, err)
+		}
+		if err == nil {
+			cl.locks[i] = l
+		}
+		// Not answering yet: Verify counts it as not held.
+	}
+	return nil
+}
+
 // Release gives the lock back everywhere.
 func (cl *ClusterLock) Release() {
 	for _, l := range cl.locks {
 		l.Release()
 	}
-	cl.locks = nil
+	cl.locks, cl.owners = nil, nil
 }
