@@ -47,9 +47,9 @@ type GetLocker struct{}
 type ClusterLock struct {
 	locks  []*server.NamedLock
 	owners []*server.Server // the server of each lock
-	total  int  // servers asked
-	need   int  // sessions that must still hold it
-	forced bool // granted by fewer than a majority
+	total  int              // servers asked
+	need   int              // sessions that must still hold it
+	forced bool             // granted by fewer than a majority
 	// Refused lists the servers that did not grant it, each with its reason.
 	Refused []string
 }
