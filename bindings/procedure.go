@@ -123,7 +123,11 @@ func (s *State) repProcedure(L *lua.LState) int {
 	s.audit("procedure", name, nil)
 	results, err := s.callLua(L, fn, args...)
 	s.proc = parent
-	if undoErr := parent.End(child, s.stepError(err)); undoErr != nil {
+	failure := s.stepError(err)
+	if s.exit != nil && *s.exit == 0 {
+		failure = nil // os.exit(0) keeps the changes, as at the end of a playbook
+	}
+	if undoErr := parent.End(child, failure); undoErr != nil {
 		s.audit("undo_failed", name, map[string]any{"error": undoErr.Error()})
 	}
 	if err != nil {
