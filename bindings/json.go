@@ -153,6 +153,7 @@ type OutcomeErr struct {
 // undo_failed.
 type OutcomeStep struct {
 	Name       string  `json:"name"`
+	Procedure  string  `json:"procedure,omitempty"` // the nested procedures that ran it: "rolling_restart / switchover"
 	State      string  `json:"state"`
 	DurationMS float64 `json:"duration_ms"`
 	Error      string  `json:"error,omitempty"`
@@ -191,8 +192,8 @@ func (s *State) Outcome(err error, exitCode int) Outcome {
 	default:
 		o.Error = &OutcomeErr{Message: err.Error()}
 	}
-	for _, st := range s.proc.Steps() {
-		step := OutcomeStep{Name: st.Name, State: "done", DurationMS: jsonDuration(st.Duration)}
+	for _, st := range s.proc.Flat() {
+		step := OutcomeStep{Name: st.Name, Procedure: st.Procedure, State: "done", DurationMS: jsonDuration(st.Duration)}
 		switch {
 		case st.Err != nil:
 			step.State, step.Error = "failed", st.Err.Error()
@@ -204,7 +205,7 @@ func (s *State) Outcome(err error, exitCode int) Outcome {
 		o.Steps = append(o.Steps, step)
 	}
 	if o.Error != nil {
-		o.PastPointOfNoReturn, o.Recovery = s.proc.Recovery()
+		_, o.PastPointOfNoReturn, o.Recovery = s.proc.Failed()
 	}
 	if s.plan != nil {
 		o.Plan = []OutcomeStatement{}

@@ -28,6 +28,9 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 			if err := fn(m, L.Context()); err != nil {
 				return s.raise(L, op, &server.Error{Op: op, Server: sv.String(), Message: err.Error(), Err: err})
 			}
+			if op != "stop" {
+				s.renewLocks(L, sv)
+			}
 			return 0
 		}
 	}

@@ -151,14 +151,7 @@ func toDuration(v lua.LValue) (time.Duration, error) {
 		}
 		return time.Duration(float64(x) * float64(time.Second)), nil
 	case lua.LString:
-		d, err := time.ParseDuration(string(x))
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a duration like \"30s\" or \"500ms\"", string(x))
-		}
-		if d < 0 {
-			return 0, fmt.Errorf("negative duration %q", string(x))
-		}
-		return d, nil
+		return parseDuration(string(x))
 	case *lua.LNilType:
 		return 0, nil
 	}

@@ -19,9 +19,9 @@ import (
 // scratch Lua thread, and the coroutine resumes with the results when it
 // is done. Statements to several servers therefore run concurrently while
 // each fn still reads as plain sequential code. A call that fails ends its
-// item (a pcall inside fn does not see it); the item's result carries the
-// error. Functions that call back into Lua (kill_connections with a filter)
-// run in place, one at a time.
+// item; the item's result carries the error. Inside pcall, rep.try or
+// rep.step a call runs in place instead (its result or error comes back
+// there), as do the methods not in asyncMethods.
 func (s *State) repParallel(L *lua.LState) int {
 	list := L.CheckTable(1)
 	fn := L.CheckFunction(2)
@@ -33,8 +33,7 @@ func (s *State) repParallel(L *lua.LState) int {
 	defer func() {
 		for _, th := range threads {
 			if th != nil {
-				delete(s.parallel, th)
-				th.Close()
+				s.endThread(th)
 			}
 		}
 	}()
@@ -56,7 +55,7 @@ func (s *State) repParallel(L *lua.LState) int {
 		}
 	}
 	for i := 1; i <= n; i++ {
-		th, _ := L.NewThread()
+		th := s.newThread(L)
 		threads[i-1] = th
 		s.parallel[th] = true
 		st, err, vals := L.Resume(th, fn, list.RawGetInt(i))
@@ -81,6 +80,29 @@ func (s *State) repParallel(L *lua.LState) int {
 	L.Push(out)
 	L.Push(lua.LBool(allOK))
 	return 2
+}
+
+// newThread is L.NewThread keeping the cancel function of the thread's
+// context: dropped, it leaves the context registered with its parent
+// until the run ends (about 740 bytes per call).
+func (s *State) newThread(L *lua.LState) *lua.LState {
+	th, cancel := L.NewThread()
+	if cancel != nil {
+		s.threadCancel[th] = cancel
+	}
+	return th
+}
+
+// endThread releases what newThread took.
+func (s *State) endThread(th *lua.LState) {
+	cancel := s.threadCancel[th]
+	delete(s.threadCancel, th)
+	if cancel != nil {
+		cancel()
+	}
+	delete(s.parallel, th)
+	delete(s.protected, th)
+	th.Close()
 }
 
 func (s *State) itemResult(L *lua.LState, vals []lua.LValue, errValue lua.LValue) *lua.LTable {
@@ -136,10 +158,13 @@ func asAsyncCall(vals []lua.LValue) (*asyncCall, bool) {
 }
 
 // async wraps a method so that, inside rep.parallel, it yields to the
-// scheduler instead of blocking; elsewhere it is the method itself.
+// scheduler instead of blocking; elsewhere it is the method itself. Inside
+// a protected call (pcall, xpcall, rep.try, rep.step, with_session) it
+// also runs in place: the protected call would otherwise receive the
+// yielded call as its result, and the statement would never run.
 func (s *State) async(fn lua.LGFunction) lua.LGFunction {
 	return func(L *lua.LState) int {
-		if !s.parallel[L] {
+		if !s.parallel[L] || s.protected[L] > 0 {
 			return fn(L)
 		}
 		args := make([]lua.LValue, L.GetTop())
@@ -152,14 +177,37 @@ func (s *State) async(fn lua.LGFunction) lua.LGFunction {
 	}
 }
 
+func (s *State) unprotect(L *lua.LState) {
+	if s.protected[L]--; s.protected[L] <= 0 {
+		delete(s.protected, L)
+	}
+}
+
+// installProtectedCalls wraps pcall and xpcall so that they mark the
+// calling thread as protected while they run (see async); they behave as
+// Lua's own otherwise.
+func (s *State) installProtectedCalls() {
+	for _, name := range []string{"pcall", "xpcall"} {
+		orig := s.L.GetGlobal(name).(*lua.LFunction).GFunction
+		s.L.SetGlobal(name, s.L.NewFunction(func(L *lua.LState) int {
+			s.protected[L]++
+			defer s.unprotect(L)
+			return orig(L)
+		}))
+	}
+}
+
 // startAsync runs a call on a scratch thread in a goroutine of its own.
 // The method only reads its arguments and shared, unchanging tables (the
 // metatables), and builds new values, so scratch threads can run at once.
 func (s *State) startAsync(L *lua.LState, call *asyncCall, done chan<- *asyncCall) {
-	th, _ := L.NewThread()
+	th, cancel := L.NewThread()
 	fn := L.NewFunction(call.fn)
 	go func() {
 		defer th.Close()
+		if cancel != nil {
+			defer cancel()
+		}
 		defer func() {
 			if r := recover(); r != nil {
 				call.err = lua.LString(fmt.Sprint(r))

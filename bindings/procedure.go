@@ -19,9 +19,11 @@ import (
 func (s *State) procedureFunctions() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"step":               s.repStep,
+		"procedure":          s.repProcedure,
 		"point_of_no_return": s.repPointOfNoReturn,
 		"try":                s.repTry,
 		"now":                s.repNow,
+		"duration":           s.repDuration,
 		"lock":               s.repLock,
 		"dry_run":            func(L *lua.LState) int { L.Push(lua.LBool(s.cfg.DryRun)); return 1 },
 		"shell":              s.repShell,
@@ -31,8 +33,11 @@ func (s *State) procedureFunctions() map[string]lua.LGFunction {
 
 // callLua calls fn with args under the current context and returns its
 // results, or the error value it raised (unchanged, so error objects keep
-// their fields).
-func callLua(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+// their fields). Inside rep.parallel the calls fn makes run in place: a
+// coroutine cannot yield out of a protected call (see protectedCall).
+func (s *State) callLua(L *lua.LState, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+	s.protected[L]++
+	defer s.unprotect(L)
 	top := L.GetTop()
 	L.Push(fn)
 	for _, a := range args {
@@ -73,21 +78,63 @@ func (s *State) repStep(L *lua.LState) int {
 	var results []lua.LValue
 	doAction := func(ctx context.Context) error {
 		var err error
-		results, err = callLua(L, do)
+		results, err = s.callLua(L, do)
 		return s.stepError(err)
 	}
 	var undoAction procedure.Action
 	if undo != nil {
 		undoAction = func(ctx context.Context) error {
-			_, err := s.withContext(ctx, func() ([]lua.LValue, error) { return callLua(L, undo) })
+			// On the main state: L may be a rep.parallel coroutine, closed
+			// by the time the undo runs.
+			_, err := s.withContext(ctx, func() ([]lua.LValue, error) { return s.callLua(s.L, undo) })
 			return s.stepError(err)
 		}
+	}
+	if s.proc.PastReturn() {
+		s.verifyLocks(L, name)
 	}
 	s.audit("step", name, nil)
 	if err := s.proc.Step(L.Context(), name, doAction, undoAction); err != nil {
 		s.audit("step_failed", name, map[string]any{"error": s.errorText(err)})
 		reraise(L, err)
 	}
+	for _, v := range results {
+		L.Push(v)
+	}
+	return len(results)
+}
+
+// rep.procedure(name, fn, ...) runs fn(...) as a procedure of its own,
+// nested in the current one, and returns its results. Its steps, point of
+// no return and recovery text are its own: when fn fails, its own steps
+// are undone (and only those) and the error goes on; when it succeeds
+// before a point of no return, what it could undo stays pending in the
+// procedure around it. Every bundled procedure runs in one.
+func (s *State) repProcedure(L *lua.LState) int {
+	name := L.CheckString(1)
+	fn := L.CheckFunction(2)
+	args := make([]lua.LValue, 0, L.GetTop())
+	for i := 3; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	parent := s.proc
+	child := parent.Begin(name)
+	s.proc = child
+	s.audit("procedure", name, nil)
+	results, err := s.callLua(L, fn, args...)
+	s.proc = parent
+	failure := s.stepError(err)
+	if s.exit != nil && *s.exit == 0 {
+		failure = nil // os.exit(0) keeps the changes, as at the end of a playbook
+	}
+	if undoErr := parent.End(child, failure); undoErr != nil {
+		s.audit("undo_failed", name, map[string]any{"error": undoErr.Error()})
+	}
+	if err != nil {
+		s.audit("procedure_failed", name, map[string]any{"error": s.errorText(err)})
+		reraise(L, err)
+	}
+	s.audit("procedure_done", name, nil)
 	for _, v := range results {
 		L.Push(v)
 	}
@@ -137,6 +184,7 @@ func (s *State) errorText(err error) string {
 // forward; recovery says how to finish the job if a later step fails.
 func (s *State) repPointOfNoReturn(L *lua.LState) int {
 	recovery := L.OptString(1, "")
+	s.verifyLocks(L, "point of no return")
 	s.proc.PointOfNoReturn(recovery)
 	s.audit("point_of_no_return", "", map[string]any{"recovery": recovery})
 	return 0
@@ -151,7 +199,7 @@ func (s *State) repTry(L *lua.LState) int {
 	for i := 2; i <= L.GetTop(); i++ {
 		args = append(args, L.Get(i))
 	}
-	results, err := callLua(L, fn, args...)
+	results, err := s.callLua(L, fn, args...)
 	if err != nil {
 		if L.Context().Err() != nil {
 			reraise(L, err)
@@ -180,7 +228,10 @@ func (s *State) repNow(L *lua.LState) int {
 }
 
 // rep.lock() takes the procedure lock on every server of the deployment
-// (or the servers given), held until the run ends.
+// (or the servers given), held until the run ends. It is granted with a
+// majority of them (--force-lock: with any one); each server that did not
+// grant it is named with its reason, and the error keeps their kind (auth
+// for a wrong password).
 func (s *State) repLock(L *lua.LState) int {
 	// A procedure that runs another (rolling_restart runs switchover)
 	// already holds the lock: taking it again would conflict with itself.
@@ -203,13 +254,58 @@ func (s *State) repLock(L *lua.LState) int {
 	for i := 1; i <= L.GetTop(); i++ {
 		servers = append(servers, checkServer(L, i))
 	}
-	cl, err := procedure.LockCluster(L.Context(), servers)
+	lk, err := s.locker.Lock(L.Context(), servers, s.cfg.ForceLock)
 	if err != nil {
-		return s.raise(L, "lock", err)
+		return s.raise(L, "lock", lockError(err))
 	}
-	s.locks = append(s.locks, cl)
-	s.audit("lock", procedure.LockName, map[string]any{"unreachable": cl.Unreachable})
+	s.locks = append(s.locks, lk)
+	summary := lk.Summary()
+	if strings.Contains(summary, "FORCED") {
+		fmt.Fprintf(s.cfg.Stderr, "%s warn  %s\n", time.Now().Format("15:04:05.000"), summary)
+	}
+	s.audit("lock", procedure.LockName, map[string]any{"summary": summary})
 	return 0
+}
+
+// lockError keeps the kind of the servers' failures: the error object's
+// kind comes from its code, which is the first failure's.
+func lockError(err error) error {
+	var le *procedure.LockError
+	if !errors.As(err, &le) {
+		return err
+	}
+	e := &server.Error{Op: "lock", Message: le.Message, Err: le}
+	for _, f := range le.Errs {
+		var se *server.Error
+		if errors.As(f, &se) && se.Code != 0 {
+			e.Code, e.SQLState = se.Code, se.SQLState
+			break
+		}
+	}
+	return e
+}
+
+// renewLocks takes the procedure lock again on a server the procedure
+// just (re)started: its lock session ended with the server, and a rolling
+// restart would otherwise lose the lock one server at a time.
+func (s *State) renewLocks(L *lua.LState, sv *server.Server) {
+	for _, lk := range s.locks {
+		if err := lk.Renew(L.Context(), sv); err != nil {
+			s.audit("lock_lost", procedure.LockName, map[string]any{"error": err.Error(), "at": "restart " + sv.Name()})
+			s.raise(L, "lock", err)
+		}
+	}
+}
+
+// verifyLocks stops the procedure when its lock was lost: at the point of
+// no return, and before each step after it.
+func (s *State) verifyLocks(L *lua.LState, what string) {
+	for _, lk := range s.locks {
+		if err := lk.Verify(L.Context()); err != nil {
+			s.audit("lock_lost", procedure.LockName, map[string]any{"error": err.Error(), "at": what})
+			s.raise(L, "lock", err)
+		}
+	}
 }
 
 var shellOptions = optSpec{"timeout": optDuration}

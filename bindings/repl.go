@@ -192,14 +192,13 @@ func (s *State) evaluate(ctx context.Context, fn *lua.LFunction, interrupt func(
 	base := s.L.GetTop()
 	defer s.L.SetTop(base)
 	s.L.Push(fn)
-	err := s.L.PCall(0, lua.MultRet, nil)
+	err := s.evaluateProcedure(func() error { return s.L.PCall(0, lua.MultRet, nil) }, evalCtx)
 	// os.exit caught by a pcall may still let the chunk finish: the
 	// exit stands all the same.
 	if s.exit != nil {
 		return &ExitError{Code: *s.exit}
 	}
 	if err != nil {
-		s.printError(s.runErrorMessage(err, evalCtx))
 		return nil
 	}
 	n := s.L.GetTop() - base
@@ -211,6 +210,36 @@ func (s *State) evaluate(ctx context.Context, fn *lua.LFunction, interrupt func(
 		fmt.Fprintln(s.cfg.Stdout, strings.Join(parts, "\t"))
 	}
 	return nil
+}
+
+// evaluateProcedure runs a chunk as a procedure of its own: when it
+// fails (an error, Ctrl-C, the session's end), the steps it registered are
+// undone, each under a fresh deadline, and the report printed after the
+// error. A chunk that succeeds keeps its changes.
+func (s *State) evaluateProcedure(call func() error, evalCtx context.Context) error {
+	if s.proc.Name == "" {
+		s.proc.Name = "repl"
+	}
+	s.chunks++
+	parent := s.proc
+	child := parent.Begin(fmt.Sprintf("chunk %d", s.chunks))
+	s.proc = child
+	err := call()
+	s.proc = parent
+	var failure error
+	if err != nil && (s.exit == nil || *s.exit != 0) { // os.exit(0) keeps the changes, as in a playbook
+		failure = errors.New(s.runErrorMessage(err, evalCtx))
+		s.printError(failure.Error())
+	}
+	undoErr := parent.End(child, failure)
+	if failure != nil && len(child.Steps()) > 0 {
+		report := "procedure steps:\n" + child.Report()
+		if undoErr != nil {
+			report += "Some undo failed; check those servers by hand.\n"
+		}
+		fmt.Fprint(s.cfg.Stderr, report)
+	}
+	return err
 }
 
 // runErrorMessage formats what a chunk raised: a string as is, an error

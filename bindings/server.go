@@ -30,12 +30,17 @@ func (s *State) serverMethods() map[string]lua.LGFunction {
 	}
 }
 
-// syncOnly are the methods that stay in place inside rep.parallel: they
-// call back into Lua, use gopher-luar (which caches metatables in the
-// shared registry), or do not block.
-var syncOnly = map[string]bool{"kill_connections": true, "connections": true, "name": true, "address": true,
-	"close": true, "with_session": true, "start": true, "stop": true, "restart": true, "config": true, "imbue": true,
-	"binlog_events": true}
+// asyncMethods are the methods that, inside rep.parallel, run in a
+// goroutine of their own: each sends statements on the server's pool,
+// reads only its arguments and builds new values. Every other method
+// (those calling back into Lua, holding a session, using gopher-luar's
+// shared caches, or not blocking) runs in place, one at a time: a method
+// added later is safe until it is put here.
+var asyncMethods = map[string]bool{"sql": true, "exec": true, "query_row": true, "variable": true,
+	"flavor": true, "version": true, "position": true, "replica_status": true, "gtid_executed": true,
+	"change_source": true, "start_replica": true, "stop_replica": true, "reset_replica": true,
+	"wait_for": true, "wait_and_stop": true, "wait_replicating": true, "set_read_only": true,
+	"set_variable": true, "binary_logs": true, "errant_transactions": true, "locate_gtid": true}
 
 func (s *State) registerServerType() {
 	L := s.L
@@ -44,7 +49,7 @@ func (s *State) registerServerType() {
 	for _, set := range []map[string]lua.LGFunction{s.serverMethods(), s.replicationMethods(), s.verbMethods(),
 		s.machineMethods(), s.binlogMethods()} {
 		for name, fn := range set {
-			if !syncOnly[name] {
+			if asyncMethods[name] {
 				fn = s.async(fn)
 			}
 			methods.RawSetString(name, L.NewFunction(fn))
@@ -375,7 +380,7 @@ func (s *State) serverWithSession(L *lua.LState) int {
 	var results []lua.LValue
 	var luaErr error
 	err := sv.WithSession(L.Context(), vars, func() error {
-		results, luaErr = callLua(L, fn, args...)
+		results, luaErr = s.callLua(L, fn, args...)
 		return luaErr
 	})
 	if luaErr != nil {

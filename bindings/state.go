@@ -31,6 +31,9 @@ type Config struct {
 	DryRun     bool      // record changing statements instead of running them
 	Audit      io.Writer // JSON lines of every statement and step; nil for none
 	Yes        bool      // rep.confirm answers yes
+	// ForceLock grants rep.lock with fewer than a majority of the
+	// servers: the operator knows the others are down.
+	ForceLock bool
 	// JSON keeps stdout for the one document WriteOutcome prints: print
 	// and topo:print write to Stderr instead.
 	JSON bool
@@ -52,14 +55,20 @@ type State struct {
 	exit    *int                             // set by os.exit
 	started time.Time
 
-	proc     *procedure.Procedure
+	proc     *procedure.Procedure // the procedure running now: the run's, or one nested in it
+	chunks   int                  // REPL chunks evaluated, each a procedure
 	auditor  *procedure.Audit
 	plan     *procedure.Plan
 	observer server.Observer // what every server reports its statements to
-	locks    []*procedure.ClusterLock
+	locks    []procedure.Lock
+	locker   procedure.Locker
 	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
-	machines map[*server.Server]machine.Machine
-	results  []lua.LValue // what the main chunk returned, for --json
+	// protected counts the protected calls each thread is inside: there a
+	// rep.parallel coroutine's calls run in place.
+	protected    map[*lua.LState]int
+	threadCancel map[*lua.LState]context.CancelFunc
+	machines     map[*server.Server]machine.Machine
+	results      []lua.LValue // what the main chunk returned, for --json
 
 	deadlines server.Deadlines // rep.deadlines: every server's, for the rest of the run
 }
@@ -77,15 +86,18 @@ func New(ctx context.Context, cfg Config) *State {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &State{
-		L:        lua.NewState(lua.Options{IncludeGoStackTrace: false}),
-		cfg:      cfg,
-		ctx:      ctx,
-		cancel:   cancel,
-		servers:  map[server.Config]*server.Server{},
-		started:  time.Now(),
-		proc:     procedure.New(nil),
-		parallel: map[*lua.LState]bool{},
-		machines: map[*server.Server]machine.Machine{},
+		L:            lua.NewState(lua.Options{IncludeGoStackTrace: false}),
+		cfg:          cfg,
+		ctx:          ctx,
+		cancel:       cancel,
+		servers:      map[server.Config]*server.Server{},
+		started:      time.Now(),
+		proc:         procedure.New(nil),
+		locker:       procedure.GetLocker{},
+		parallel:     map[*lua.LState]bool{},
+		protected:    map[*lua.LState]int{},
+		threadCancel: map[*lua.LState]context.CancelFunc{},
+		machines:     map[*server.Server]machine.Machine{},
 	}
 	if cfg.Verbose {
 		s.proc.Log = cfg.Stderr
@@ -94,6 +106,7 @@ func New(ctx context.Context, cfg Config) *State {
 	if cfg.Audit != nil {
 		s.auditor = procedure.NewAudit(cfg.Audit)
 		observers = append(observers, s.auditor)
+		s.proc.Event = s.auditor.Event // each undo and its outcome, one by one
 	}
 	if cfg.DryRun {
 		s.plan = &procedure.Plan{}
@@ -148,6 +161,7 @@ func (s *State) setupGlobals() {
 	pkg.RawSetString("path", lua.LString("./?.lua"))
 	os := L.GetGlobal("os").(*lua.LTable)
 	os.RawSetString("exit", L.NewFunction(s.osExit))
+	s.installProtectedCalls()
 }
 
 // print writes to the configured stdout, so tests and the REPL capture it.
@@ -268,6 +282,9 @@ func (s *State) run(src, chunkName, arg0 string, args []string) error {
 		argt.RawSetInt(i+1, lua.LString(a))
 	}
 	s.L.SetGlobal("arg", argt)
+	if s.proc.Name == "" {
+		s.proc.Name = arg0 // the top level of a playbook is a procedure too
+	}
 	base := s.L.GetTop()
 	s.L.Push(fn)
 	for _, a := range args {

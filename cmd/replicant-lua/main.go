@@ -52,6 +52,7 @@ type globals struct {
 	dryRun     bool
 	audit      string
 	yes        bool
+	forceLock  bool
 	json       bool
 }
 
@@ -66,6 +67,7 @@ func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&g.dryRun, "dry-run", false, "run with reads live, record every changing statement instead, print the plan")
 	fs.StringVar(&g.audit, "audit", "", "append JSON lines of every statement and step to `FILE`")
 	fs.BoolVar(&g.yes, "yes", false, "answer yes to every rep.confirm question")
+	fs.BoolVar(&g.forceLock, "force-lock", false, "take the procedure lock with fewer than a majority of the servers (when you know the others are down)")
 	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout when the run ends (result, error, steps, plan); print() goes to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, bundledNames())
@@ -95,7 +97,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runDoc(rest[1:], stdout, stderr)
 	}
 	if len(rest) > 0 && rest[0] == "sandbox" {
-		ctx, stop := cancelOnSignal(ctx)
+		ctx, stop := cancelOnSignal(ctx, stderr)
 		defer stop()
 		return runSandbox(ctx, rest[1:], g.json, stdout, stderr)
 	}
@@ -133,7 +135,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 	if len(rest) == 0 || rest[0] != "repl" {
 		// The REPL handles Ctrl-C itself: it ends one evaluation, not the session.
 		var stop func()
-		ctx, stop = cancelOnSignal(ctx)
+		ctx, stop = cancelOnSignal(ctx, stderr)
 		defer stop()
 	}
 	if g.timeout > 0 {
@@ -150,7 +152,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 	}
 	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
-		DryRun: g.dryRun, Yes: g.yes, JSON: g.json}
+		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json}
 	if g.audit != "" {
 		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -296,20 +298,34 @@ func isTerminal(r io.Reader) bool {
 
 // cancelOnSignal cancels the run on SIGINT or SIGTERM, with a cause that
 // says so: the running statement is abandoned (the server package sends
-// KILL QUERY) and the failure message names the signal.
-func cancelOnSignal(parent context.Context) (context.Context, func()) {
+// KILL QUERY) and the failure message names the signal. The run then
+// undoes what it had not made final, each undo under a fresh deadline; a
+// second signal does not cut that short (an operator pressing Ctrl-C again
+// would leave servers fenced), it is answered on stderr.
+func cancelOnSignal(parent context.Context, stderr io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
 	go func() {
 		select {
 		case sig := <-sigs:
 			cancel(fmt.Errorf("interrupted by %s", sig))
-		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		for {
+			select {
+			case sig := <-sigs:
+				fmt.Fprintf(stderr, "replicant-lua: %s: already stopping; undoing what the procedure changed first\n", sig)
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {
 		signal.Stop(sigs)
+		close(done)
 		cancel(nil)
 	}
 }

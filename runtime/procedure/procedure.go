@@ -5,6 +5,12 @@
 // planned_reparenter.go does the same with its undoCtx). After the point
 // of no return nothing is undone; a failure then is reported with the
 // state the procedure left and what finishes the job.
+//
+// Procedures nest: a playbook is one, and each procedure it runs (a
+// switchover, then another) is a child with its own steps, its own point
+// of no return and its own recovery text. A child that fails undoes its
+// own steps only, and the failure goes on to its parent; a child that
+// succeeds hands what it could still undo to its parent, as one step.
 package procedure
 
 import (
@@ -12,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 )
@@ -29,16 +34,23 @@ type StepRecord struct {
 	Undo     bool  // has an undo action
 	Undone   bool  // its undo ran and succeeded
 	UndoErr  error // its undo failed
+	// Child is the procedure this step ran, for a nested procedure.
+	Child *Procedure
 }
 
 // Procedure is one run's journal of steps and its undo stack. It is safe
 // for use from one goroutine at a time (the Lua state's).
 type Procedure struct {
+	// Name is what the report calls the procedure ("switchover").
+	Name string
 	// UndoTimeout bounds each undo action; the run's own deadline may have
 	// passed already.
 	UndoTimeout time.Duration
 	// Log receives one line per step, undo and milestone; nil discards.
 	Log io.Writer
+	// Event, when set, is told of every undo and its outcome (the audit
+	// log): "undo" with details {"procedure", "error"}.
+	Event func(typ, name string, details map[string]any)
 
 	mu         sync.Mutex
 	steps      []*StepRecord
@@ -59,6 +71,59 @@ const DefaultUndoTimeout = 30 * time.Second
 // New starts an empty journal.
 func New(log io.Writer) *Procedure {
 	return &Procedure{UndoTimeout: DefaultUndoTimeout, Log: log}
+}
+
+// Begin starts a nested procedure, recorded as a step of p. End it with
+// End, on every path.
+func (p *Procedure) Begin(name string) *Procedure {
+	child := &Procedure{Name: name, UndoTimeout: p.UndoTimeout, Log: p.Log, Event: p.Event}
+	rec := &StepRecord{Name: name, Start: time.Now(), Child: child}
+	p.mu.Lock()
+	p.steps = append(p.steps, rec)
+	p.mu.Unlock()
+	p.logf("procedure %s", name)
+	return child
+}
+
+// End closes a nested procedure that err ended (nil: it succeeded). A
+// failed child is rolled back now, and only it: its parent decides about
+// its own steps. A child that succeeded before its point of no return
+// hands its pending undo to p, as the undo of the step that ran it.
+// End returns the child's undo failures, joined.
+func (p *Procedure) End(child *Procedure, err error) error {
+	p.mu.Lock()
+	var rec *StepRecord
+	for _, r := range p.steps {
+		if r.Child == child {
+			rec = r
+		}
+	}
+	p.mu.Unlock()
+	if rec == nil {
+		return fmt.Errorf("procedure %q: End of a procedure Begin did not start", child.Name)
+	}
+	rec.Duration = time.Since(rec.Start)
+	if err != nil {
+		rec.Err = err
+		p.logf("procedure %s failed after %s: %v", child.Name, rec.Duration.Round(time.Millisecond), err)
+		return child.Rollback()
+	}
+	if child.Pending() > 0 {
+		rec.Undo = true
+		p.mu.Lock()
+		if !p.pastReturn {
+			p.undo = append(p.undo, undoEntry{step: rec, action: func(context.Context) error { return child.Rollback() }})
+		}
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+func (p *Procedure) event(typ, name string, details map[string]any) {
+	if p.Event != nil {
+		details["procedure"] = p.Name
+		p.Event(typ, name, details)
+	}
 }
 
 func (p *Procedure) logf(format string, args ...any) {
@@ -140,10 +205,12 @@ func (p *Procedure) Rollback() error {
 			e.step.UndoErr = err
 			errs = append(errs, fmt.Errorf("undo %q: %w", e.step.Name, err))
 			p.logf("undo %s failed: %v", e.step.Name, err)
+			p.event("undo", e.step.Name, map[string]any{"error": err.Error()})
 			continue
 		}
 		e.step.Undone = true
 		p.logf("undo %s: done", e.step.Name)
+		p.event("undo", e.step.Name, map[string]any{"state": "done"})
 	}
 	return errors.Join(errs...)
 }
@@ -165,31 +232,4 @@ func (p *Procedure) Steps() []StepRecord {
 		out[i] = *s
 	}
 	return out
-}
-
-// Report describes how a failed run ended: which steps ran, what was
-// undone, and after the point of no return, how to finish the job.
-func (p *Procedure) Report() string {
-	steps := p.Steps()
-	past, recovery := p.Recovery()
-	var b strings.Builder
-	for i, s := range steps {
-		state := "done"
-		switch {
-		case s.Err != nil:
-			state = "FAILED: " + s.Err.Error()
-		case s.UndoErr != nil:
-			state = "done, UNDO FAILED: " + s.UndoErr.Error()
-		case s.Undone:
-			state = "done, then undone"
-		}
-		fmt.Fprintf(&b, "  %d. %s: %s\n", i+1, s.Name, state)
-	}
-	if past {
-		b.WriteString("The procedure failed after its point of no return: nothing was undone.\n")
-		if recovery != "" {
-			b.WriteString("To finish the job: " + recovery + "\n")
-		}
-	}
-	return b.String()
 }

@@ -90,3 +90,22 @@ func (l *NamedLock) Release() {
 	l.server.own(l.id, false)
 	l.conn = nil
 }
+
+// Held checks that the lock's own session still holds it: IS_USED_LOCK
+// returns the connection id of the session holding the lock, NULL when
+// none does. A killed session fails the query (the sql.Conn does not
+// reconnect), which also reads as not held.
+func (l *NamedLock) Held(ctx context.Context) error {
+	if l.conn == nil {
+		return nil // a dry run's lock, or a released one: nothing to lose
+	}
+	var id sql.NullInt64
+	if err := l.conn.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?)", l.name).Scan(&id); err != nil {
+		return l.server.wrap("lock check", err)
+	}
+	if !id.Valid || id.Int64 != l.id {
+		return &Error{Op: "lock check", Server: l.server.String(),
+			Message: fmt.Sprintf("lock %q is no longer held by our session %d", l.name, l.id)}
+	}
+	return nil
+}

@@ -6,15 +6,14 @@ local rep = require "replicant"
 
 local M = {}
 
+-- Durations are read by rep.duration, as every duration of the API is:
+-- "2m", "1h30m", "500ms", bare seconds, or a number of seconds.
 local function duration_seconds(v, key)
-  if type(v) == "number" then
-    return v
+  local ok, secs = pcall(rep.duration, v)
+  if not ok then
+    error(string.format("option --%s: %q is not a duration like 30s, 2m or 500ms", key:gsub("_", "-"), tostring(v)), 0)
   end
-  local n, unit = tostring(v):match("^(%d+%.?%d*)(m?s)$")
-  if not n then
-    error(string.format("option --%s: %q is not a duration like 30s or 500ms", key:gsub("_", "-"), v), 0)
-  end
-  return unit == "ms" and tonumber(n) / 1000 or tonumber(n)
+  return secs
 end
 
 local convert = {
@@ -87,7 +86,16 @@ end
 -- M.main(module, ...) runs module.run with the command line when the file
 -- runs as a procedure, and returns what it returned (--json prints it);
 -- when the file is required, it returns the module.
+--
+-- Either way module.run runs as a procedure of its own (rep.procedure):
+-- its steps, point of no return and recovery text are its own, so a
+-- playbook that runs two switchovers, or rolling_restart that runs two,
+-- undoes the failed one's steps only and reports its recovery text only.
 function M.main(module, name, ...)
+  local run = module.run
+  module.run = function(...)
+    return rep.procedure(name, run, ...)
+  end
   local first = ...
   if first == "replicant." .. name then
     return module
