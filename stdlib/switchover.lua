@@ -153,7 +153,8 @@ local function set_read_only_first(ctx, o)
       return
     end
     if not (lock_wait_error(err) or statement_timeout(err)) then error(err, 0) end
-    if rep.now() + o.read_only_attempt < deadline then rep.sleep(o.read_only_attempt) end
+    -- Let the writers queued behind the failed attempt through.
+    if rep.now() + o.read_only_attempt < deadline then rep.sleep("20ms") end
   until rep.now() >= deadline
   if not o.kill_first then
     error(string.format("fence %s: read_only could not be had in %d attempt(s) within %ss (--lock-wait) " ..
