@@ -28,7 +28,7 @@ func (f Flavor) replicaVerbs() bool {
 // "execute the CHANGE REPLICATION SOURCE TO statement (from MySQL 8.0.23) or
 // CHANGE MASTER TO statement (before MySQL 8.0.23)" (refman 8.0, 19.1.2.7).
 // MariaDB has neither: CHANGE REPLICATION SOURCE TO is a syntax error on
-// 10.11 (measured, MARIADB-NOTES.md).
+// 10.11 (measured, docs/MARIADB-FACTS.md).
 func (f Flavor) sourceOptions() bool {
 	return !f.IsMariaDB() && f.AtLeast(8, 0, 23)
 }

@@ -51,7 +51,7 @@ func (f Flavor) BinlogStatusQuery() string {
 // ShowReplicasQuery returns the statement that lists the replicas
 // registered with this server (those started with report_host show their
 // address). Read each row with ParseReplicaHost. MariaDB needs REPLICATION
-// MASTER ADMIN for it (MARIADB-NOTES.md).
+// MASTER ADMIN for it (docs/MARIADB-FACTS.md).
 func (f Flavor) ShowReplicasQuery() string {
 	switch {
 	case f.IsMariaDB() && f.replicaVerbs():
@@ -106,7 +106,7 @@ func (f Flavor) StartReplica(t Threads) string {
 //
 // On MariaDB in GTID mode, once both threads are stopped the next START (or
 // CHANGE MASTER) discards relay log events received but not applied
-// (MARIADB-NOTES.md): a failover that wants them applied stops the IO thread
+// (docs/MARIADB-FACTS.md): a failover that wants them applied stops the IO thread
 // only and waits for the SQL thread.
 func (f Flavor) StopReplica(t Threads) string {
 	return "STOP " + f.slave() + t.clause()
@@ -117,7 +117,7 @@ func (f Flavor) StopReplica(t Threads) string {
 // settings; ALL also forgets the source, so the server is no longer a
 // replica. Neither touches the GTID state (gtid_executed on MySQL,
 // gtid_slave_pos on MariaDB: "RESET SLAVE ALL leaves a stale gtid_slave_pos",
-// MARIADB-NOTES.md). The threads must be stopped first.
+// docs/MARIADB-FACTS.md). The threads must be stopped first.
 func (f Flavor) ResetReplica(all bool) string {
 	s := "RESET " + f.slave()
 	if all {
@@ -213,7 +213,7 @@ func (f Flavor) SetReadOnly(m ReadOnly) (string, error) {
 // We return gtid_current_pos: on a primary it equals gtid_binlog_pos, on a
 // replica it equals gtid_slave_pos, and it still counts replicated
 // transactions on a replica without log_slave_updates, which is what ranking
-// failover candidates needs (MARIADB-NOTES.md: "pick the highest
+// failover candidates needs (docs/MARIADB-FACTS.md: "pick the highest
 // gtid_current_pos"). Read the other two through the server's variables.
 func (f Flavor) GTIDExecutedQuery() string {
 	if f.IsMariaDB() {

@@ -34,7 +34,7 @@ func (f Flavor) SetVariable(name string, persist bool) (string, error) {
 // MariaDB before 10.10: gtid_slave_pos is empty on a server that was a
 // primary, so MASTER_USE_GTID=slave_pos would ask the new primary for
 // everything from the start, which works only while it still has every
-// binlog (after a PURGE: error 1236, MARIADB-NOTES.md). Copying
+// binlog (after a PURGE: error 1236, docs/MARIADB-FACTS.md). Copying
 // gtid_binlog_pos into gtid_slave_pos first is what MASTER_DEMOTE_TO_SLAVE
 // does on 10.10+. MySQL's auto-position already counts gtid_executed, so
 // nothing is needed there.
@@ -79,7 +79,7 @@ func (f Flavor) CreateUser(user, host, password string) []string {
 // GrantReplication returns the GRANT a replication account needs: to read
 // the binary log as a replica, and on MariaDB 10.5+ (where SUPER was split)
 // to see binlog status and manage its own replication when it is later a
-// replica itself (MARIADB-NOTES.md).
+// replica itself (docs/MARIADB-FACTS.md).
 func (f Flavor) GrantReplication(user, host string) string {
 	privileges := "REPLICATION SLAVE, REPLICATION CLIENT"
 	if f.IsMariaDB() && f.AtLeast(10, 5, 2) {
