@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/roles"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
@@ -48,20 +49,7 @@ func TestFinalEditsEveryGroupAndInclude(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	in := sb.Primary()
-	m, err := sb.Machine(in.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := sb.ServerConfig(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sv.Close()
+	in, m, sv := primaryOf(t, sb)
 
 	dir := filepath.Join(filepath.Dir(in.DefaultsFile), "conf.d")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -117,20 +105,7 @@ func TestImbueRefusesMissingIncludedir(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in := sb.Primary()
-	m, err := sb.Machine(in.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := sb.ServerConfig(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sv.Close()
+	in, m, sv := primaryOf(t, sb)
 	top, err := os.ReadFile(in.DefaultsFile)
 	if err != nil {
 		t.Fatal(err)
@@ -152,4 +127,25 @@ func TestImbueRefusesMissingIncludedir(t *testing.T) {
 	if id := intVar(t, ctx, sv, "server_id"); id == 9 {
 		t.Errorf("server_id %d: the server was restarted with the edit", id)
 	}
+}
+
+// primaryOf is the sandbox's primary, its machine and a server object
+// logged in as the tool, closed when the test ends.
+func primaryOf(t *testing.T, sb *sandbox.Sandbox) (sandbox.Instance, machine.Machine, *server.Server) {
+	t.Helper()
+	in := sb.Primary()
+	m, err := sb.Machine(in.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := sb.ServerConfig(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sv.Close() })
+	return in, m, sv
 }
