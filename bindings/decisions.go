@@ -81,11 +81,7 @@ func (s *State) topoBystanders(L *lua.LState) int {
 		e.RawSetString("server", s.serverValue(L, b.Node))
 		e.RawSetString("name", lua.LString(b.Node.Name))
 		e.RawSetString("skipped", lua.LBool(b.Skipped))
-		ps := L.CreateTable(len(b.Problems), 0)
-		for _, p := range b.Problems {
-			ps.Append(lua.LString(p))
-		}
-		e.RawSetString("problems", ps)
+		e.RawSetString("problems", stringList(L, b.Problems))
 		out.Append(e)
 	}
 	L.Push(out)
@@ -117,11 +113,7 @@ func (s *State) topoErrant(L *lua.LState) int {
 	}
 	e := L.NewTable()
 	e.RawSetString("gtids", lua.LString(strings.Join(gtids, ",")))
-	reasons := L.CreateTable(len(why), 0)
-	for _, w := range why {
-		reasons.Append(lua.LString(w))
-	}
-	e.RawSetString("reasons", reasons)
+	e.RawSetString("reasons", stringList(L, why))
 	L.Push(e)
 	return 1
 }
@@ -151,6 +143,15 @@ func (s *State) topoFallingBehind(L *lua.LState) int {
 	t, earlier := checkTopology(L, 1), checkTopology(L, 2)
 	L.Push(s.problemTable(L, t.FallingBehind(earlier)))
 	return 1
+}
+
+// stringList is a Lua array of the strings.
+func stringList(L *lua.LState, items []string) *lua.LTable {
+	t := L.CreateTable(len(items), 0)
+	for _, it := range items {
+		t.Append(lua.LString(it))
+	}
+	return t
 }
 
 // nodeArg reads argument i as a server, a name or an address, and finds

@@ -298,11 +298,7 @@ func (s *State) topoCandidates(L *lua.LState) int {
 			e.RawSetString("rank", lua.LNumber(c.Rank))
 		}
 		e.RawSetString("excluded", lua.LBool(c.Excluded))
-		reasons := L.CreateTable(len(c.Reasons), 0)
-		for _, r := range c.Reasons {
-			reasons.Append(lua.LString(r))
-		}
-		e.RawSetString("reasons", reasons)
+		e.RawSetString("reasons", stringList(L, c.Reasons))
 		out.Append(e)
 	}
 	L.Push(out)
