@@ -246,8 +246,8 @@ func (t *Topology) Recovery() Recovery {
 const KindFallingBehind = "falling_behind"
 
 // FallingBehind compares t with an earlier discovery of the same servers:
-// a replica whose lag grew by at least a second, and whose distance to
-// its source did not shrink, has an applier that does not keep up with
+// a replica whose lag grew by at least a second, to 2 s or more, has an
+// applier that does not keep up with
 // the writes. A switchover to it would wait for ever to get close, and a
 // failover would lose more with every second. Warnings, one per replica.
 func (t *Topology) FallingBehind(earlier *Topology) []Problem {
@@ -260,7 +260,9 @@ func (t *Topology) FallingBehind(earlier *Topology) []Problem {
 		if e == nil || !e.Reachable() || e.Lag == nil {
 			continue
 		}
-		if *n.Lag >= *e.Lag+1 {
+		// Seconds_Behind_Master is whole seconds and a busy replica's moves
+		// 0 → 1 → 0: a second more counts only from 2 s on.
+		if *n.Lag >= *e.Lag+1 && *n.Lag >= 2 {
 			out = append(out, Problem{Severity: SeverityWarning, Kind: KindFallingBehind, Node: n,
 				Message: fmt.Sprintf("its lag grew from %ds to %ds between two looks: its applier does not keep up "+
 					"with the writes (more parallel replication threads, or fewer writes, before a switchover to it)",

@@ -258,6 +258,9 @@ func TestFallingBehind(t *testing.T) {
 		!strings.Contains(ps[0].Message, "grew from 2s to 5s") {
 		t.Errorf("problems %v", ps)
 	}
+	if ps := lagged(1, 1).FallingBehind(lagged(0, 0)); len(ps) != 0 {
+		t.Errorf("a second of jitter called falling behind: %v", ps)
+	}
 	if ps := lagged(2, 3).FallingBehind(lagged(5, 3)); len(ps) != 0 {
 		t.Errorf("catching up called falling behind: %v", ps)
 	}
