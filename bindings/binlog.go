@@ -1,7 +1,6 @@
 package bindings
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -88,7 +87,7 @@ var binlogEventsOptions = optSpec{
 //	events:close()
 //
 // A reader also closes itself at its end, on an error, when the run's
-// context ends, and when the state closes (closeBinlogReaders). The
+// context ends, and when the state closes (Registry.closeReaders). The
 // iterator is a plain closure over the object rather than a callable
 // object, the form a generic for expects everywhere.
 func (s *State) serverBinlogEvents(L *lua.LState) int {
@@ -103,7 +102,7 @@ func (s *State) serverBinlogEvents(L *lua.LState) int {
 		return s.raise(L, "binlog_events", err)
 	}
 	ud := L.NewUserData()
-	ud.Value = s.track(L.Context(), sv, r)
+	ud.Value = s.reg.track(L.Context(), sv, r)
 	L.SetMetatable(ud, s.binlogReaderMeta(L))
 	L.Push(L.NewClosure(s.binlogIterate, ud))
 	L.Push(ud)
@@ -195,65 +194,19 @@ func gtidValue(v lua.LValue, fl gtid.Flavor, single bool) (gtid.Set, error) {
 
 // luaReader is an open binlog_events iterator.
 type luaReader struct {
-	sv    *server.Server
-	r     binlog.Reader
-	stop  func() bool // unregisters the context hook
-	state *State
-	once  sync.Once
+	sv   *server.Server
+	r    binlog.Reader
+	stop func() bool // unregisters the context hook
+	reg  *Registry
+	once sync.Once
 }
 
 func (lr *luaReader) close() {
 	lr.once.Do(func() {
 		lr.stop()
 		lr.r.Close()
-		lr.state.untrack(lr)
+		lr.reg.untrack(lr)
 	})
-}
-
-// openReaders are the iterators not yet closed, per State, so that
-// closeBinlogReaders can release them when the run ends. It lives here,
-// outside State, until State gets a field for it.
-var openReaders = struct {
-	sync.Mutex
-	m map[*State]map[*luaReader]bool
-}{m: map[*State]map[*luaReader]bool{}}
-
-func (s *State) track(ctx context.Context, sv *server.Server, r binlog.Reader) *luaReader {
-	lr := &luaReader{sv: sv, r: r, state: s}
-	// The run's context ends at a cancel, the --timeout, or State.Close:
-	// an iterator left open by a `break` goes then at the latest.
-	lr.stop = context.AfterFunc(ctx, lr.close)
-	openReaders.Lock()
-	defer openReaders.Unlock()
-	if openReaders.m[s] == nil {
-		openReaders.m[s] = map[*luaReader]bool{}
-	}
-	openReaders.m[s][lr] = true
-	return lr
-}
-
-func (s *State) untrack(lr *luaReader) {
-	openReaders.Lock()
-	defer openReaders.Unlock()
-	delete(openReaders.m[s], lr)
-	if len(openReaders.m[s]) == 0 {
-		delete(openReaders.m, s)
-	}
-}
-
-// closeBinlogReaders closes every iterator the script left open, and
-// waits until their connections are gone. State.Close calls it before
-// cancelling the run's context.
-func (s *State) closeBinlogReaders() {
-	openReaders.Lock()
-	var open []*luaReader
-	for lr := range openReaders.m[s] {
-		open = append(open, lr)
-	}
-	openReaders.Unlock()
-	for _, lr := range open {
-		lr.close()
-	}
 }
 
 func (s *State) binlogReaderMeta(L *lua.LState) lua.LValue {

@@ -144,18 +144,14 @@ assert(it().type == "format_description")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	openReaders.Lock()
-	n := len(openReaders.m[s])
-	openReaders.Unlock()
+	n := s.reg.openReaders()
 	if n != 1 {
 		t.Errorf("%d open readers after the break, want 1", n)
 	}
-	s.closeBinlogReaders()
-	openReaders.Lock()
-	n = len(openReaders.m[s])
-	openReaders.Unlock()
+	s.reg.closeReaders()
+	n = s.reg.openReaders()
 	if n != 0 {
-		t.Errorf("%d open readers after closeBinlogReaders", n)
+		t.Errorf("%d open readers after closeReaders", n)
 	}
 	waitNoGoMySQL(t)
 

@@ -191,7 +191,7 @@ func (s *State) optionReadOnly(ctx context.Context) func(*topology.Node) (bool, 
 		if !ok || entry.Machine == nil || entry.OptionFile == "" {
 			return false, false
 		}
-		m, ok := s.machines[n.Server]
+		m, ok := s.reg.machines[n.Server]
 		if !ok {
 			var err error
 			if m, err = machine.New(*entry.Machine); err != nil {

@@ -61,7 +61,7 @@ func (s *State) realMachine(L *lua.LState, sv *server.Server) (machine.Machine, 
 	if d := s.cfg.Deployment; d != nil {
 		entry = d.Servers[sv.Config().Name]
 	}
-	if m, ok := s.machines[sv]; ok {
+	if m, ok := s.reg.machines[sv]; ok {
 		return m, entry
 	}
 	if entry.Machine == nil {
@@ -74,7 +74,7 @@ func (s *State) realMachine(L *lua.LState, sv *server.Server) (machine.Machine, 
 	if err != nil {
 		L.RaiseError("%s: machine: %v", sv, err)
 	}
-	s.machines[sv] = m
+	s.reg.machines[sv] = m
 	return m, entry
 }
 

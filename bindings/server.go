@@ -291,7 +291,7 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 	if err := applyServerOptions(L, &cfg, o); err != nil {
 		return nil, err
 	}
-	if sv, ok := s.servers[cfg]; ok {
+	if sv, ok := s.reg.lookup(cfg); ok {
 		return sv, nil
 	}
 	sv, err := server.New(cfg)
@@ -303,8 +303,7 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 	}
 	sv.SetDryRun(s.cfg.DryRun)
 	sv.SetDeadlines(s.deadlines)
-	s.servers[cfg] = sv
-	s.order = append(s.order, sv)
+	s.reg.add(cfg, sv)
 	return sv, nil
 }
 
@@ -342,7 +341,7 @@ func (s *State) repDeadlines(L *lua.LState) int {
 		}
 	}
 	s.deadlines = d
-	for _, sv := range s.order {
+	for _, sv := range s.reg.order {
 		sv.SetDeadlines(d)
 	}
 	t := L.CreateTable(0, 3)

@@ -11,13 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
-	"github.com/replicant-lua/replicant-lua/runtime/machine"
-	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 	"github.com/replicant-lua/replicant-lua/stdlib"
 )
@@ -42,39 +39,43 @@ type Config struct {
 	Confirm func(question string) (bool, error)
 }
 
-// State is one Lua interpreter with the replicant module loaded. It is not
-// safe for concurrent use, like the LState under it.
+// State is one Lua interpreter with the replicant module loaded, for one
+// run. It is not safe for concurrent use, like the LState under it.
+//
+// It is made of three parts: the interpreter itself (the VM, the
+// coroutines of rep.parallel), the Registry of servers and machines the
+// scripts reach, which can outlive the run, and the runState: journal,
+// locks, audit, plan and deadlines, which end with it.
 type State struct {
-	L       *lua.LState
-	cfg     Config
-	ctx     context.Context
-	cancel  context.CancelFunc
-	null    *lua.LUserData
-	servers map[server.Config]*server.Server // one object per distinct login, so a script shares sessions
-	order   []*server.Server                 // in creation order, for Close
-	exit    *int                             // set by os.exit
-	started time.Time
+	L      *lua.LState
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	null   *lua.LUserData
 
-	proc     *procedure.Procedure // the procedure running now: the run's, or one nested in it
-	chunks   int                  // REPL chunks evaluated, each a procedure
-	auditor  *procedure.Audit
-	plan     *procedure.Plan
-	observer server.Observer // what every server reports its statements to
-	locks    []procedure.Lock
-	locker   procedure.Locker
+	reg       *Registry // servers and machines, which can outlive the run
+	ownsReg   bool      // Close closes the registry too
+	*runState           // the run's journal, locks, audit and plan
+
 	parallel map[*lua.LState]bool // coroutines of rep.parallel, whose calls run in goroutines
 	// protected counts the protected calls each thread is inside: there a
 	// rep.parallel coroutine's calls run in place.
 	protected    map[*lua.LState]int
 	threadCancel map[*lua.LState]context.CancelFunc
-	machines     map[*server.Server]machine.Machine
-	results      []lua.LValue // what the main chunk returned, for --json
-
-	deadlines server.Deadlines // rep.deadlines: every server's, for the rest of the run
 }
 
-// New builds a state whose every blocking call is bounded by ctx.
+// New builds a state whose every blocking call is bounded by ctx, with a
+// registry of its own that Close closes.
 func New(ctx context.Context, cfg Config) *State {
+	s := NewWithRegistry(ctx, cfg, NewRegistry())
+	s.ownsReg = true
+	return s
+}
+
+// NewWithRegistry builds a state for one run on servers that outlive it:
+// the server objects already in reg keep their sessions, and Close leaves
+// them open for the next run. reg serves this state alone until Close.
+func NewWithRegistry(ctx context.Context, cfg Config, reg *Registry) *State {
 	if cfg.Stdout == nil {
 		cfg.Stdout = os.Stdout
 	}
@@ -90,31 +91,13 @@ func New(ctx context.Context, cfg Config) *State {
 		cfg:          cfg,
 		ctx:          ctx,
 		cancel:       cancel,
-		servers:      map[server.Config]*server.Server{},
-		started:      time.Now(),
-		proc:         procedure.New(nil),
-		locker:       procedure.GetLocker{},
+		reg:          reg,
+		runState:     newRunState(cfg),
 		parallel:     map[*lua.LState]bool{},
 		protected:    map[*lua.LState]int{},
 		threadCancel: map[*lua.LState]context.CancelFunc{},
-		machines:     map[*server.Server]machine.Machine{},
 	}
-	if cfg.Verbose {
-		s.proc.Log = cfg.Stderr
-	}
-	var observers procedure.Observers
-	if cfg.Audit != nil {
-		s.auditor = procedure.NewAudit(cfg.Audit)
-		observers = append(observers, s.auditor)
-		s.proc.Event = s.auditor.Event // each undo and its outcome, one by one
-	}
-	if cfg.DryRun {
-		s.plan = &procedure.Plan{}
-		observers = append(observers, s.plan)
-	}
-	if len(observers) > 0 {
-		s.observer = observers
-	}
+	reg.attach(s.observer, cfg.DryRun, s.deadlines)
 	s.L.SetContext(ctx)
 	registerErrorType(s.L)
 	s.registerServerType()
@@ -131,15 +114,17 @@ func New(ctx context.Context, cfg Config) *State {
 	return s
 }
 
-// Close releases the procedure locks and disconnects every server the
-// script used.
+// Close releases the procedure locks and ends the run: the binlog
+// iterators it left open are closed, and with a registry of its own every
+// server is disconnected; a shared registry keeps its sessions, detached
+// from this run's audit and plan.
 func (s *State) Close() {
-	s.closeBinlogReaders()
-	for _, l := range s.locks {
-		l.Release()
-	}
-	for _, sv := range s.order {
-		sv.Close()
+	s.reg.closeReaders()
+	s.release()
+	if s.ownsReg {
+		s.reg.Close()
+	} else {
+		s.reg.attach(nil, false, server.Deadlines{})
 	}
 	s.cancel()
 	s.L.Close()
