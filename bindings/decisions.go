@@ -118,10 +118,12 @@ func (s *State) topoErrant(L *lua.LState) int {
 	return 1
 }
 
-// topo:recovery() → {action=, server=, name=, reason=}: action is
+// topo:recovery() → {action=, server=, name=, reason=, gone=}: action is
 // "unfence" when the fenced primary (server) may take writes again, since
-// no reachable server has a transaction it lacks; nil when recover must
-// not act, and reason says why.
+// no reachable server has a transaction it lacks; "promote" when server,
+// ahead of the fenced primary, has every transaction a reachable server
+// has and the servers in gone (names) are dead; nil when recover must not
+// act, and reason says why.
 func (s *State) topoRecovery(L *lua.LState) int {
 	r := checkTopology(L, 1).Recovery()
 	t := L.NewTable()
@@ -133,6 +135,11 @@ func (s *State) topoRecovery(L *lua.LState) int {
 		t.RawSetString("server", s.serverValue(L, r.Node))
 		t.RawSetString("name", lua.LString(r.Node.Name))
 	}
+	gone := L.CreateTable(len(r.Gone), 0)
+	for _, n := range r.Gone {
+		gone.Append(lua.LString(n.Name))
+	}
+	t.RawSetString("gone", gone)
 	L.Push(t)
 	return 1
 }

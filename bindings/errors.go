@@ -32,7 +32,8 @@ type noMachineError struct{ msg string }
 func (e *noMachineError) Error() string { return e.msg }
 
 // raise turns err into a structured error object and throws it. Fields:
-// op, server, code, sqlstate, message, kind, where. tostring(err) reads
+// op, server, code, sqlstate, message, kind, where, and sent = false
+// when it failed while connecting, before any statement left. tostring(err) reads
 // "playbook.lua:14: db2 (127.0.0.1:3307): sql: Error 1064 (42000): ...".
 func (s *State) raise(L *lua.LState, op string, err error) int {
 	e := &server.Error{Op: op, Message: err.Error(), Err: err}
@@ -44,6 +45,10 @@ func (s *State) raise(L *lua.LState, op string, err error) int {
 	t.RawSetString("sqlstate", lua.LString(e.SQLState))
 	t.RawSetString("message", lua.LString(e.Message))
 	t.RawSetString("kind", lua.LString(errorKind(e)))
+	if server.NotSent(err) {
+		// It failed while connecting: nothing reached the server.
+		t.RawSetString("sent", lua.LFalse)
+	}
 	t.RawSetString("where", lua.LString(scriptWhere(L, 1)))
 	L.SetMetatable(t, L.GetTypeMetatable(errorTypeName))
 	L.Error(t, 0)

@@ -64,16 +64,46 @@ func reraise(L *lua.LState, err error) {
 	L.RaiseError("%v", err)
 }
 
-// rep.step(name, do, undo) runs do() now and returns its results. undo,
-// when given, is kept until rep.point_of_no_return(): if the run fails
-// later, the kept undo functions run in reverse order, each under a fresh
-// deadline so that a cancelled or timed-out run still puts servers back.
+var stepOptions = optSpec{"check": optFunction}
+
+// rep.step(name, do, undo, {check = fn}) runs do() now and returns its
+// results. undo, when given, is kept until rep.point_of_no_return(): if
+// the run fails later, the kept undo functions run in reverse order, each
+// under a fresh deadline so that a cancelled or timed-out run still puts
+// servers back.
+//
+// A do() that fails with a timeout or connection error object (or because
+// the run was cancelled) may have changed the server: the statement can
+// have reached it. Such a step counts as done, so its undo runs too,
+// unless check is given: check() then reads, under a fresh deadline,
+// whether the effect is in place and returns true or false; an error in
+// check counts as done.
 func (s *State) repStep(L *lua.LState) int {
 	name := L.CheckString(1)
 	do := L.CheckFunction(2)
 	undo, _ := L.Get(3).(*lua.LFunction)
 	if undo == nil && L.Get(3) != lua.LNil {
 		L.ArgError(3, "undo must be a function or nil")
+	}
+	var check procedure.Check
+	if L.GetTop() >= 4 {
+		o := checkOptions(L, 4, "step", stepOptions)
+		if fn, ok := o.value("check").(*lua.LFunction); ok {
+			check = func(ctx context.Context) (bool, error) {
+				out, err := s.withContext(ctx, func() ([]lua.LValue, error) { return s.callLua(s.L, fn) })
+				if err != nil {
+					return false, s.stepError(err)
+				}
+				if len(out) == 0 {
+					return false, fmt.Errorf("check of %q returned nothing: want true or false", name)
+				}
+				b, ok := out[0].(lua.LBool)
+				if !ok {
+					return false, fmt.Errorf("check of %q returned a %s: want true or false", name, out[0].Type())
+				}
+				return bool(b), nil
+			}
+		}
 	}
 	var results []lua.LValue
 	doAction := func(ctx context.Context) error {
@@ -94,7 +124,7 @@ func (s *State) repStep(L *lua.LState) int {
 		s.verifyLocks(L, name)
 	}
 	s.audit("step", name, nil)
-	if err := s.proc.Step(L.Context(), name, doAction, undoAction); err != nil {
+	if err := s.proc.CheckedStep(L.Context(), name, doAction, undoAction, check); err != nil {
 		s.audit("step_failed", name, map[string]any{"error": s.errorText(err)})
 		reraise(L, err)
 	}
@@ -151,6 +181,24 @@ type stepErr struct {
 
 func (e *stepErr) Error() string { return e.text }
 func (e *stepErr) Unwrap() error { return e.err }
+
+// outcomeUnknown tells a step failure that may have left its effect in
+// place: a timeout or a lost connection (the statement may have reached
+// the server and no answer came back), or the run cancelled under it. A
+// failure while connecting (sent = false) reached nothing.
+// Every other failure (the server answered with an error, a usage error,
+// an error the script raised) changed nothing, by rep.step's contract.
+func (s *State) outcomeUnknown(err error) bool {
+	var apiErr *lua.ApiError
+	if errors.As(err, &apiErr) {
+		if t, ok := isErrorObject(s.L, apiErr.Object); ok {
+			kind := lua.LVAsString(t.RawGetString("kind"))
+			unsent := t.RawGetString("sent") == lua.LFalse
+			return (kind == kindTimeout || kind == kindConnection) && !unsent
+		}
+	}
+	return s.ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
 
 func (s *State) stepError(err error) error {
 	if err == nil {

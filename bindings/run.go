@@ -28,12 +28,15 @@ type runState struct {
 	started   time.Time
 }
 
-func newRunState(cfg Config) *runState {
+// newRunState starts a run's journal; unknown classifies step failures
+// whose outcome is unknown (State.outcomeUnknown).
+func newRunState(cfg Config, unknown func(error) bool) *runState {
 	r := &runState{
 		proc:    procedure.New(nil),
 		locker:  procedure.GetLocker{},
 		started: time.Now(),
 	}
+	r.proc.Unknown = unknown
 	if cfg.Verbose {
 		r.proc.Log = cfg.Stderr
 	}

@@ -92,11 +92,11 @@ func NewWithRegistry(ctx context.Context, cfg Config, reg *Registry) *State {
 		ctx:          ctx,
 		cancel:       cancel,
 		reg:          reg,
-		runState:     newRunState(cfg),
 		parallel:     map[*lua.LState]bool{},
 		protected:    map[*lua.LState]int{},
 		threadCancel: map[*lua.LState]context.CancelFunc{},
 	}
+	s.runState = newRunState(cfg, s.outcomeUnknown)
 	reg.attach(s.observer, cfg.DryRun, s.deadlines)
 	s.L.SetContext(ctx)
 	registerErrorType(s.L)

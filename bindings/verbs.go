@@ -25,6 +25,7 @@ func (s *State) verbMethods() map[string]lua.LGFunction {
 		"set_read_only":    s.serverSetReadOnly,
 		"lock_tables":      s.serverLockTables,
 		"unlock_tables":    s.simpleVerb("unlock_tables", (*server.Server).UnlockTables),
+		"settle":           s.simpleVerb("settle", (*server.Server).Settle),
 		"kill_connections": s.serverKillConnections,
 		"connections":      s.serverConnections,
 		"set_variable":     s.serverSetVariable,

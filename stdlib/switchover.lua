@@ -50,9 +50,9 @@ M.options = {
 -- callback for operators, and where tests inject faults before a step.
 local hook
 local after_failure
-local function step(name, fn, undo)
+local function step(name, fn, undo, opts)
   if hook then hook(name) end
-  return rep.step(name, fn, undo)
+  return rep.step(name, fn, undo, opts)
 end
 
 local function preflight(o)
@@ -192,17 +192,20 @@ local function read_lock(ctx, o)
     "writes to calm down", primary:name(), tostring(o.lock_wait), waited, tostring(err)), 0)
 end
 
--- unfence is the undo of the fence's read_only. An undo that runs once the
--- promotion was sent (it timed out, was interrupted, lost its connection)
--- cannot know whether SET GLOBAL read_only = OFF reached the candidate: it
--- may take effect even later, from the server's socket buffer. Unfencing
--- the old primary then could leave two writable servers, so it stays
--- fenced, the candidate is made read-only where it answers, and the error
--- says how to finish by hand. Writes are refused meanwhile (error 1290):
--- an outage the operator ends, never a split brain.
+-- unfence is the undo of the fence's read_only. Once the promotion was
+-- sent, the old primary may take writes again only when the candidate is
+-- read-only for good: the promotion step's check found it took no effect,
+-- or its undo made the candidate read-only again, both after settling
+-- (no statement of ours can still land there). Otherwise (the candidate
+-- does not answer) SET GLOBAL read_only = OFF may still take effect from
+-- the server's socket buffer, and unfencing could leave two writable
+-- servers: the old primary stays fenced, the candidate is made read-only
+-- where it answers, and the error says how to finish by hand. Writes are
+-- refused meanwhile (error 1290): an outage the operator ends, never a
+-- split brain.
 local function unfence(ctx)
   local primary, candidate = ctx.primary, ctx.candidate
-  if ctx.promoting then
+  if ctx.promoting and not ctx.promotion_undone then
     local fenced = rep.try(candidate.set_read_only, candidate, true)
     -- The promotion returned (a later check failed, before the point of no
     -- return): no statement of ours is in flight, so a candidate made
@@ -305,7 +308,23 @@ local function promote(ctx, o)
       if type(err) == "table" and err.kind == "server" then ctx.promoting = false end
       error(err, 0)
     end
-  end)
+  end, function()
+    -- Settled first: a statement of ours still in flight could make it
+    -- writable again after this.
+    candidate:settle()
+    candidate:set_read_only(true)
+    ctx.promotion_undone = true
+  end, {
+    -- The statement may have reached the candidate and no answer came
+    -- back (a cancel, a timeout, a lost connection): once no statement of
+    -- ours can still run there (settle), read_only says what happened.
+    check = function()
+      candidate:settle()
+      local writable = candidate:variable("read_only") == 0
+      if not writable then ctx.promoting = false end
+      return writable
+    end,
+  })
   ctx.writable_at = rep.now()
   rep.point_of_no_return(string.format(
     "%s is the new primary and takes writes. Make sure it no longer replicates (stop_replica, " ..

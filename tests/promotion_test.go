@@ -3,6 +3,7 @@ package tests
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,16 +45,58 @@ end }`)
 	if code := exitCode(cmd.Wait()); code != 1 {
 		t.Errorf("exit %d\n%s", code, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "db1 stays read-only: the promotion of db2 was interrupted") {
-		t.Errorf("the report does not say db1 stays fenced and why:\n%s", stderr.String())
+	// db2 answers again within the undo's deadline: the promotion step's
+	// check settles it (no statement of ours can land any more) and reads
+	// its read_only; either way the undo ends with db2 read-only and db1
+	// unfenced.
+	if !regexp.MustCompile(`make db2 writable: FAILED: .*its check found it took (effect; undone|no effect)`).
+		MatchString(stderr.String()) {
+		t.Errorf("the report does not give the promotion's checked outcome:\n%s", stderr.String())
 	}
 	// Give a statement left in db2's socket buffer time to land, then
 	// count the writable servers.
 	c1, c2 := connect(t, sb, sb.Instances[0]), connect(t, sb, db2)
 	time.Sleep(500 * time.Millisecond)
 	ro1, ro2 := variable(t, c1, "read_only"), variable(t, c2, "read_only")
-	if ro1 == int64(0) && ro2 == int64(0) {
-		t.Fatalf("db1 and db2 are both writable after the interrupted promotion\n%s", stderr.String())
+	if ro1 != int64(0) || ro2 != int64(1) {
+		t.Fatalf("after the interrupted promotion db1 read_only=%v, db2 read_only=%v: want db1 writable again "+
+			"and db2 read-only\n%s", ro1, ro2, stderr.String())
+	}
+}
+
+// TestPromotionToAHungCandidateStaysFenced: the candidate stops at its
+// promotion and does not resume while the switchover undoes: its outcome
+// cannot be checked, so it counts as done, its undo fails, and db1 must
+// stay fenced (db2 may apply SET GLOBAL read_only = OFF when it resumes).
+// After db2 resumes, at most one server takes writes.
+func TestPromotionToAHungCandidateStaysFenced(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	db2 := sb.Instances[1]
+	t.Cleanup(func() { _ = syscall.Kill(db2.Pid, syscall.SIGCONT) })
+	cmd, _, stderr := startRunEnv(t, []string{"DB2_PID=" + strconv.Itoa(db2.Pid)},
+		"-d", sb.DeploymentPath, "-e", `
+replicant.deadlines { read = "2s", change = "2s" }
+require("replicant.switchover").run { to = "db2", on_step = function(name)
+  if name == "make db2 writable" then replicant.shell("kill -STOP " .. os.getenv("DB2_PID")) end
+end }`)
+	code := exitCode(cmd.Wait())
+	if err := syscall.Kill(db2.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if code != 1 {
+		t.Errorf("exit %d\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"make db2 writable: FAILED", "its check failed", "so it counts as done; UNDO FAILED",
+		"db1 stays read-only: the promotion of db2 was interrupted"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	c1, c2 := connect(t, sb, sb.Instances[0]), connect(t, sb, db2)
+	time.Sleep(500 * time.Millisecond) // a statement left in db2's socket buffer lands now
+	ro1, ro2 := variable(t, c1, "read_only"), variable(t, c2, "read_only")
+	if ro1 != int64(1) {
+		t.Errorf("db1 read_only=%v: it was unfenced while db2 could still become writable\n%s", ro1, stderr.String())
 	}
 	t.Logf("after: db1 read_only=%v, db2 read_only=%v", ro1, ro2)
 }

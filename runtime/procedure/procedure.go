@@ -25,6 +25,23 @@ import (
 // Action is one thing a procedure does or undoes.
 type Action func(ctx context.Context) error
 
+// Check reads whether a step's effect is in place. It is asked when the
+// step failed in a way that leaves its outcome unknown (the statement may
+// have reached the server: a timeout, a cancel, a lost connection), and it
+// must give a final answer: a check that cannot be sure returns an error.
+type Check func(ctx context.Context) (applied bool, err error)
+
+// Outcomes of a failed step (StepRecord.Outcome).
+const (
+	// OutcomeUnknown: the step may have taken effect, and no check said
+	// otherwise; it is treated as done, so its undo runs at a rollback.
+	OutcomeUnknown = "unknown"
+	// OutcomeApplied: its check found the effect in place: done.
+	OutcomeApplied = "applied"
+	// OutcomeNotApplied: its check found no effect: nothing to undo.
+	OutcomeNotApplied = "not applied"
+)
+
 // StepRecord is what happened to one step.
 type StepRecord struct {
 	Name     string
@@ -36,6 +53,11 @@ type StepRecord struct {
 	UndoErr  error // its undo failed
 	// Child is the procedure this step ran, for a nested procedure.
 	Child *Procedure
+	// Outcome says, for a step that failed with its outcome unknown,
+	// what the engine concluded (an Outcome constant); "" for a step that
+	// succeeded or failed with no effect.
+	Outcome  string
+	CheckErr error // its check failed: the step counts as done
 }
 
 // Procedure is one run's journal of steps and its undo stack. It is safe
@@ -51,6 +73,10 @@ type Procedure struct {
 	// Event, when set, is told of every undo and its outcome (the audit
 	// log): "undo" with details {"procedure", "error"}.
 	Event func(typ, name string, details map[string]any)
+	// Unknown tells a failure that may have left its effect in place (the
+	// statement was sent and no answer came back) from one that did not;
+	// nil: every failure changed nothing.
+	Unknown func(error) bool
 
 	mu         sync.Mutex
 	steps      []*StepRecord
@@ -76,7 +102,7 @@ func New(log io.Writer) *Procedure {
 // Begin starts a nested procedure, recorded as a step of p. End it with
 // End, on every path.
 func (p *Procedure) Begin(name string) *Procedure {
-	child := &Procedure{Name: name, UndoTimeout: p.UndoTimeout, Log: p.Log, Event: p.Event}
+	child := &Procedure{Name: name, UndoTimeout: p.UndoTimeout, Log: p.Log, Event: p.Event, Unknown: p.Unknown}
 	rec := &StepRecord{Name: name, Start: time.Now(), Child: child}
 	p.mu.Lock()
 	p.steps = append(p.steps, rec)
@@ -134,29 +160,74 @@ func (p *Procedure) logf(format string, args ...any) {
 
 // Step runs do now. When it succeeds and undo is not nil, undo is kept
 // until the point of no return, to run if a later step fails. A failed
-// step's own undo is not run: do must leave things as it found them when
-// it fails, or say what it left in its error.
+// step's own undo is not run when the failure changed nothing: do must
+// leave things as it found them when it fails, or say what it left in its
+// error. A failure whose outcome is unknown (see Unknown) counts as done:
+// its undo is kept.
 func (p *Procedure) Step(ctx context.Context, name string, do, undo Action) error {
+	return p.CheckedStep(ctx, name, do, undo, nil)
+}
+
+// CheckedStep is Step for a step whose effect can be read back: when do
+// fails with its outcome unknown, check says whether it took effect,
+// under a fresh context bounded by UndoTimeout (the run's may have ended:
+// a cancel is what left the outcome unknown). Applied, or a check that
+// fails, counts as done and keeps undo; not applied keeps nothing.
+func (p *Procedure) CheckedStep(ctx context.Context, name string, do, undo Action, check Check) error {
 	rec := &StepRecord{Name: name, Start: time.Now(), Undo: undo != nil}
 	p.mu.Lock()
 	p.steps = append(p.steps, rec)
+	n := len(p.steps)
 	p.mu.Unlock()
-	p.logf("step %d: %s", len(p.steps), name)
+	p.logf("step %d: %s", n, name)
 	err := do(ctx)
 	rec.Duration = time.Since(rec.Start)
-	if err != nil {
-		rec.Err = err
-		p.logf("step %d: %s failed after %s: %v", len(p.steps), name, rec.Duration.Round(time.Millisecond), err)
+	if err == nil {
+		p.keep(rec, undo)
+		return nil
+	}
+	rec.Err = err
+	p.logf("step %d: %s failed after %s: %v", n, name, rec.Duration.Round(time.Millisecond), err)
+	if p.Unknown == nil || !p.Unknown(err) {
 		return err
 	}
-	if undo != nil {
-		p.mu.Lock()
-		if !p.pastReturn {
-			p.undo = append(p.undo, undoEntry{step: rec, action: undo})
+	rec.Outcome = OutcomeUnknown
+	if check != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), p.UndoTimeout)
+		applied, cerr := check(cctx)
+		cancel()
+		switch {
+		case cerr != nil:
+			rec.CheckErr = cerr
+		case applied:
+			rec.Outcome = OutcomeApplied
+		default:
+			rec.Outcome = OutcomeNotApplied
 		}
-		p.mu.Unlock()
 	}
-	return nil
+	details := map[string]any{"outcome": rec.Outcome}
+	if rec.CheckErr != nil {
+		details["check_error"] = rec.CheckErr.Error()
+	}
+	p.event("step_outcome", name, details)
+	p.logf("step %d: %s: outcome %s", n, name, rec.Outcome)
+	if rec.Outcome != OutcomeNotApplied {
+		p.keep(rec, undo)
+	}
+	return err
+}
+
+// keep puts a done step's undo on the stack, unless the point of no
+// return has passed.
+func (p *Procedure) keep(rec *StepRecord, undo Action) {
+	if undo == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.pastReturn {
+		p.undo = append(p.undo, undoEntry{step: rec, action: undo})
+	}
 }
 
 // PointOfNoReturn drops the undo stack: from here on the procedure only

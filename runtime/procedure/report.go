@@ -21,6 +21,8 @@ func (p *Procedure) report(b *strings.Builder, indent string, failed bool) {
 	for i, s := range steps {
 		state := "done"
 		switch {
+		case s.Err != nil && s.Outcome != "":
+			state = "FAILED: " + s.Err.Error() + "; " + outcomeText(s)
 		case s.Err != nil:
 			state = "FAILED: " + s.Err.Error()
 		case s.UndoErr != nil:
@@ -44,6 +46,32 @@ func (p *Procedure) report(b *strings.Builder, indent string, failed bool) {
 	if recovery != "" {
 		fmt.Fprintf(b, "%sTo finish the job: %s\n", indent, recovery)
 	}
+}
+
+// outcomeText says what the engine concluded of a step that failed with
+// its outcome unknown, and what its undo did.
+func outcomeText(s StepRecord) string {
+	var what string
+	switch s.Outcome {
+	case OutcomeApplied:
+		what = "its check found it took effect"
+	case OutcomeNotApplied:
+		return "its check found it took no effect"
+	default:
+		what = "its outcome is unknown, so it counts as done"
+		if s.CheckErr != nil {
+			what = "its check failed (" + s.CheckErr.Error() + "), so it counts as done"
+		}
+	}
+	switch {
+	case s.UndoErr != nil:
+		return what + "; UNDO FAILED: " + s.UndoErr.Error()
+	case s.Undone:
+		return what + "; undone"
+	case s.Undo:
+		return what + "; not undone"
+	}
+	return what + "; it has no undo: check it by hand"
 }
 
 // Failed is the innermost procedure that a failure ended, and whether it

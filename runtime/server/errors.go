@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 
@@ -128,4 +129,21 @@ func AuthFailed(err error) bool {
 		return true
 	}
 	return false
+}
+
+// NotSent reports whether err ended an operation before any statement of
+// it reached the server: while dialling, on the greeting or the login
+// (the connect deadline), or refused at login. Such a failure changed
+// nothing there, whatever the caller asked for.
+func NotSent(err error) bool {
+	var de *DeadlineError
+	if errors.As(err, &de) && de.Kind == "connect" {
+		return true
+	}
+	var ne *net.OpError
+	if errors.As(err, &ne) && ne.Op == "dial" {
+		return true
+	}
+	var e *Error
+	return errors.As(err, &e) && e.Op == "connect"
 }

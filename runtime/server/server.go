@@ -38,6 +38,8 @@ type Server struct {
 
 	ownMu  sync.Mutex
 	ownIDs map[int64]bool // connections of ours a fence must not kill (session, locks)
+	// abandoned are sessions whose last statement may still run (see Settle).
+	abandoned []int64
 
 	lockMu   sync.Mutex
 	readLock *heldConn // the session holding FLUSH TABLES WITH READ LOCK (LockTables)
@@ -217,6 +219,7 @@ func (s *Server) onSession(ctx context.Context, op string, fn func(*sql.Conn) er
 		if ctx.Err() != nil {
 			s.killQuery(s.sessionID)
 		}
+		s.abandon(s.sessionID)
 		s.dropSession()
 	}
 	return s.wrap(op, err)

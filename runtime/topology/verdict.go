@@ -196,18 +196,23 @@ func (t *Topology) Errant(ctx context.Context, n, ref *Node) (gtids, why []strin
 // is writable.
 type Recovery struct {
 	// Action is "unfence" (make Node, the fenced primary, writable again),
-	// or "" when recover must not act (Reason says why and what to do).
+	// "promote" (make Node, a server ahead of the fenced primary, the new
+	// primary, and put every other reachable server under it), or "" when
+	// recover must not act (Reason says why and what to do).
 	Action string
 	Node   *Node
 	Reason string
+	// Gone are the deployment's servers that do not answer and that no
+	// replica reaches: dead, by the same rule as a dead primary.
+	Gone []*Node
 }
 
-// Recovery decides whether the fenced primary may simply take writes
-// again: only when no reachable server has a transaction it lacks. A
-// server that has one got it from the candidate that died after taking
-// writes (or has errant transactions): unfencing the old primary then
-// would fork the history, so the way out is a failover from that server,
-// which an operator decides.
+// Recovery decides how an outage with no writable server ends. The
+// fenced primary may simply take writes again when no reachable server
+// has a transaction it lacks. A server that has one got it from the
+// candidate that died after taking writes: unfencing the old primary then
+// would fork the history, so the way out is to promote the server that
+// has everything (see promoteAhead).
 func (t *Topology) Recovery() Recovery {
 	p := t.primary
 	switch {
@@ -233,13 +238,77 @@ func (t *Topology) Recovery() Recovery {
 		}
 	}
 	if len(ahead) > 0 {
-		return Recovery{Node: p, Reason: fmt.Sprintf("%s is read-only, but %s that %s lacks: writes reached "+
-			"a server that is gone, or were made elsewhere; fail over to the most advanced of them by hand "+
-			"(db:set_read_only(false) on it, then relocate the others below it), or rebuild them",
-			p.Name, strings.Join(ahead, "; "), p.Name)}
+		return t.promoteAhead(p, strings.Join(ahead, "; "))
 	}
 	return Recovery{Action: "unfence", Node: p, Reason: fmt.Sprintf("%s is read-only and no reachable server "+
 		"has a transaction it lacks: it may take writes again", p.Name)}
+}
+
+// promoteAhead decides the recovery when servers are ahead of the fenced
+// primary p: promote the one reachable server that has every transaction
+// any reachable server has, provided the servers that do not answer are
+// dead by the rule of PrimaryVerdict (no answer, no replica's receiver
+// connected to them or refused by them). Otherwise the extra
+// transactions were made elsewhere (errant), or a server that may still
+// take writes is only out of the tool's reach, or the histories forked:
+// recover refuses, saying which.
+func (t *Topology) promoteAhead(p *Node, ahead string) Recovery {
+	refuse := func(why string) Recovery {
+		return Recovery{Node: p, Reason: fmt.Sprintf("%s is read-only, but %s that %s lacks; %s",
+			p.Name, ahead, p.Name, why)}
+	}
+	var gone, reachable []*Node
+	for _, n := range t.nodes {
+		switch {
+		case n.Outside:
+		case n.Reachable():
+			reachable = append(reachable, n)
+		default:
+			gone = append(gone, n)
+		}
+	}
+	if len(gone) == 0 {
+		return refuse("every deployment server answers, so those writes were made elsewhere (errant): " +
+			"check them (run check) and rebuild or relocate by hand")
+	}
+	for _, g := range gone {
+		if serverAnswered(g.Err) {
+			return refuse(fmt.Sprintf("%s answers with an error (%s): it runs and may take writes; fix "+
+				"the tool's access to it or stop it, then retry", g.Name, errMessage(g.Err)))
+		}
+		for _, r := range reachable {
+			if r.Source != g || r.Replica == nil {
+				continue
+			}
+			if r.Replica.IORunning || (r.Replica.LastIOErrno > 0 && r.Replica.LastIOErrno < 2000) {
+				return refuse(fmt.Sprintf("the tool cannot reach %s, but the receiver of %s reaches it: "+
+					"it runs and may take writes; stop it, then retry", g.Name, r.Name))
+			}
+		}
+	}
+	var best *Node
+	for _, n := range reachable {
+		if !n.LogBin || (n.Replica != nil && n.Replica.SQLDelay > 0) {
+			continue
+		}
+		all := true
+		for _, o := range reachable {
+			if has, err := n.GTIDExecuted.Contains(o.GTIDExecuted); err != nil || !has {
+				all = false
+				break
+			}
+		}
+		if all && (best == nil || (best == p && n != p)) {
+			best = n
+		}
+	}
+	if best == nil || best == p {
+		return refuse("no reachable server with a binary log has every transaction the others have " +
+			"(their histories differ): compare them (run check) and rebuild the ones that diverged")
+	}
+	return Recovery{Action: "promote", Node: best, Gone: gone, Reason: fmt.Sprintf("%s is read-only, but %s "+
+		"that %s lacks, and %s does not answer and no replica reaches it: %s has every transaction a "+
+		"reachable server has, and becomes the primary", p.Name, ahead, p.Name, names(gone), best.Name)}
 }
 
 // KindFallingBehind: a replica whose lag grew between two discoveries.

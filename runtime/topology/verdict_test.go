@@ -229,12 +229,51 @@ func TestRecovery(t *testing.T) {
 	if r := New([]*Node{db1, db2, db3}, Options{}).Recovery(); r.Action != "unfence" || r.Node != db1 {
 		t.Errorf("nothing ahead of the fenced primary: %+v", r)
 	}
-	// db3 got a write of db2's before db2 died: unfencing db1 would fork.
-	db1, db2, db3 = fenced()
-	same(t, db3, "0-2-43", "0-1-42,0-2-43")
-	if r := New([]*Node{db1, db2, db3}, Options{}).Recovery(); r.Action != "" ||
-		!strings.Contains(r.Reason, "db3 has 0-2-43 that db1 lacks") {
+	// db2 died halfway through the repointing: db4 follows it and got a
+	// write of its; db3 still follows the fenced db1. Unfencing db1 would
+	// fork; db4 has everything, so it becomes the primary.
+	ahead := func() (*Node, *Node, *Node, *Node) {
+		db1 := same(t, mariadb("db1", 23306, 1), "0-1-42", "0-1-42")
+		db2 := unreachable(mariadb("db2", 23307, 2))
+		db3 := same(t, replicaOf(mariadb("db3", 23308, 3), db1), "0-1-42", "0-1-42")
+		db4 := same(t, replicaOf(mariadb("db4", 23309, 4), db2), "0-2-43", "0-1-42,0-2-43")
+		db4.Replica.IORunning, db4.Replica.IOThread, db4.Replica.LastIOErrno = false, "Connecting", 2003
+		return db1, db2, db3, db4
+	}
+	recovery := func(nodes ...*Node) Recovery { return New(nodes, Options{}).Recovery() }
+	a1, a2, a3, a4 := ahead()
+	if r := recovery(a1, a2, a3, a4); r.Action != "promote" || r.Node != a4 || len(r.Gone) != 1 || r.Gone[0] != a2 ||
+		!strings.Contains(r.Reason, "db4 has 0-2-43 that db1 lacks") {
 		t.Errorf("a replica ahead: %+v", r)
+	}
+	// Hostile: the receiver of db4 still reaches db2, which the tool
+	// cannot: db2 may be running and writable.
+	a1, a2, a3, a4 = ahead()
+	a4.Replica.IORunning, a4.Replica.IOThread, a4.Replica.LastIOErrno = true, "Yes", 0
+	if r := recovery(a1, a2, a3, a4); r.Action != "" || !strings.Contains(r.Reason, "receiver of db4 reaches it") {
+		t.Errorf("db2 reached by a receiver: %+v", r)
+	}
+	// Hostile: db2 answers with an error (a wrong password).
+	a1, a2, a3, a4 = ahead()
+	a2.Err = &server.Error{Op: "connect", Code: 1045, Message: "Access denied"}
+	if r := recovery(a1, a2, a3, a4); r.Action != "" || !strings.Contains(r.Reason, "db2 answers with an error") {
+		t.Errorf("db2 answers: %+v", r)
+	}
+	// Hostile: two replicas ahead with different transactions: forked.
+	a1, a2, a3, a4 = ahead()
+	a5 := same(t, replicaOf(mariadb("db5", 23310, 5), a2), "0-1-42,1-5-3", "0-1-42,1-5-3")
+	a5.Replica.IORunning = false
+	if r := recovery(a1, a2, a3, a4, a5); r.Action != "" || !strings.Contains(r.Reason, "histories differ") {
+		t.Errorf("forked: %+v", r)
+	}
+	// Hostile: every server answers; db3's extra transaction was made on
+	// it (errant), not received from a server that died.
+	db1, db2, db3 = fenced()
+	db2.Err = nil
+	same(t, db2, "0-1-42", "0-1-42")
+	same(t, db3, "0-3-43", "0-1-42,0-3-43")
+	if r := recovery(db1, db2, db3); r.Action != "" || !strings.Contains(r.Reason, "made elsewhere (errant)") {
+		t.Errorf("errant, all answer: %+v", r)
 	}
 	db1, db2, db3 = fenced()
 	writable(db3)
