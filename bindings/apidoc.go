@@ -265,7 +265,7 @@ var APIEntries = []APIEntry{
 		Summary: "The server's binary logs.", Returns: []APIField{p("", "{name: string, size: integer}[]", "")}},
 	{Name: "server:binlog_events", Class: "Server", Signature: "db:binlog_events{from=, to=, after=, limit=, follow=, reader=, reconnect=} -> iterator, BinlogEvents",
 		Summary: "Iterates over binlog events from a position or GTID, with the show or stream reader.",
-		Params: []APIField{p("opts", "{from?: string|Position|Gtid, to?: string|Position|Gtid, after?: string, limit?: integer, follow?: boolean, reader?: \"show\"|\"stream\", reconnect?: "+durationType+"}?", "")},
+		Params:  []APIField{p("opts", "{from?: string|Position|Gtid, to?: string|Position|Gtid, after?: string, limit?: integer, follow?: boolean, reader?: \"show\"|\"stream\", reconnect?: "+durationType+"}?", "")},
 		Returns: []APIField{p("it", "fun(): table?", "each event: file, pos, type, gtid, query, table, ..."), p("events", "BinlogEvents", "")}},
 	{Name: "server:stop", Class: "Server", Signature: "db:stop()", Summary: "Stops the server through its machine (local process, systemd, ssh)."},
 	{Name: "server:start", Class: "Server", Signature: "db:start()", Summary: "Starts the server through its machine; an error carries its log."},
