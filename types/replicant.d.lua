@@ -151,9 +151,11 @@ function replicant.deadlines(opts) end
 function replicant.sleep(duration) end
 
 --- Calls fn(item) for every item at once, server queries running concurrently in Go; one result per item.
+--- Each result is { ok = true, value = first, values = {...} } or { ok = false, err = error }, in the list's order.
 ---@param list any[] 
 ---@param fn fun(item: any): any 
----@return any[]  one result per item
+---@return {ok: boolean, value: any, values: any[], err: ReplicantError?}[] results one per item
+---@return boolean all_ok true when every item succeeded
 function replicant.parallel(list, fn) end
 
 --- A binary log position value.
@@ -185,7 +187,7 @@ function replicant.to_json(value) end
 function replicant.step(name, fn, undo) end
 
 --- From here on the procedure goes forward only: no undo, the recovery text is reported on failure.
----@param recovery string how to finish by hand
+---@param recovery string? how to finish by hand
 function replicant.point_of_no_return(recovery) end
 
 --- Runs fn(...) as a procedure of its own, with its own steps, undo and point of no return.
@@ -206,8 +208,10 @@ function replicant.try(fn, ...) end
 ---@return number  
 function replicant.now() end
 
---- Takes the procedure lock (GET_LOCK) on a majority of the deployment's servers, held until the run ends.
-function replicant.lock() end
+--- Takes the procedure lock (GET_LOCK) on the deployment's servers, or those given, held until the run ends.
+--- It is granted by a majority of them (with --force-lock: by any one); each server that did not grant it is named with its reason.
+---@param ... Server servers; the deployment's when none
+function replicant.lock(...) end
 
 --- Runs an external command through sh -c; audited, recorded instead of run in a dry run.
 ---@param cmd string 
@@ -231,17 +235,18 @@ function replicant.duration(v) end
 
 --- Reads every server in parallel and builds the replication tree with its problems.
 ---@param seed Server|string|(Server|string)[]? the deployment when nil
----@param opts {lag_threshold?: number, timeout?: string|number, max_servers?: integer, option_files?: boolean}? 
+---@param opts {lag_threshold?: string|number, timeout?: string|number, max_servers?: integer, option_files?: boolean}? timeout: per server (10s); lag_threshold: lag that is a problem (60s)
 ---@return Topology  
 function replicant.discover(seed, opts) end
 
 --- Takes a backup of a server into a directory.
 ---@param opts {server: Server|string, to: string, method?: "logical"|"physical", tool?: string} 
----@return table  the image: path, method, gtid, position
+---@return table  the manifest: image, method, server, address, flavor, version, tool, position, gtid, created, seconds, payload_size, sha256
 function replicant.backup(opts) end
 
---- Restores an image taken by rep.backup onto a server.
----@param opts {image: table|string, server: Server|string, stop?: boolean, start?: boolean, datadir?: string, tool?: string} 
+--- Restores an image taken by rep.backup onto a server, after verifying its checksums.
+---@param opts {image: string, server: Server|string, stop?: function, start?: function, datadir?: string, tool?: string} stop/start: how to stop and start the server around a physical restore
+---@return table  the manifest, plus old_datadir (physical: where the previous datadir was moved)
 function replicant.restore(opts) end
 
 --- Where a GTID's transaction is in a server's binary logs, or nil.
@@ -341,11 +346,11 @@ function Server:address() end
 function Server:close() end
 
 --- The client sessions kill_connections would consider: all but ours, the server's threads and dump threads.
----@return table[]  id, user, host, db, command, time, state, info
+---@return {id: integer, user: string, host: string, db: string, command: string, time: integer, state: string, info: string}[]  
 function Server:connections() end
 
 --- Ends client sessions for which filter(row) is true (all when nil); returns the killed ones.
----@param filter fun(c: table): boolean? 
+---@param filter (fun(c: table): boolean)? sees a row like db:connections()
 ---@return table[]  
 function Server:kill_connections(filter) end
 
@@ -417,8 +422,8 @@ function Server:unlock_tables() end
 
 --- Transactions this replica has that the primary does not, each with where it is and its first statement.
 ---@param primary Server|Gtid|string 
----@param opts {limit?: integer}? 
----@return table[] list 
+---@param opts {limit?: integer}? at most limit (100), newest first
+---@return {gtid: string, found: boolean, file: string?, pos: integer?}[] list found is false when the binary logs no longer hold it
 ---@return boolean truncated 
 function Server:errant_transactions(primary, opts) end
 
@@ -459,8 +464,8 @@ function Topology:primary() end
 function Topology:replicas() end
 
 --- The promotion ranking: each replica with its rank or the reasons it is excluded.
----@param opts {max_lag?: number, promotion?: table<string, string>}? 
----@return {server: Server, name: string, rank: integer, reasons: string[]}[]  
+---@param opts {max_lag?: string|number, promotion?: table<string, string>}? promotion overrides the deployment's rules
+---@return {server: Server, name: string, rank: integer?, excluded: boolean, reasons: string[]}[]  best first; rank is nil when excluded
 function Topology:candidates(opts) end
 
 --- What is wrong with the tree, errors first.
@@ -505,10 +510,10 @@ function Topology:recovery() end
 ---@return table[]  
 function Topology:falling_behind(earlier) end
 
---- An option's value as the server would read it, or nil.
----@param group_or_key string 
+--- An option's value as the server would read it, true for a flag without a value, or nil.
+---@param group_or_key string the server's own group (mysqld) when only a key is given
 ---@param key string? 
----@return string?  
+---@return string|true|nil  
 function Config:get(group_or_key, key) end
 
 --- Sets an option, where the line that wins is (an included file too).
@@ -520,12 +525,12 @@ function Config:set(key, value) end
 ---@param key string 
 function Config:set_flag(key) end
 
---- Removes an option.
+--- Removes an option; true when it was there.
 ---@param key string 
+---@return boolean  
 function Config:remove(key) end
 
---- Writes the file back atomically; an untouched file is left byte for byte.
----@return boolean  
+--- Writes the file back (atomically, over ssh too); an untouched file is written byte for byte.
 function Config:save() end
 
 --- The option file's path.
