@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -104,6 +105,13 @@ func (s *State) REPL(ctx context.Context, in LineReader, opts REPLOptions) error
 				continue
 			}
 		}
+		// A chunk ending in \G prints its result set vertically, as in
+		// the mysql client; \G is not Lua, so it is taken off first.
+		evalOpts := opts
+		if trimmed := strings.TrimRightFunc(line, unicode.IsSpace); strings.HasSuffix(trimmed, `\G`) {
+			line = strings.TrimSuffix(trimmed, `\G`)
+			evalOpts.Width = verticalWidth
+		}
 		pending = append(pending, line)
 		fn, incomplete, cerr := s.compileInput(pending)
 		if incomplete {
@@ -116,7 +124,7 @@ func (s *State) REPL(ctx context.Context, in LineReader, opts REPLOptions) error
 			s.printError(cerr.Error())
 			continue
 		}
-		if err := s.evaluate(ctx, fn, opts); err != nil {
+		if err := s.evaluate(ctx, fn, evalOpts); err != nil {
 			return err
 		}
 		if note := localNote(chunk); note != "" {

@@ -14,7 +14,7 @@ import (
 const replHelp = `Type Lua; an expression's value is printed (rows of db:sql as a table).
   rep                the module (require "replicant"); rep.<TAB> completes
   db = rep.server("db1")   then db:<TAB> lists its methods
-  db:sql("SELECT ...")     rows as a table, vertical when too wide
+  db:sql("SELECT ...")     rows as a table, vertical when too wide or ended with \G
   \help, \h, \?      this text
   \quit, \q, exit, quit, Ctrl-D   leave (a failed chunk's steps are undone)
   Ctrl-C             drop the line, or stop the running chunk
@@ -250,3 +250,7 @@ func (s *State) cell(v lua.LValue) string {
 	}
 	return s.Pretty(v)
 }
+
+// verticalWidth as REPLOptions.Width makes every result set vertical
+// (\G): no table is that narrow.
+const verticalWidth = 1

@@ -73,3 +73,19 @@ wide = { {id = 1, note = string.rep("x", 90)} }`, "t.lua"); err != nil {
 		t.Error("a list of strings and a list of rows is not a result set")
 	}
 }
+
+// \G at the end of a line prints the result set vertically, as in mysql.
+func TestREPLVerticalSuffix(t *testing.T) {
+	out, errOut, in, err := replRun(t, REPLOptions{}, `rows, cols = { {id = 1} }, {"id"}`, `rows, cols\G`, `rows, cols`)
+	if err != nil || errOut != "" {
+		t.Fatalf("%v %q", err, errOut)
+	}
+	want := "*************************** 1. row ***************************\nid: 1\n1 row in set\n" +
+		"+----+\n| id |\n+----+\n| 1  |\n+----+\n1 row in set\n"
+	if out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	if in.history[1] != `rows, cols` {
+		t.Errorf("history: %q", in.history)
+	}
+}
