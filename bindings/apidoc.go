@@ -136,7 +136,7 @@ var APIEntries = []APIEntry{
 		Params:  []APIField{p("value", "any", "")}, Returns: []APIField{p("", "string", "")}},
 	{Name: "rep.step", Class: "replicant", Signature: "rep.step(name, do, undo?) -> do's results",
 		Summary: "Runs do() now as a named step; undo runs if the procedure fails before its point of no return.",
-		Params:  []APIField{p("name", "string", ""), p("do", "fun(): ...", ""), p("undo", "fun()?", "")}, Returns: []APIField{p("...", "any", "")}},
+		Params:  []APIField{p("name", "string", ""), p("do", "fun(): any", ""), p("undo", "fun()?", "")}, Returns: []APIField{p("...", "any", "")}},
 	{Name: "rep.point_of_no_return", Class: "replicant", Signature: "rep.point_of_no_return(recovery?)",
 		Summary: "From here on the procedure goes forward only: no undo, the recovery text is reported on failure.",
 		Params:  []APIField{p("recovery", "string?", "how to finish by hand")}},

@@ -19,7 +19,7 @@ func WriteLuaLS(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "---@class %s\n", c.Name)
 		for _, f := range c.Fields {
-			fmt.Fprintf(&b, "---@field %s %s %s\n", f.Name, f.Type, f.Doc)
+			b.WriteString(strings.TrimRight(fmt.Sprintf("---@field %s %s %s", f.Name, f.Type, f.Doc), " ") + "\n")
 		}
 		v := luaIdent(c.Name)
 		classVar[c.Name] = v
@@ -51,11 +51,11 @@ func WriteLuaLS(w io.Writer) error {
 			if name == "do" {
 				name = "fn" // a Lua keyword
 			}
-			fmt.Fprintf(&b, "---@param %s %s %s\n", name, p.Type, p.Doc)
+			b.WriteString(strings.TrimRight(fmt.Sprintf("---@param %s %s %s", name, p.Type, p.Doc), " ") + "\n")
 			names = append(names, name)
 		}
 		for _, r := range e.Returns {
-			fmt.Fprintf(&b, "---@return %s %s %s\n", r.Type, r.Name, r.Doc)
+			b.WriteString(strings.TrimRight(fmt.Sprintf("---@return %s %s %s", r.Type, r.Name, r.Doc), " ") + "\n")
 		}
 		sep := "."
 		if strings.Contains(e.Name, ":") {

@@ -56,45 +56,45 @@ local ReplicantError = {}
 
 --- What db:replica_status() returns, in one vocabulary for both flavors.
 ---@class ReplicaStatus
----@field source_host string 
----@field source_port integer 
----@field source_server_id integer 
----@field source_uuid string 
----@field source_user string 
+---@field source_host string
+---@field source_port integer
+---@field source_server_id integer
+---@field source_uuid string
+---@field source_user string
 ---@field io_running boolean the receiver runs
 ---@field io_thread string Yes, No or Connecting
----@field io_state string 
+---@field io_state string
 ---@field sql_running boolean the applier runs
----@field sql_thread string 
----@field sql_state string 
----@field last_io_errno integer 
----@field last_io_error string 
----@field last_sql_errno integer 
----@field last_sql_error string 
+---@field sql_thread string
+---@field sql_state string
+---@field last_io_errno integer
+---@field last_io_error string
+---@field last_sql_errno integer
+---@field last_sql_error string
 ---@field seconds_behind integer? nil when the server says NULL (unknown), never 0
 ---@field read_position Position how far the receiver read
 ---@field executed_position Position how far the applier got
 ---@field relay_position Position the relay log position
----@field retrieved_gtids Gtid 
----@field executed_gtids Gtid 
+---@field retrieved_gtids Gtid
+---@field executed_gtids Gtid
 ---@field using_gtid string MariaDB's Using_Gtid (No, Slave_Pos, Current_Pos)
 ---@field auto_position boolean MySQL's auto-position
----@field ssl_allowed string 
----@field ssl_ca string 
----@field ssl_verify_server_cert boolean 
+---@field ssl_allowed string
+---@field ssl_ca string
+---@field ssl_verify_server_cert boolean
 ---@field sql_delay integer the applier's delay in seconds
 local ReplicaStatus = {}
 
 --- One server of a topology (topo:node, topo:nodes).
 ---@class Node
----@field name string 
----@field server Server 
+---@field name string
+---@field server Server
 ---@field source string? the source's name
 ---@field replicas string[] names of its replicas
----@field server_id integer 
+---@field server_id integer
 ---@field lag integer? seconds behind
 ---@field delay integer configured SQL delay
----@field replica_status ReplicaStatus? 
+---@field replica_status ReplicaStatus?
 ---@field gtid_binlog_state Gtid? MariaDB
 local Node = {}
 
@@ -109,10 +109,10 @@ local Deployment = {}
 
 --- One server entry of rep.deployment().
 ---@class DeploymentServer
----@field name string 
----@field host string 
----@field port integer 
----@field socket string 
+---@field name string
+---@field host string
+---@field port integer
+---@field socket string
 ---@field promotion string prefer, neutral or must_not
 ---@field role string? the role the entry names
 ---@field role_master string? the role's source
@@ -121,8 +121,8 @@ local DeploymentServer = {}
 --- What topo:verdict() returns.
 ---@class Verdict
 ---@field state "alive"|"dead"|"unreachable"|"none" a failover goes ahead only on dead
----@field primary Server? 
----@field name string? 
+---@field primary Server?
+---@field name string?
 ---@field reason string why
 ---@field connected string[] replicas whose receiver reaches the primary
 local Verdict = {}
@@ -130,20 +130,20 @@ local Verdict = {}
 --- A server object for a deployment name or host:port; the same name and login return the same object.
 ---@param name_or_address string "db1" or "127.0.0.1:3307"
 ---@param opts {user?: string, password?: string, name?: string, tls?: boolean|string, connect_timeout?: string|number}? login for an address outside the deployment
----@return Server  
+---@return Server
 function replicant.server(name_or_address, opts) end
 
 --- Every server of the deployment in name order, or the ones named.
 ---@param ... string names
----@return Server[]  
+---@return Server[]
 function replicant.servers(...) end
 
 --- A plain description of the deployment (no secrets), or nil when the run has none.
----@return Deployment?  
+---@return Deployment?
 function replicant.deployment() end
 
 --- Sets the deadline of every statement by kind: reads, changes, and the grace added to waits.
----@param opts {read?: string|number, change?: string|number, wait_grace?: string|number} 
+---@param opts {read?: string|number, change?: string|number, wait_grace?: string|number}
 function replicant.deadlines(opts) end
 
 --- Waits, cut short by the run's deadline or Ctrl-C.
@@ -152,38 +152,38 @@ function replicant.sleep(duration) end
 
 --- Calls fn(item) for every item at once, server queries running concurrently in Go; one result per item.
 --- Each result is { ok = true, value = first, values = {...} } or { ok = false, err = error }, in the list's order.
----@param list any[] 
----@param fn fun(item: any): any 
+---@param list any[]
+---@param fn fun(item: any): any
 ---@return {ok: boolean, value: any, values: any[], err: ReplicantError?}[] results one per item
 ---@return boolean all_ok true when every item succeeded
 function replicant.parallel(list, fn) end
 
 --- A binary log position value.
 ---@param file string file, or "file:pos"
----@param pos integer? 
----@return Position  
+---@param pos integer?
+---@return Position
 function replicant.position(file, pos) end
 
 --- A GTID set value; flavor is "mysql" or "mariadb", guessed from the text when not given.
----@param text string 
----@param flavor "mysql"|"mariadb"? 
----@return Gtid  
+---@param text string
+---@param flavor "mysql"|"mariadb"?
+---@return Gtid
 function replicant.gtid(text, flavor) end
 
 --- Raises an error object like the API's own, so your libraries fail the same way.
----@param err {kind: string, message: string, server?: string, op?: string, level?: integer} 
+---@param err {kind: string, message: string, server?: string, op?: string, level?: integer}
 function replicant.raise(err) end
 
 --- The value as one line of JSON, under the rules of --json output.
----@param value any 
----@return string  
+---@param value any
+---@return string
 function replicant.to_json(value) end
 
 --- Runs do() now as a named step; undo runs if the procedure fails before its point of no return.
----@param name string 
----@param fn fun(): ... 
----@param undo fun()? 
----@return any ... 
+---@param name string
+---@param fn fun(): any
+---@param undo fun()?
+---@return any ...
 function replicant.step(name, fn, undo) end
 
 --- From here on the procedure goes forward only: no undo, the recovery text is reported on failure.
@@ -191,21 +191,21 @@ function replicant.step(name, fn, undo) end
 function replicant.point_of_no_return(recovery) end
 
 --- Runs fn(...) as a procedure of its own, with its own steps, undo and point of no return.
----@param name string 
----@param fn function 
----@param ... any 
----@return any ... 
+---@param name string
+---@param fn function
+---@param ... any
+---@return any ...
 function replicant.procedure(name, fn, ...) end
 
 --- pcall for expected failures that does not swallow the run's end (deadline, Ctrl-C).
----@param fn function 
----@param ... any 
----@return boolean ok 
+---@param fn function
+---@param ... any
+---@return boolean ok
 ---@return any ... results or the error
 function replicant.try(fn, ...) end
 
 --- Seconds since the run started, with microsecond precision.
----@return number  
+---@return number
 function replicant.now() end
 
 --- Takes the procedure lock (GET_LOCK) on the deployment's servers, or those given, held until the run ends.
@@ -214,33 +214,33 @@ function replicant.now() end
 function replicant.lock(...) end
 
 --- Runs an external command through sh -c; audited, recorded instead of run in a dry run.
----@param cmd string 
----@param opts {timeout?: string|number}? 
+---@param cmd string
+---@param opts {timeout?: string|number}?
 ---@return string  its stdout
 function replicant.shell(cmd, opts) end
 
 --- Asks the operator on the terminal; --yes answers yes.
----@param question string 
----@return boolean  
+---@param question string
+---@return boolean
 function replicant.confirm(question) end
 
 --- Whether this run is a dry run (--dry-run).
----@return boolean  
+---@return boolean
 function replicant.dry_run() end
 
 --- Seconds from "2m", "500ms" or a number: the one parser of every duration.
----@param v string|number 
----@return number  
+---@param v string|number
+---@return number
 function replicant.duration(v) end
 
 --- Reads every server in parallel and builds the replication tree with its problems.
 ---@param seed Server|string|(Server|string)[]? the deployment when nil
 ---@param opts {lag_threshold?: string|number, timeout?: string|number, max_servers?: integer, option_files?: boolean}? timeout: per server (10s); lag_threshold: lag that is a problem (60s)
----@return Topology  
+---@return Topology
 function replicant.discover(seed, opts) end
 
 --- Takes a backup of a server into a directory.
----@param opts {server: Server|string, to: string, method?: "logical"|"physical", tool?: string} 
+---@param opts {server: Server|string, to: string, method?: "logical"|"physical", tool?: string}
 ---@return table  the manifest: image, method, server, address, flavor, version, tool, position, gtid, created, seconds, payload_size, sha256
 function replicant.backup(opts) end
 
@@ -250,8 +250,8 @@ function replicant.backup(opts) end
 function replicant.restore(opts) end
 
 --- Where a GTID's transaction is in a server's binary logs, or nil.
----@param server Server 
----@param gtid string|Gtid 
+---@param server Server
+---@param gtid string|Gtid
 ---@return table?  gtid, file, pos, end_pos, query, table
 function replicant.locate_gtid(server, gtid) end
 
@@ -262,179 +262,179 @@ replicant.null = nil ---@type userdata
 replicant.version = "" ---@type string
 
 --- Writes an info line to stderr, formatted like string.format.
----@param format string 
----@param ... any 
+---@param format string
+---@param ... any
 function replicant_log.info(format, ...) end
 
 --- Writes a warning line to stderr.
----@param format string 
----@param ... any 
+---@param format string
+---@param ... any
 function replicant_log.warn(format, ...) end
 
 --- Writes an error line to stderr (it does not raise).
----@param format string 
----@param ... any 
+---@param format string
+---@param ... any
 function replicant_log.error(format, ...) end
 
 --- A primary: log-bin and the replication user.
----@param opts table? 
----@return Role  
+---@param opts table?
+---@return Role
 function replicant_roles.master(opts) end
 
 --- A replica without a binary log, replicating from master.
----@param opts {master: string} 
----@return Role  
+---@param opts {master: string}
+---@return Role
 function replicant_roles.final(opts) end
 
 --- A relay: log-bin and log-slave-updates, tables BLACKHOLE.
----@param opts {master: string} 
----@return Role  
+---@param opts {master: string}
+---@return Role
 function replicant_roles.relay(opts) end
 
 --- Out of the deployment: replication forgotten.
----@return Role  
+---@return Role
 function replicant_roles.vagabond() end
 
 --- Runs a query; rows are tables keyed by column, ? placeholders filled on the client.
----@param query string 
+---@param query string
 ---@param ... any placeholder values
----@return table<string, any>[] rows 
----@return string[] columns 
+---@return table<string, any>[] rows
+---@return string[] columns
 function Server:sql(query, ...) end
 
 --- Runs a statement that changes something; recorded, not run, in a dry run.
----@param query string 
----@param ... any 
----@return integer affected 
----@return integer last_insert_id 
+---@param query string
+---@param ... any
+---@return integer affected
+---@return integer last_insert_id
 function Server:exec(query, ...) end
 
 --- The first row of a query, or nil when there is none.
----@param query string 
----@param ... any 
----@return table<string, any>?  
+---@param query string
+---@param ... any
+---@return table<string, any>?
 function Server:query_row(query, ...) end
 
 --- A global variable's value (rep.null when NULL).
----@param name string 
----@return any  
+---@param name string
+---@return any
 function Server:variable(name) end
 
 --- Sets a global variable; persist on MySQL 8.0+.
----@param name string 
----@param value any 
----@param opts {persist?: boolean}? 
+---@param name string
+---@param value any
+---@param opts {persist?: boolean}?
 function Server:set_variable(name, value, opts) end
 
 --- The server's flavor.
----@return "mariadb"|"mysql"  
+---@return "mariadb"|"mysql"
 function Server:flavor() end
 
 --- The server's version number.
----@return string  
+---@return string
 function Server:version() end
 
 --- The deployment name, or the address for a server outside it.
----@return string  
+---@return string
 function Server:name() end
 
 --- Where the tool connects.
----@return string  
+---@return string
 function Server:address() end
 
 --- Closes the server's session; the next call opens a new one.
 function Server:close() end
 
 --- The client sessions kill_connections would consider: all but ours, the server's threads and dump threads.
----@return {id: integer, user: string, host: string, db: string, command: string, time: integer, state: string, info: string}[]  
+---@return {id: integer, user: string, host: string, db: string, command: string, time: integer, state: string, info: string}[]
 function Server:connections() end
 
 --- Ends client sessions for which filter(row) is true (all when nil); returns the killed ones.
 ---@param filter (fun(c: table): boolean)? sees a row like db:connections()
----@return table[]  
+---@return table[]
 function Server:kill_connections(filter) end
 
 --- Sets session variables for fn and puts the old values back afterwards, on every path.
----@param vars table<string, any> 
----@param fn function 
----@param ... any 
----@return any ... 
+---@param vars table<string, any>
+---@param fn function
+---@param ... any
+---@return any ...
 function Server:with_session(vars, fn, ...) end
 
 --- The binlog position the server is writing at; raises not_primary without a binary log.
----@return Position  
+---@return Position
 function Server:position() end
 
 --- The GTID set the server has applied (MariaDB: gtid_current_pos).
----@return Gtid  
+---@return Gtid
 function Server:gtid_executed() end
 
 --- The replica's status in one vocabulary for both flavors, or nil when it is not a replica.
----@return ReplicaStatus?  
+---@return ReplicaStatus?
 function Server:replica_status() end
 
 --- Stops replication, both threads or one.
----@param opts {thread?: "io"|"sql"}? 
+---@param opts {thread?: "io"|"sql"}?
 function Server:stop_replica(opts) end
 
 --- Starts replication, both threads or one.
----@param opts {thread?: "io"|"sql"}? 
+---@param opts {thread?: "io"|"sql"}?
 function Server:start_replica(opts) end
 
 --- Resets the replica's relay logs; all also forgets the source.
----@param opts {all?: boolean}? 
+---@param opts {all?: boolean}?
 function Server:reset_replica(opts) end
 
 --- Points the replica at src (a server or "host:port"): GTID auto-position by default.
 --- The deployment's repl_user logs in unless user/password are given. position takes a Position or "file:pos" instead of GTIDs; gtid sets MariaDB's gtid_slave_pos first.
----@param src Server|string 
----@param opts {user?: string, password?: string, position?: Position|string, gtid?: string, demote?: boolean, heartbeat?: string|number, connect_retry?: string|number, delay?: string|number, ssl?: boolean, ssl_ca?: string, ssl_verify_server_cert?: boolean}? 
+---@param src Server|string
+---@param opts {user?: string, password?: string, position?: Position|string, gtid?: string, demote?: boolean, heartbeat?: string|number, connect_retry?: string|number, delay?: string|number, ssl?: boolean, ssl_ca?: string, ssl_verify_server_cert?: boolean}?
 function Server:change_source(src, opts) end
 
 --- Waits until the replica applied a GTID set or position: true, or false on timeout; raises if the applier stops.
----@param target Gtid|Position 
----@param opts {timeout?: string|number}? 
----@return boolean  
+---@param target Gtid|Position
+---@param opts {timeout?: string|number}?
+---@return boolean
 function Server:wait_for(target, opts) end
 
 --- True once both replication threads run; raises if one stopped with an error.
----@param opts {timeout?: string|number}? 
----@return boolean  
+---@param opts {timeout?: string|number}?
+---@return boolean
 function Server:wait_replicating(opts) end
 
 --- Applies up to exactly position, then stops the SQL thread.
----@param position Position 
----@param opts {timeout?: string|number}? 
----@return boolean  
+---@param position Position
+---@param opts {timeout?: string|number}?
+---@return boolean
 function Server:wait_and_stop(position, opts) end
 
 --- Sets read_only (super_read_only on MySQL with super = true).
----@param on boolean 
----@param opts {super?: boolean, max_time?: string|number}? 
+---@param on boolean
+---@param opts {super?: boolean, max_time?: string|number}?
 function Server:set_read_only(on, opts) end
 
 --- FLUSH TABLES WITH READ LOCK on a session of its own; lock_wait bounds the wait behind running statements.
----@param opts {lock_wait?: string|number}? 
+---@param opts {lock_wait?: string|number}?
 function Server:lock_tables(opts) end
 
 --- Releases lock_tables.
 function Server:unlock_tables() end
 
 --- Transactions this replica has that the primary does not, each with where it is and its first statement.
----@param primary Server|Gtid|string 
+---@param primary Server|Gtid|string
 ---@param opts {limit?: integer}? at most limit (100), newest first
 ---@return {gtid: string, found: boolean, file: string?, pos: integer?}[] list found is false when the binary logs no longer hold it
----@return boolean truncated 
+---@return boolean truncated
 function Server:errant_transactions(primary, opts) end
 
 --- The server's binary logs.
----@return {name: string, size: integer}[]  
+---@return {name: string, size: integer}[]
 function Server:binary_logs() end
 
 --- Iterates over binlog events from a position or GTID, with the show or stream reader.
----@param opts {from?: string|Position|Gtid, to?: string|Position|Gtid, after?: string, limit?: integer, follow?: boolean, reader?: "show"|"stream", reconnect?: string|number}? 
+---@param opts {from?: string|Position|Gtid, to?: string|Position|Gtid, after?: string, limit?: integer, follow?: boolean, reader?: "show"|"stream", reconnect?: string|number}?
 ---@return fun(): table? it each event: file, pos, type, gtid, query, table, ...
----@return BinlogEvents events 
+---@return BinlogEvents events
 function Server:binlog_events(opts) end
 
 --- Stops the server through its machine (local process, systemd, ssh).
@@ -447,20 +447,20 @@ function Server:start() end
 function Server:restart() end
 
 --- The server's option file, editable.
----@return Config  
+---@return Config
 function Server:config() end
 
 --- Edits the option file for a role and restarts only when it changed; a failed restart puts the old file back.
----@param role Role 
----@return boolean  
+---@param role Role
+---@return boolean
 function Server:imbue(role) end
 
 --- The primary's server object, or nil.
----@return Server?  
+---@return Server?
 function Topology:primary() end
 
 --- Every server under the primary, depth first.
----@return Server[]  
+---@return Server[]
 function Topology:replicas() end
 
 --- The promotion ranking: each replica with its rank or the reasons it is excluded.
@@ -469,105 +469,105 @@ function Topology:replicas() end
 function Topology:candidates(opts) end
 
 --- What is wrong with the tree, errors first.
----@return {severity: string, kind: string, server: Server?, name: string, message: string}[]  
+---@return {severity: string, kind: string, server: Server?, name: string, message: string}[]
 function Topology:problems() end
 
 --- A plain table per server, seeds first.
----@return Node[]  
+---@return Node[]
 function Topology:nodes() end
 
 --- One server's node table, or nil.
----@param which string|Server 
----@return Node?  
+---@param which string|Server
+---@return Node?
 function Topology:node(which) end
 
 --- Writes the tree, with its problems, to stdout.
 function Topology:print() end
 
 --- Whether the primary is alive, dead (nobody reaches it), unreachable (it runs) or none.
----@return Verdict  
+---@return Verdict
 function Topology:verdict() end
 
 --- The servers a switchover repoints, each with its problems.
----@param primary Server 
----@param candidate Server 
----@param opts {skip?: string[]}? 
----@return {name: string, server: Server, problems: string[]}[]  
+---@param primary Server
+---@param candidate Server
+---@param opts {skip?: string[]}?
+---@return {name: string, server: Server, problems: string[]}[]
 function Topology:bystanders(primary, candidate, opts) end
 
 --- Nil when db could follow against; otherwise the errant GTIDs and why.
----@param db Server 
----@param against Server 
----@return {gtids: Gtid, reasons: string[]}?  
+---@param db Server
+---@param against Server
+---@return {gtids: Gtid, reasons: string[]}?
 function Topology:errant(db, against) end
 
 --- What recovery the tree needs (none, failover...), decided once in Go.
----@return {action: string, server: Server?, name: string?, reason: string}  
+---@return {action: string, server: Server?, name: string?, reason: string}
 function Topology:recovery() end
 
 --- Replicas whose lag grew since an earlier topology, as problems.
----@param earlier Topology 
----@return table[]  
+---@param earlier Topology
+---@return table[]
 function Topology:falling_behind(earlier) end
 
 --- An option's value as the server would read it, true for a flag without a value, or nil.
 ---@param group_or_key string the server's own group (mysqld) when only a key is given
----@param key string? 
----@return string|true|nil  
+---@param key string?
+---@return string|true|nil
 function Config:get(group_or_key, key) end
 
 --- Sets an option, where the line that wins is (an included file too).
----@param key string 
----@param value any 
+---@param key string
+---@param value any
 function Config:set(key, value) end
 
 --- Sets an option without a value (log-slave-updates).
----@param key string 
+---@param key string
 function Config:set_flag(key) end
 
 --- Removes an option; true when it was there.
----@param key string 
----@return boolean  
+---@param key string
+---@return boolean
 function Config:remove(key) end
 
 --- Writes the file back (atomically, over ssh too); an untouched file is written byte for byte.
 function Config:save() end
 
 --- The option file's path.
----@return string  
+---@return string
 function Config:path() end
 
 --- The file's text as it would be saved.
----@return string  
+---@return string
 function Config:text() end
 
 --- Whether every transaction of other is in g.
----@param other Gtid|string 
----@return boolean  
+---@param other Gtid|string
+---@return boolean
 function Gtid:contains(other) end
 
 --- The set of both.
----@param other Gtid|string 
----@return Gtid  
+---@param other Gtid|string
+---@return Gtid
 function Gtid:union(other) end
 
 --- g without other's transactions.
----@param other Gtid|string 
----@return Gtid  
+---@param other Gtid|string
+---@return Gtid
 function Gtid:subtract(other) end
 
 --- Whether the set has no transaction.
----@return boolean  
+---@return boolean
 function Gtid:is_empty() end
 
 --- The set's flavor.
----@return string  
+---@return string
 function Gtid:flavor() end
 
 --- The binary log file name; positions compare with == and < (same log only).
 --- The offset in the file.
 --- The next event, as the iterator returns it.
----@return table?  
+---@return table?
 function BinlogEvents:next() end
 
 --- Ends the iteration after a break.
