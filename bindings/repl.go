@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -36,6 +37,9 @@ type REPLOptions struct {
 	// returns is called when the evaluation ends. The command hooks
 	// SIGINT here, which bindings knows nothing of.
 	Interrupt func(cancel func()) (stop func())
+	// Width is the terminal's, for result tables: wider ones print
+	// vertically. 0 means 80.
+	Width int
 }
 
 const (
@@ -93,19 +97,38 @@ func (s *State) REPL(ctx context.Context, in LineReader, opts REPLOptions) error
 		if len(pending) == 0 && strings.TrimSpace(line) == "" {
 			continue
 		}
+		if len(pending) == 0 {
+			if handled, quit := s.replCommand(line); handled {
+				if quit {
+					return nil
+				}
+				continue
+			}
+		}
+		// A chunk ending in \G prints its result set vertically, as in
+		// the mysql client; \G is not Lua, so it is taken off first.
+		evalOpts := opts
+		if trimmed := strings.TrimRightFunc(line, unicode.IsSpace); strings.HasSuffix(trimmed, `\G`) {
+			line = strings.TrimSuffix(trimmed, `\G`)
+			evalOpts.Width = verticalWidth
+		}
 		pending = append(pending, line)
 		fn, incomplete, cerr := s.compileInput(pending)
 		if incomplete {
 			continue
 		}
-		in.AppendHistory(strings.Join(pending, "\n"))
+		chunk := strings.Join(pending, "\n")
+		in.AppendHistory(chunk)
 		pending = nil
 		if cerr != nil {
 			s.printError(cerr.Error())
 			continue
 		}
-		if err := s.evaluate(ctx, fn, opts.Interrupt); err != nil {
+		if err := s.evaluate(ctx, fn, evalOpts); err != nil {
 			return err
+		}
+		if note := localNote(chunk); note != "" {
+			fmt.Fprintln(s.cfg.Stderr, note)
 		}
 	}
 }
@@ -179,7 +202,8 @@ func compileError(err error) error {
 // state's (which os.exit cancels, so that it stops the VM even inside a
 // pcall) and ended by ctx or by the interrupt hook. Only an os.exit or the
 // end of the session is returned; a failing chunk is reported here.
-func (s *State) evaluate(ctx context.Context, fn *lua.LFunction, interrupt func(func()) func()) error {
+func (s *State) evaluate(ctx context.Context, fn *lua.LFunction, opts REPLOptions) error {
+	interrupt := opts.Interrupt
 	evalCtx, cancel := context.WithCancelCause(s.ctx)
 	defer cancel(nil)
 	stopAfter := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
@@ -202,6 +226,18 @@ func (s *State) evaluate(ctx context.Context, fn *lua.LFunction, interrupt func(
 		return nil
 	}
 	n := s.L.GetTop() - base
+	vals := make([]lua.LValue, n)
+	for i := range n {
+		vals[i] = s.L.Get(base + 1 + i)
+	}
+	width := opts.Width
+	if width <= 0 {
+		width = 80
+	}
+	if text, ok := s.resultTable(vals, width); ok {
+		fmt.Fprint(s.cfg.Stdout, text)
+		return nil
+	}
 	if n > 0 {
 		parts := make([]string, n)
 		for i := range n {

@@ -297,3 +297,84 @@ func TestDeploymentPromptOnTerminal(t *testing.T) {
 		t.Errorf("without a terminal: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// The mysqlsh-like parts on a real terminal against a real server: tab
+// completion of module fields and server methods, \help, a SELECT as an
+// aligned table, history without secrets, \quit.
+func TestREPLOperatorFeatures(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
+	state := t.TempDir()
+	s := startPTY(t, []string{"XDG_STATE_HOME=" + state}, "-d", sb.DeploymentPath, "repl")
+	s.expect("Ctrl-D to exit")
+
+	// rep.se<TAB> completes to the first of rep.server(, rep.servers(;
+	// typing goes on from the completed text.
+	s.send("db = rep.se\t")
+	s.expect("db = rep.server(")
+	s.send(`"db1")` + "\r")
+	s.send("db:replica_st\t")
+	s.expect("db:replica_status(")
+	s.result(")", "nil")
+
+	s.send(`\help` + "\r")
+	s.expect(`\quit, \q, exit, quit`)
+
+	s.send(`db:sql("SELECT 1 AS id, 'a' AS note UNION ALL SELECT 22, NULL")` + "\r")
+	s.expect("+----+------+\n| id | note |\n+----+------+\n| 1  | a    |\n| 22 | NULL |\n+----+------+\n2 rows in set\n")
+
+	s.send("local n = 5\r")
+	s.expect("note: local n lasts for this line only")
+
+	s.result(`secret = "x" -- CREATE USER u IDENTIFIED BY 'hunter2'`+"\r"+`print("typed")`, "typed")
+	s.result(`print("Password" .. "ok")`, "Passwordok")
+	s.result(`print("kept")`, "kept")
+	s.send(`\quit` + "\r")
+	if code := s.exitCode(); code != 0 {
+		t.Fatalf(`\quit: exit %d`, code)
+	}
+	hist, err := os.ReadFile(filepath.Join(state, "replicant-lua", "history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"hunter2", "IDENTIFIED", "Password"} {
+		if strings.Contains(string(hist), secret) {
+			t.Errorf("history keeps %q:\n%s", secret, hist)
+		}
+	}
+	if !strings.Contains(string(hist), `print("kept")`) || !strings.Contains(string(hist), `db:sql("SELECT 1 AS id`) {
+		t.Errorf("history lacks the harmless lines:\n%s", hist)
+	}
+}
+
+// A chunk that registers a step and then fails gets the step undone, in
+// the real binary on a terminal: the fence's read_only goes back, as a
+// separate connection sees.
+func TestREPLUndoesAFailedChunk(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
+	readOnly := func() string {
+		t.Helper()
+		r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `print("read_only=" .. tostring(replicant.server("db1"):variable("read_only")))`)
+		if r.code != 0 {
+			t.Fatalf("reading read_only: exit %d: %s", r.code, r.stderr)
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	if got := readOnly(); got != "read_only=0" {
+		t.Fatalf("before: %s", got)
+	}
+	s := startPTY(t, nil, "-d", sb.DeploymentPath, "repl")
+	s.expect("Ctrl-D to exit")
+	s.send(`db = rep.server("db1"); rep.step("fence db1", function() db:set_read_only(true) end, function() db:set_read_only(false) end); ` +
+		`print("fenced read_only=" .. tostring(db:variable("read_only"))); error("after the fence")` + "\r")
+	s.expect("fenced read_only=1\n")
+	s.expect("after the fence")
+	s.expect("fence db1")
+	s.result(`print("back at the prompt")`, "back at the prompt")
+	if got := readOnly(); got != "read_only=0" {
+		t.Errorf("after the failed chunk: %s; the terminal shows:\n%s", got, s.cleaned())
+	}
+	s.send("exit\r")
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("exit: %d", code)
+	}
+}

@@ -5,20 +5,44 @@ import (
 	"io"
 	"strings"
 
+	"github.com/replicant-lua/replicant-lua/bindings"
 	"github.com/replicant-lua/replicant-lua/stdlib"
 )
 
 // runDoc prints the bundled procedures and modules, or one of them: the
 // comment each file starts with.
 func runDoc(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 1 && (args[0] == "--format" || strings.HasPrefix(args[0], "--format=")) {
+		format, _ := strings.CutPrefix(args[0], "--format=")
+		if args[0] == "--format" {
+			if len(args) < 2 {
+				fmt.Fprintln(stderr, "replicant-lua: doc --format needs a value (luals)")
+				return exitUsage
+			}
+			format, args = args[1], args[1:]
+		}
+		if format != "luals" || len(args) > 1 {
+			fmt.Fprintf(stderr, "replicant-lua: doc --format %s: the only format is luals, and it takes no name\n", format)
+			return exitUsage
+		}
+		if err := bindings.WriteLuaLS(stdout); err != nil {
+			fmt.Fprintln(stderr, "replicant-lua:", err)
+			return exitFailed
+		}
+		return exitOK
+	}
 	if len(args) > 1 {
 		fmt.Fprintln(stderr, "replicant-lua: doc takes at most one name")
 		return exitUsage
 	}
 	if len(args) == 1 {
+		if e, ok := bindings.LookupAPI(args[0]); ok {
+			fmt.Fprint(stdout, apiText(e))
+			return exitOK
+		}
 		text, ok := stdlib.Doc(strings.TrimPrefix(args[0], "replicant."))
 		if !ok {
-			fmt.Fprintf(stderr, "replicant-lua: doc: no bundled procedure or module %q (procedures: %s; modules: %s)\n",
+			fmt.Fprintf(stderr, "replicant-lua: doc: no bundled procedure or module %q, nor a Lua API name (procedures: %s; modules: %s; replicant-lua doc lists the API)\n",
 				args[0], bundledNames(), strings.Join(stdlib.Modules(), ", "))
 			return exitUsage
 		}
@@ -27,18 +51,62 @@ func runDoc(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "Bundled procedures (replicant-lua -d DEPLOYMENT run NAME -- --option value):")
 	for _, name := range stdlib.Names() {
-		fmt.Fprintf(stdout, "  %-16s %s\n", name, summary(name))
+		fmt.Fprint(stdout, listLine(name, 16, summary(name)))
 	}
 	fmt.Fprintln(stdout, "Modules (require \"replicant.NAME\"):")
 	for _, name := range stdlib.Modules() {
-		fmt.Fprintf(stdout, "  %-16s %s\n", name, summary(name))
+		fmt.Fprint(stdout, listLine(name, 16, summary(name)))
 	}
-	fmt.Fprintln(stdout, "replicant-lua doc NAME prints one; the Lua API is described in README.md.")
+	class := "-"
+	for _, e := range bindings.APIEntries {
+		if e.Class != class {
+			class = e.Class
+			title := class
+			if title == "" {
+				title = "Topics"
+			}
+			fmt.Fprintf(stdout, "Lua API: %s\n", title)
+		}
+		fmt.Fprint(stdout, listLine(e.Name, 24, e.Summary))
+	}
+	fmt.Fprintln(stdout, "doc NAME prints one: doc server:replica_status, doc rep.step, doc errors.")
+	fmt.Fprintln(stdout, "doc --format luals > replicant.d.lua writes annotations for editors.")
 	return exitOK
 }
 
+// apiText is doc NAME for an API entry: the signature, the summary, the
+// parameters, returns and the fields of the table it returns.
+func apiText(e bindings.APIEntry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n%s\n", e.Signature, e.Summary)
+	if e.Text != "" {
+		fmt.Fprintf(&b, "%s\n", e.Text)
+	}
+	list := func(title string, fs []bindings.APIField) {
+		if len(fs) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s:\n", title)
+		for _, f := range fs {
+			name := f.Name
+			if name == "" {
+				name = "(value)"
+			}
+			line := fmt.Sprintf("  %-22s %s", name, f.Type)
+			if f.Doc != "" {
+				line += "  — " + f.Doc
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	list("Parameters", e.Params)
+	list("Returns", e.Returns)
+	list("Fields", e.Fields)
+	return b.String()
+}
+
 // summary is the first sentence of a file's leading comment, without the
-// "name: " it starts with, cut at a word to fit one line of the listing.
+// "name: " it starts with.
 func summary(name string) string {
 	text, _ := stdlib.Doc(name)
 	para, _, _ := strings.Cut(text, "\n\n")
@@ -49,13 +117,29 @@ func summary(name string) string {
 	if i := strings.Index(para, ". "); i >= 0 {
 		para = para[:i+1]
 	}
-	const width = 80 - 19 // the listing's indent and name column
-	if len(para) <= width {
-		return para
+	// The whole sentence, even past the line: a summary cut mid-phrase
+	// can say the opposite of the procedure.
+	return para
+}
+
+// listLine is one entry of the listing: the name in a column, then the
+// summary wrapped at words to 80 columns, never cut.
+func listLine(name string, col int, text string) string {
+	const width = 80
+	indent := strings.Repeat(" ", 2+col+1)
+	var b strings.Builder
+	line := fmt.Sprintf("  %-*s", col, name)
+	if len(line) > 2+col { // a long name: the summary starts on the next line
+		b.WriteString(line + "\n")
+		line = indent[:len(indent)-1]
 	}
-	cut := strings.LastIndexByte(para[:width-2], ' ')
-	if cut < 0 {
-		cut = width - 2
+	for _, w := range strings.Fields(text) {
+		if len([]rune(line))+1+len([]rune(w)) > width && strings.TrimSpace(line) != "" && len(line) > len(indent) {
+			b.WriteString(line + "\n")
+			line = indent[:len(indent)-1]
+		}
+		line += " " + w
 	}
-	return strings.TrimRight(para[:cut], " ,;—-") + " …"
+	b.WriteString(line + "\n")
+	return b.String()
 }

@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/peterh/liner"
+	"golang.org/x/term"
 
 	"github.com/replicant-lua/replicant-lua/bindings"
 )
@@ -39,7 +41,7 @@ import (
 func runREPL(ctx context.Context, st *bindings.State, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	in, interactive := newLineReader(stdin, stdout)
+	in, interactive := newLineReader(stdin, stdout, st.Complete)
 	ss := &session{in: in, ctx: ctx, cancel: cancel, interactive: interactive, stderr: stderr}
 	defer in.Close()
 
@@ -50,7 +52,13 @@ func runREPL(ctx context.Context, st *bindings.State, stdin io.Reader, stdout, s
 	stopWatch := context.AfterFunc(ctx, ss.abandonPrompt)
 	defer stopWatch()
 
-	err := st.REPL(ctx, ss, bindings.REPLOptions{Banner: interactive, Interrupt: ss.interruptible})
+	width := 0
+	if interactive {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			width = w
+		}
+	}
+	err := st.REPL(ctx, ss, bindings.REPLOptions{Banner: interactive, Interrupt: ss.interruptible, Width: width})
 	var exit *bindings.ExitError
 	switch {
 	case err == nil:
@@ -159,10 +167,10 @@ func (ss *session) abandonPrompt() {
 // os.Stdin and writes os.Stdout itself, whatever we were given), and a
 // plain line reader otherwise: piped input, for scripts and tests, gets no
 // prompts and no banner, only results.
-func newLineReader(stdin io.Reader, stdout io.Writer) (lineReader, bool) {
+func newLineReader(stdin io.Reader, stdout io.Writer, complete func(string) []string) (lineReader, bool) {
 	outFile, _ := stdout.(*os.File)
 	if stdin == io.Reader(os.Stdin) && outFile == os.Stdout && isTerminal(stdin) && isTerminal(outFile) {
-		return newLinerReader(), true
+		return newLinerReader(complete), true
 	}
 	return &plainReader{r: bufio.NewReader(stdin)}, false
 }
@@ -188,9 +196,12 @@ type linerReader struct {
 	once     sync.Once
 }
 
-func newLinerReader() *linerReader {
+func newLinerReader(complete func(string) []string) *linerReader {
 	r := &linerReader{l: liner.NewLiner(), histPath: historyPath()}
 	r.l.SetCtrlCAborts(true)
+	// liner replaces the line with the chosen completion; Complete
+	// returns whole lines. Tab cycles through several.
+	r.l.SetCompleter(complete)
 	if f, err := os.Open(r.histPath); err == nil {
 		// A damaged history file loads partly; it is no reason to fail.
 		_, _ = r.l.ReadHistory(f)
@@ -217,6 +228,9 @@ func (r *linerReader) Prompt(prompt string) (string, error) {
 // chunk with a comment, a long string or a line continuation goes in
 // line by line instead.
 func (r *linerReader) AppendHistory(chunk string) {
+	if secretLine.MatchString(chunk) {
+		return
+	}
 	lines := strings.Split(chunk, "\n")
 	joinable := true
 	for _, l := range lines {
@@ -257,6 +271,11 @@ func (r *linerReader) Close() {
 		}
 	})
 }
+
+// secretLine is the mysql client's default histignore,
+// "*IDENTIFIED*:*PASSWORD*", case-insensitive: a CREATE USER or a
+// password option typed at the prompt stays out of the history file.
+var secretLine = regexp.MustCompile(`(?i)identified|password`)
 
 // historyPath follows the XDG base directory spec: history is state, kept
 // in $XDG_STATE_HOME, by default ~/.local/state.
