@@ -70,6 +70,7 @@ var errorFields = []APIField{
 	{"sqlstate", "string?", "the SQLSTATE"},
 	{"message", "string", "the message"},
 	{"where", "string", "the playbook's file:line"},
+	{"sent", "boolean?", "false when it failed while connecting: no statement reached the server"},
 }
 
 var replicaStatusFields = []APIField{
@@ -134,9 +135,13 @@ var APIEntries = []APIEntry{
 	{Name: "rep.to_json", Class: "replicant", Signature: "rep.to_json(value) -> string",
 		Summary: "The value as one line of JSON, under the rules of --json output.",
 		Params:  []APIField{p("value", "any", "")}, Returns: []APIField{p("", "string", "")}},
-	{Name: "rep.step", Class: "replicant", Signature: "rep.step(name, do, undo?) -> do's results",
-		Summary: "Runs do() now as a named step; undo runs if the procedure fails before its point of no return.",
-		Params:  []APIField{p("name", "string", ""), p("do", "fun(): any", ""), p("undo", "fun()?", "")}, Returns: []APIField{p("...", "any", "")}},
+	{Name: "rep.step", Class: "replicant", Signature: "rep.step(name, do, undo?, {check=}?) -> do's results",
+		Summary: "Runs do() now as a named step; undo runs if the procedure fails before its point of no return. " +
+			"A do() that fails with a timeout or a lost connection may have taken effect: it counts as done, " +
+			"unless check() returns false.",
+		Params: []APIField{p("name", "string", ""), p("do", "fun(): any", ""), p("undo", "fun()?", ""),
+			p("opts", "{check: fun(): boolean}?", "check reads whether the effect is in place, under a fresh deadline")},
+		Returns: []APIField{p("...", "any", "")}},
 	{Name: "rep.point_of_no_return", Class: "replicant", Signature: "rep.point_of_no_return(recovery?)",
 		Summary: "From here on the procedure goes forward only: no undo, the recovery text is reported on failure.",
 		Params:  []APIField{p("recovery", "string?", "how to finish by hand")}},
@@ -263,6 +268,10 @@ var APIEntries = []APIEntry{
 		Summary: "FLUSH TABLES WITH READ LOCK on a session of its own; lock_wait bounds the wait behind running statements.",
 		Params:  []APIField{p("opts", "{lock_wait?: "+durationType+"}?", "")}},
 	{Name: "server:unlock_tables", Class: "Server", Signature: "db:unlock_tables()", Summary: "Releases lock_tables."},
+	{Name: "server:settle", Class: "Server", Signature: "db:settle()",
+		Summary: "Kills this object's sessions whose statement was abandoned (a timeout, a cancel) and waits until " +
+			"the server lists them no more, so no statement sent earlier can still land; raises when the server " +
+			"does not answer."},
 	{Name: "server:errant_transactions", Class: "Server", Signature: "db:errant_transactions(primary_or_gtid, {limit=}) -> list, truncated",
 		Summary: "Transactions this replica has that the primary does not, each with where it is and its first statement.",
 		Params:  []APIField{p("primary", "Server|Gtid|string", ""), p("opts", "{limit?: integer}?", "at most limit (100), newest first")},
@@ -303,9 +312,11 @@ var APIEntries = []APIEntry{
 	{Name: "topology:errant", Class: "Topology", Signature: "topo:errant(db, against) -> {gtids=, reasons=}|nil",
 		Summary: "Nil when db could follow against; otherwise the errant GTIDs and why.",
 		Params:  []APIField{p("db", "Server", ""), p("against", "Server", "")}, Returns: []APIField{p("", "{gtids: Gtid, reasons: string[]}?", "")}},
-	{Name: "topology:recovery", Class: "Topology", Signature: "topo:recovery() -> {action=, server=, name=, reason=}",
-		Summary: "What recovery the tree needs (none, failover...), decided once in Go.",
-		Returns: []APIField{p("", "{action: string, server: Server?, name: string?, reason: string}", "")}},
+	{Name: "topology:recovery", Class: "Topology", Signature: "topo:recovery() -> {action=, server=, name=, reason=, gone=}",
+		Summary: "How an outage with no writable server ends, decided once in Go: action \"unfence\" (the fenced " +
+			"primary takes writes again), \"promote\" (server, ahead of it, has every reachable server's " +
+			"transactions and the servers in gone are dead), or nil with the reason recover must not act.",
+		Returns: []APIField{p("", "{action: string?, server: Server?, name: string?, reason: string, gone: string[]}", "")}},
 	{Name: "topology:falling_behind", Class: "Topology", Signature: "topo:falling_behind(earlier) -> problems",
 		Summary: "Replicas whose lag grew since an earlier topology, as problems.",
 		Params:  []APIField{p("earlier", "Topology", "")}, Returns: []APIField{p("", "table[]", "")}},

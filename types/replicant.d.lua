@@ -52,6 +52,7 @@ local Role = {}
 ---@field sqlstate string? the SQLSTATE
 ---@field message string the message
 ---@field where string the playbook's file:line
+---@field sent boolean? false when it failed while connecting: no statement reached the server
 local ReplicantError = {}
 
 --- What db:replica_status() returns, in one vocabulary for both flavors.
@@ -179,12 +180,13 @@ function replicant.raise(err) end
 ---@return string
 function replicant.to_json(value) end
 
---- Runs do() now as a named step; undo runs if the procedure fails before its point of no return.
+--- Runs do() now as a named step; undo runs if the procedure fails before its point of no return. A do() that fails with a timeout or a lost connection may have taken effect: it counts as done, unless check() returns false.
 ---@param name string
 ---@param fn fun(): any
 ---@param undo fun()?
+---@param opts {check: fun(): boolean}? check reads whether the effect is in place, under a fresh deadline
 ---@return any ...
-function replicant.step(name, fn, undo) end
+function replicant.step(name, fn, undo, opts) end
 
 --- From here on the procedure goes forward only: no undo, the recovery text is reported on failure.
 ---@param recovery string? how to finish by hand
@@ -420,6 +422,9 @@ function Server:lock_tables(opts) end
 --- Releases lock_tables.
 function Server:unlock_tables() end
 
+--- Kills this object's sessions whose statement was abandoned (a timeout, a cancel) and waits until the server lists them no more, so no statement sent earlier can still land; raises when the server does not answer.
+function Server:settle() end
+
 --- Transactions this replica has that the primary does not, each with where it is and its first statement.
 ---@param primary Server|Gtid|string
 ---@param opts {limit?: integer}? at most limit (100), newest first
@@ -501,8 +506,8 @@ function Topology:bystanders(primary, candidate, opts) end
 ---@return {gtids: Gtid, reasons: string[]}?
 function Topology:errant(db, against) end
 
---- What recovery the tree needs (none, failover...), decided once in Go.
----@return {action: string, server: Server?, name: string?, reason: string}
+--- How an outage with no writable server ends, decided once in Go: action "unfence" (the fenced primary takes writes again), "promote" (server, ahead of it, has every reachable server's transactions and the servers in gone are dead), or nil with the reason recover must not act.
+---@return {action: string?, server: Server?, name: string?, reason: string, gone: string[]}
 function Topology:recovery() end
 
 --- Replicas whose lag grew since an earlier topology, as problems.
