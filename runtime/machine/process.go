@@ -409,7 +409,7 @@ func (p *Process) waitGone(ctx context.Context, f serverFiles, pid int, d time.D
 		if time.Now().After(deadline) {
 			return false, nil
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := sleep(ctx, min(interval, max(time.Until(deadline), time.Millisecond))); err != nil {
 			return false, fmt.Errorf("waiting for pid %d to exit (still shutting down): %w", pid, err)
 		}
 	}

@@ -191,6 +191,21 @@ func procStateOf(pid int) (byte, bool) {
 	return proc.state, ok
 }
 
+// freeze SIGSTOPs the running server so that it cannot act on SIGTERM
+// within any grace period: an idle server with a tiny datadir was seen to
+// shut down inside the 20 ms between two checks, which made "outlasts its
+// grace" a race. A stopped process still dies of SIGKILL.
+func freeze(t *testing.T, ctx context.Context, p *Process) {
+	t.Helper()
+	pid, err := p.Pid(ctx)
+	if err != nil || pid == 0 {
+		t.Fatalf("Pid = %d, %v", pid, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A server that outlasts its grace period is killed, and Stop says so.
 func TestProcessStopKillsAfterGrace(t *testing.T) {
 	ts := newTestServer(t)
@@ -199,6 +214,7 @@ func TestProcessStopKillsAfterGrace(t *testing.T) {
 	if err := p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	freeze(t, ctx, p)
 	err := p.Stop(ctx)
 	t.Logf("Stop: %v", err)
 	if !errors.Is(err, ErrKilled) {
@@ -293,6 +309,7 @@ func TestProcessRestartAfterKill(t *testing.T) {
 	if err != nil || before == 0 {
 		t.Fatalf("Pid = %d, %v", before, err)
 	}
+	freeze(t, ctx, p)
 	err = p.Restart(ctx)
 	t.Logf("Restart: %v", err)
 	if !errors.Is(err, ErrKilled) {
