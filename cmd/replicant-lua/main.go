@@ -36,6 +36,7 @@ Usage:
   replicant-lua [flags] run NAME [-- ARGS...]           run a bundled procedure (%s)
   replicant-lua [flags] -e 'CODE' [-e 'CODE'...]        run one-liners in order, print what they return
   replicant-lua [flags] repl                            interactive Lua (default on a terminal)
+  replicant-lua [flags] watch [-d DEPLOYMENT...]        detect a failed primary and fail over (watch -h)
   replicant-lua sandbox COMMAND [flags]                 local servers for trying things out
   replicant-lua doc [NAME]                              procedures, modules and the Lua API
   replicant-lua help [COMMAND|PROCEDURE]                this text, or one command's
@@ -99,6 +100,9 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(rest) > 0 && rest[0] == "doc" {
 		return runDoc(rest[1:], stdout, stderr)
+	}
+	if len(rest) > 0 && rest[0] == "watch" {
+		return runWatch(ctx, g, rest[1:], stdout, stderr)
 	}
 	if len(rest) > 0 && rest[0] == "sandbox" {
 		ctx, stop := cancelOnSignal(ctx, stderr)
@@ -239,7 +243,7 @@ func dispatchRun(ctx context.Context, st *bindings.State, g globals, rest []stri
 		}
 		return runREPL(ctx, st, stdin, stdout, stderr), nil
 	}
-	return usageError(stderr, "unknown command %q (run, repl, sandbox, doc, help; -h for help)", rest[0])
+	return usageError(stderr, "unknown command %q (run, repl, watch, sandbox, doc, help; -h for help)", rest[0])
 }
 
 // usageError prints a command-line mistake and returns it with exitUsage.

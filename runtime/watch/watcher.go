@@ -54,6 +54,9 @@ type Options struct {
 	Log func(line string)
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// OnLook receives how long each discovery took (the metrics'
+	// histogram).
+	OnLook func(time.Duration)
 }
 
 // Record is what the watcher did about one incident.
@@ -79,6 +82,41 @@ type Status struct {
 	BlockedUntil time.Time `json:"blocked_until,omitempty"`
 	BlockReason  string    `json:"block_reason,omitempty"`
 	Failovers    int       `json:"failovers_total"`
+	// LookDuration is how long the last discovery took.
+	LookDuration time.Duration `json:"look_duration_ns"`
+	Servers      []ServerState `json:"servers"`
+}
+
+// ServerState is one server as the last discovery saw it.
+type ServerState struct {
+	Name       string `json:"name"`
+	Up         bool   `json:"up"`
+	Role       string `json:"role"`
+	ReadOnly   bool   `json:"read_only"`
+	Replica    bool   `json:"replica"`
+	IORunning  bool   `json:"io_running"`
+	SQLRunning bool   `json:"sql_running"`
+	Lag        *int64 `json:"lag_seconds"`
+	Heartbeats uint64 `json:"received_heartbeats"`
+	Error      string `json:"error,omitempty"`
+}
+
+func serverStates(t *topology.Topology) []ServerState {
+	var out []ServerState
+	for _, n := range t.Nodes() {
+		if n.Outside {
+			continue
+		}
+		s := ServerState{Name: n.Name, Up: n.Reachable(), Role: string(n.Role), ReadOnly: n.ReadOnly, Lag: n.Lag}
+		if n.Err != nil {
+			s.Error = n.Err.Error()
+		}
+		if r := n.Replica; r != nil && n.Reachable() {
+			s.Replica, s.IORunning, s.SQLRunning, s.Heartbeats = true, r.IORunning, r.SQLRunning, r.ReceivedHeartbeats
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // Watcher watches one cluster: a discovery every Interval, the verdicts
@@ -137,9 +175,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 // it every Interval; tests call it directly.
 func (w *Watcher) Look(ctx context.Context) {
 	ictx, cancel := context.WithTimeout(ctx, max(w.o.Interval*4, 2*time.Second))
+	began := time.Now()
 	top, err := w.o.Discover(ictx)
+	took := time.Since(began)
 	cancel()
 	now := w.o.Now()
+	if w.o.OnLook != nil {
+		w.o.OnLook(took)
+	}
 	if err != nil {
 		w.mu.Lock()
 		changed := w.status.LookError != err.Error()
@@ -154,6 +197,7 @@ func (w *Watcher) Look(ctx context.Context) {
 	w.mu.Lock()
 	before := w.status.Verdicts
 	w.status.Verdicts, w.status.LastLook, w.status.LookError = verdicts, now, ""
+	w.status.LookDuration, w.status.Servers = took, serverStates(top)
 	w.mu.Unlock()
 	for _, c := range Changes(before, verdicts) {
 		if c.Ended {
@@ -283,6 +327,7 @@ func (w *Watcher) Status() Status {
 	defer w.mu.Unlock()
 	st := w.status
 	st.Verdicts = append([]Verdict(nil), st.Verdicts...)
+	st.Servers = append([]ServerState(nil), st.Servers...)
 	for _, r := range []**Record{&st.Last, &st.Suppressed} {
 		if *r != nil {
 			c := **r
