@@ -123,9 +123,8 @@ func (s *State) repStep(L *lua.LState) int {
 	if s.proc.PastReturn() {
 		s.verifyLocks(L, name)
 	}
-	s.audit("step", name, nil)
+	// The procedure tells the audit log of the step as it starts and ends.
 	if err := s.proc.CheckedStep(L.Context(), name, doAction, undoAction, check); err != nil {
-		s.audit("step_failed", name, map[string]any{"error": s.errorText(err)})
 		reraise(L, err)
 	}
 	for _, v := range results {
@@ -150,21 +149,18 @@ func (s *State) repProcedure(L *lua.LState) int {
 	parent := s.proc
 	child := parent.Begin(name)
 	s.proc = child
-	s.audit("procedure", name, nil)
 	results, err := s.callLua(L, fn, args...)
 	s.proc = parent
 	failure := s.stepError(err)
 	if s.exit != nil && *s.exit == 0 {
 		failure = nil // os.exit(0) keeps the changes, as at the end of a playbook
 	}
-	if undoErr := parent.End(child, failure); undoErr != nil {
-		s.audit("undo_failed", name, map[string]any{"error": undoErr.Error()})
-	}
+	// End reports the procedure's end and its rollback to the audit log,
+	// each undo with its result; the report shows the undo failures.
+	_ = parent.End(child, failure)
 	if err != nil {
-		s.audit("procedure_failed", name, map[string]any{"error": s.errorText(err)})
 		reraise(L, err)
 	}
-	s.audit("procedure_done", name, nil)
 	for _, v := range results {
 		L.Push(v)
 	}
@@ -234,7 +230,7 @@ func (s *State) repPointOfNoReturn(L *lua.LState) int {
 	recovery := L.OptString(1, "")
 	s.verifyLocks(L, "point of no return")
 	s.proc.PointOfNoReturn(recovery)
-	s.audit("point_of_no_return", "", map[string]any{"recovery": recovery})
+	s.audit("point_of_no_return", s.proc.Name, map[string]any{"procedure": s.proc.Name, "recovery": recovery})
 	return 0
 }
 
