@@ -54,25 +54,32 @@ func (a *Audit) End(code int, err error) {
 	a.Event("run_end", "", d)
 }
 
-// secretName matches a name that holds a secret: password, passwd, pwd,
-// secret, token, in any case and as part of a longer name
+// secretWord matches a word that names a secret: password, passwd, pwd,
+// pw, secret, token, in any case and as part of a longer name
 // (master_password, --repl-secret).
-var secretName = regexp.MustCompile(`(?i)(pass(word|wd)?|pwd|secret|token)`)
+var secretWord = regexp.MustCompile(`(?i)(pass(word|wd)?|pwd|\bpw\b|_pw\b|secret|token)`)
 
 // SecretName reports whether an option, flag or key named name holds a
 // secret, whose value the audit log never shows.
-func SecretName(name string) bool { return secretName.MatchString(name) }
+func SecretName(name string) bool { return secretWord.MatchString(name) }
 
 // secretAssignment is a secret's name, then = or :, then its value, as a
 // command line, Lua or SQL text writes it: `--password=x`,
 // `password = "x"`, `MASTER_PASSWORD='x'`.
-var secretAssignment = regexp.MustCompile(`(?i)((?:pass(?:word|wd)?|pwd|secret|token)\w*["']?\s*[=:]\s*)` +
+var secretAssignment = regexp.MustCompile(`(?i)((?:pass(?:word|wd)?|pwd|\bpw|secret|token)\w*["']?\s*[=:]\s*)` +
 	`("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;})]+)`)
+
+// literal is a quoted string of Lua or SQL on one line.
+var literal = regexp.MustCompile(`"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'`)
 
 // RedactCommand returns argv with the values of secrets replaced: the
 // value after a secret's name and = or : inside any argument, the argument
-// after a flag that names a secret ("--password x"), and the password
-// literals of SQL text (flavor.Redact).
+// after a flag that names a secret ("--password x"), the password
+// literals of SQL text (flavor.Redact), and, failing closed, every quoted
+// string on a line of an argument (-e code) that names a secret or an
+// IDENTIFIED clause, but SQL text: cfg:set("client", "password", "x")
+// loses all three, db:exec("CREATE USER u IDENTIFIED BY ?", "x") only "x". A secret a script keeps in a variable set on
+// another line is not recognised: deployment files keep secrets instead.
 func RedactCommand(argv []string) []string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
@@ -80,10 +87,30 @@ func RedactCommand(argv []string) []string {
 			out[i] = server.Redacted
 			continue
 		}
-		a = flavor.Redact(a)
-		out[i] = secretAssignment.ReplaceAllString(a, "${1}"+server.Redacted)
+		a = secretAssignment.ReplaceAllString(flavor.Redact(a), "${1}"+server.Redacted)
+		lines := strings.Split(a, "\n")
+		for j, l := range lines {
+			if mentionsSecret(l) {
+				lines[j] = literal.ReplaceAllStringFunc(l, func(lit string) string {
+					// SQL text stays: its password literals are gone already.
+					if sqlText(lit) || lit[1:len(lit)-1] == server.Redacted {
+						return lit
+					}
+					return lit[:1] + server.Redacted + lit[:1]
+				})
+			}
+		}
+		out[i] = strings.Join(lines, "\n")
 	}
 	return out
+}
+
+// sqlText is a quoted string of several words that names a secret: a
+// statement, which flavor.Redact has seen.
+func sqlText(lit string) bool { return strings.ContainsAny(lit, " \t") && mentionsSecret(lit) }
+
+func mentionsSecret(s string) bool {
+	return secretWord.MatchString(s) || strings.Contains(strings.ToUpper(s), "IDENTIFIED")
 }
 
 // isSecretFlag is a flag without its value ("--password"), whose value is

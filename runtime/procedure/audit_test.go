@@ -66,15 +66,19 @@ func TestAuditHeaderFooter(t *testing.T) {
 
 func TestRedactCommand(t *testing.T) {
 	cases := map[string]string{
-		"--password=hunter2":                         "--password=<redacted>",
-		"repl_password=hunter2":                      "repl_password=<redacted>",
-		`repl_user = { password = "hunter2" }`:       `repl_user = { password = <redacted> }`,
-		"CHANGE MASTER TO MASTER_PASSWORD='hunter2'": "CHANGE MASTER TO MASTER_PASSWORD=<redacted>",
-		"CREATE USER u IDENTIFIED BY 'hunter2'":      "CREATE USER u IDENTIFIED BY '<redacted>'",
-		"token: hunter2":                             "token: <redacted>",
-		"--timeout=5m":                               "--timeout=5m",
-		"switchover":                                 "switchover",
-		`{ secret_key = 'a\'b', to = "db2" }`:        `{ secret_key = <redacted>, to = "db2" }`,
+		"--password=hunter2":                                  "--password=<redacted>",
+		"repl_password=hunter2":                               "repl_password=<redacted>",
+		`repl_user = { password = "hunter2" }`:                `repl_user = { password = <redacted> }`,
+		"CHANGE MASTER TO MASTER_PASSWORD='hunter2'":          "CHANGE MASTER TO MASTER_PASSWORD=<redacted>",
+		"CREATE USER u IDENTIFIED BY 'hunter2'":               "CREATE USER u IDENTIFIED BY '<redacted>'",
+		"token: hunter2":                                      "token: <redacted>",
+		"--timeout=5m":                                        "--timeout=5m",
+		"switchover":                                          "switchover",
+		`{ secret_key = 'a\'b', to = "db2" }`:                 `{ secret_key = <redacted>, to = "<redacted>" }`,
+		`cfg:set("mysqladmin", "password", "hunter2")`:        `cfg:set("<redacted>", "<redacted>", "<redacted>")`,
+		`db:exec("CREATE USER u IDENTIFIED BY ?", 'hunter2')`: `db:exec("CREATE USER u IDENTIFIED BY ?", '<redacted>')`,
+		`db:exec("SELECT 1", "x-Pw")`:                         `db:exec("<redacted>", "<redacted>")`,
+		"local pw = \"hunter2\"\nprint(\"db2\")":              "local pw = <redacted>\nprint(\"db2\")",
 	}
 	for in, want := range cases {
 		if got := RedactCommand([]string{in})[0]; got != want {
