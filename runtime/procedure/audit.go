@@ -116,7 +116,10 @@ func (a *Audit) Statement(st server.Statement) {
 // "rollback", "point_of_no_return", "log", "shell" and the like, with a
 // name and free-form details.
 func (a *Audit) Event(typ, name string, details map[string]any) {
-	rec := map[string]any{"run_id": a.runID, "time": timestamp(time.Now()), "type": typ, "name": name}
+	rec := map[string]any{"run_id": a.runID, "time": timestamp(time.Now()), "type": typ}
+	if name != "" {
+		rec["name"] = name
+	}
 	for k, v := range details {
 		if err, ok := v.(error); ok {
 			v = err.Error()
