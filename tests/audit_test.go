@@ -66,7 +66,7 @@ func fileHasNoSecrets(t *testing.T, path string, secrets ...string) {
 func TestAuditReconstructsFailedSwitchover(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	file := filepath.Join(t.TempDir(), "audit.jsonl")
-	const userPw = "Aud1t-Us3r-Pw"
+	const userPw, literalPw = "Aud1t-Us3r-Pw", "L1teral-Pw"
 	r := run(t, "", nil, "-d", sb.DeploymentPath, "--audit", file, "-e", `
 local rep = require "replicant"
 local db1, db2 = rep.server("db1"), rep.server("db2")
@@ -74,6 +74,8 @@ db1:exec("CREATE DATABASE IF NOT EXISTS aud")
 db1:exec("CREATE TABLE IF NOT EXISTS aud.t (id INT PRIMARY KEY, v VARCHAR(20))")
 db1:exec("INSERT INTO aud.t VALUES (?, ?)", 41, "forty-one")
 db1:exec("CREATE USER IF NOT EXISTS 'aud'@'%' IDENTIFIED BY ?", "`+userPw+`")
+-- Refused (db3's replication runs), and audited without its literal.
+assert(not pcall(rep.server("db3").exec, rep.server("db3"), "CHANGE MASTER TO MASTER_PASSWORD='`+literalPw+`'"))
 require("replicant.switchover").run { to = "db2", max_block = "5s", on_step = function(name)
   if name == "fence db1: read_only" then
     db2:exec("STOP SLAVE SQL_THREAD")
@@ -92,7 +94,7 @@ end }`)
 	}
 	execAll(t, connect(t, sb, sb.Instances[1]), "START SLAVE SQL_THREAD")
 
-	fileHasNoSecrets(t, file, append(secrets(t, sb), userPw)...)
+	fileHasNoSecrets(t, file, append(secrets(t, sb), userPw, literalPw)...)
 	runs, byRun := readAudit(t, file)
 	if len(runs) != 2 {
 		t.Fatalf("%d run ids in the file, want 2: %v", len(runs), runs)
