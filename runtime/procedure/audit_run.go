@@ -87,7 +87,9 @@ func RedactCommand(argv []string) []string {
 			out[i] = server.Redacted
 			continue
 		}
-		a = secretAssignment.ReplaceAllString(flavor.Redact(a), "${1}"+server.Redacted)
+		// Names first: flavor.Redact cuts a double-quoted Lua string off
+		// with the rest of the code.
+		a = flavor.Redact(secretAssignment.ReplaceAllString(a, "${1}"+server.Redacted))
 		lines := strings.Split(a, "\n")
 		for j, l := range lines {
 			if mentionsSecret(l) {
