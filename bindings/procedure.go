@@ -377,7 +377,7 @@ func (s *State) repShell(L *lua.LState) int {
 	cmd.Stderr = &stderr
 	start := time.Now()
 	out, err := cmd.Output()
-	s.audit("shell", cmdline, map[string]any{"duration_ms": time.Since(start).Milliseconds(), "error": err})
+	s.audit("shell", procedure.RedactCommand([]string{cmdline})[0], map[string]any{"duration_ms": time.Since(start).Milliseconds(), "error": err})
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if ctx.Err() != nil {

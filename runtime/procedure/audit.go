@@ -106,6 +106,9 @@ func (a *Audit) Statement(st server.Statement) {
 	if st.Kind != "" {
 		rec.Type = st.Kind
 	}
+	if st.Kind == server.KindShell {
+		rec.SQL = RedactCommand([]string{st.SQL})[0] // a hook's command line may carry a secret
+	}
 	if st.Err != nil {
 		rec.Error = st.Err.Error()
 	}

@@ -67,7 +67,7 @@ func SecretName(name string) bool { return secretWord.MatchString(name) }
 // command line, Lua or SQL text writes it: `--password=x`,
 // `password = "x"`, `MASTER_PASSWORD='x'`.
 var secretAssignment = regexp.MustCompile(`(?i)((?:pass(?:word|wd)?|pwd|\bpw|secret|token)\w*["']?\s*[=:]\s*)` +
-	`("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;})]+)`)
+	`("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,;})"']+)`)
 
 // literal is a quoted string of Lua or SQL on one line.
 var literal = regexp.MustCompile(`"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'`)

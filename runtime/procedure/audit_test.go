@@ -159,7 +159,7 @@ func TestAuditStatementValues(t *testing.T) {
 	a.Statement(server.Statement{Server: "db1", SQL: "INSERT INTO t VALUES (?, ?)", Args: 2, Values: []any{int64(7), "x<y"},
 		Start: time.Now(), Duration: 1500 * time.Microsecond, Rows: 1})
 	a.Statement(server.Statement{Server: "db1", SQL: "restart (through local)", Planned: true, Kind: server.KindMachine})
-	a.Statement(server.Statement{Server: "db1", SQL: "sh -c true", Planned: true, Kind: server.KindShell})
+	a.Statement(server.Statement{SQL: `sh -c "lb-switch --token=hunter2"`, Planned: true, Kind: server.KindShell})
 	ls := lines(t, buf.Bytes(), a.RunID())
 	if len(ls) != 2 {
 		t.Fatalf("a planned machine action is the machine's to log, a shell hook the statement's:\n%s", buf.String())
@@ -170,7 +170,7 @@ func TestAuditStatementValues(t *testing.T) {
 	if !strings.Contains(buf.String(), `"x<y"`) {
 		t.Errorf("HTML escapes in the log: %s", buf.String())
 	}
-	if ls[1]["type"] != "shell" || ls[1]["planned"] != true {
+	if ls[1]["type"] != "shell" || ls[1]["planned"] != true || ls[1]["sql"] != `sh -c "lb-switch --token=<redacted>"` {
 		t.Errorf("planned hook %v", ls[1])
 	}
 }

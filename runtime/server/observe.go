@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -115,6 +116,15 @@ func secretValues(query string) bool {
 	return strings.Contains(u, "PASSWORD") || strings.Contains(u, "IDENTIFIED")
 }
 
+// logFloat is f, or its text when JSON has no number for it (NaN, ±Inf):
+// one such value must not stop the audit log.
+func logFloat(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Sprint(f)
+	}
+	return f
+}
+
 // logValues are args as a log shows them, or nil for none.
 func logValues(query string, args []any) []any {
 	if len(args) == 0 {
@@ -128,8 +138,12 @@ func logValues(query string, args []any) []any {
 			continue
 		}
 		switch v := a.(type) {
-		case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 			out[i] = v
+		case float64:
+			out[i] = logFloat(v)
+		case float32:
+			out[i] = logFloat(float64(v))
 		case []byte:
 			out[i] = string(v)
 		case time.Time:

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -22,6 +23,7 @@ func TestLogValues(t *testing.T) {
 		{"CREATE USER ? IDENTIFIED BY ?", []any{"u", "hunter2"}, "[<redacted> <redacted>]"},
 		{"SET PASSWORD FOR u = PASSWORD(?)", []any{"hunter2"}, "[<redacted>]"},
 		{"SELECT 1", nil, "[]"},
+		{"SELECT ?, ?", []any{math.NaN(), math.Inf(-1)}, "[NaN -Inf]"},
 	}
 	for _, c := range cases {
 		if got := fmt.Sprint(logValues(c.query, c.args)); got != c.want {
