@@ -28,7 +28,10 @@ type Config struct {
 	Verbose    bool
 	DryRun     bool      // record changing statements instead of running them
 	Audit      io.Writer // JSON lines of every statement and step; nil for none
-	Yes        bool      // rep.confirm answers yes
+	// Command is the command line, program name first, for the audit
+	// log's header (with secrets redacted there).
+	Command []string
+	Yes     bool // rep.confirm answers yes
 	// ForceLock grants rep.lock with fewer than a majority of the
 	// servers: the operator knows the others are down.
 	ForceLock bool
@@ -306,9 +309,9 @@ func (s *State) finish(err error) error {
 	}
 	var undoErr error
 	if s.proc.Pending() > 0 {
-		s.audit("rollback", "", nil)
-		undoErr = s.proc.Rollback()
+		undoErr = s.proc.Rollback(err)
 	}
+	s.failure = err.Error() // the audit log's footer gives it without the report
 	report := "procedure steps:\n" + s.bundledPathsOut(s.proc.Report())
 	if undoErr != nil {
 		report += "Some undo failed; check those servers by hand.\n"

@@ -160,7 +160,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 	}
 	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
-		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json}
+		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json, Command: os.Args}
 	if g.audit != "" {
 		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -182,6 +182,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 	if st.PrintPlan(human) && code == exitOK {
 		fmt.Fprintln(human, "dry run: nothing was changed")
 	}
+	st.EndAudit(code, runErr)
 	if err := st.AuditErr(); err != nil {
 		fmt.Fprintln(stderr, "replicant-lua: writing the audit log:", err)
 		if code == exitOK {
