@@ -133,10 +133,18 @@ func runIncident(ctx context.Context, wc WatchConfig, inc watch.Incident) error 
 	st := New(ctx, cfg)
 	defer st.Close()
 	st.setIncident(inc)
+	var err error
 	if wc.Playbook != "" {
-		return tidyRunError(st.RunFile(wc.Playbook, nil))
+		err = st.RunFile(wc.Playbook, nil)
+	} else {
+		err = st.RunStdlib("failover", []string{"--dead", inc.Verdict.Server})
 	}
-	return tidyRunError(st.RunStdlib("failover", []string{"--dead", inc.Verdict.Server}))
+	code := 0
+	if err != nil {
+		code = 1
+	}
+	st.EndAudit(code, err) // the audit's footer: each incident is a run of its own there
+	return tidyRunError(err)
 }
 
 // demote makes a server read-only and ends its client sessions, the
@@ -146,6 +154,7 @@ func demote(ctx context.Context, wc WatchConfig, name string) error {
 	cfg.Yes, cfg.Confirm, cfg.JSON, cfg.DryRun = true, nil, false, false
 	st := New(ctx, cfg)
 	defer st.Close()
+	defer func() { st.EndAudit(0, nil) }()
 	return tidyRunError(st.RunString(fmt.Sprintf(
 		"local db = rep.server(%q); db:set_read_only(true); db:kill_connections()", name), "(watch: demote)"))
 }
