@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Position is a place in a binary log. It has the same fields as
@@ -94,6 +95,14 @@ type ReplicaStatus struct {
 
 	SQLDelay          int64  // SQL_Delay, seconds
 	SQLRemainingDelay *int64 // SQL_Remaining_Delay; nil unless waiting out the delay
+
+	// ConnectRetry is Connect_Retry: seconds between the receiver's
+	// attempts to reach a lost source.
+	ConnectRetry int64
+	// HeartbeatPeriod is MariaDB's Slave_heartbeat_period (SHOW ALL SLAVES
+	// STATUS only), to the millisecond; nil where the status does not say
+	// (MySQL keeps it in performance_schema).
+	HeartbeatPeriod *time.Duration
 }
 
 // Column names, old (MySQL before 8.0.22 and every MariaDB) then new.
@@ -152,6 +161,8 @@ func ParseReplicaStatus[R ~map[string]V, V any](row R) (ReplicaStatus, error) {
 	st.AutoPosition = r.int("Auto_Position") == 1 || (st.UsingGTID != "" && !strings.EqualFold(st.UsingGTID, "No"))
 	st.SQLDelay = r.int("SQL_Delay")
 	st.SQLRemainingDelay = r.nullInt("SQL_Remaining_Delay")
+	st.ConnectRetry = r.int("Connect_Retry")
+	st.HeartbeatPeriod = r.seconds("Slave_heartbeat_period")
 	if st.SourcePort < 0 || st.SourcePort > 65535 {
 		return st, fmt.Errorf("replica status: port %d out of range", st.SourcePort)
 	}
@@ -223,6 +234,33 @@ func (r *statusReader) nullInt(names ...string) *int64 {
 	n, err := r.fs.nullInt(names...)
 	r.keep(err)
 	return n
+}
+
+// seconds reads a column of decimal seconds ("30.000") to the
+// millisecond; nil when it is absent or NULL.
+func (r *statusReader) seconds(name string) *time.Duration {
+	v, _, ok := r.fs.get(name)
+	if !ok || v == nil {
+		return nil
+	}
+	if f, ok := v.(float64); ok { // the driver hands a DOUBLE column (this one is) out as float64
+		v = strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	text, _, err := textValue(v)
+	if err != nil {
+		r.keep(fmt.Errorf("column %s: %w", name, err))
+		return nil
+	}
+	if text == "" || strings.EqualFold(text, "NULL") {
+		return nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || f < 0 {
+		r.keep(fmt.Errorf("%s: %q is not a number of seconds", name, text))
+		return nil
+	}
+	d := time.Duration(f*1000+0.5) * time.Millisecond
+	return &d
 }
 
 // position reads a file column and a position column, each under its old

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func i64(n int64) *int64 { return &n }
@@ -22,7 +23,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			ReadPosition:  Position{"mysql-bin.000001", 1168}, ExecPosition: Position{"mysql-bin.000001", 1168},
 			RelayPosition:  Position{"relay-bin.000002", 1467},
 			RetrievedGTIDs: "0-1-5", ExecutedGTIDs: "0-1-5", UsingGTID: "Slave_Pos", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 60, HeartbeatPeriod: dur(30 * time.Second),
 		}},
 		{"mariadb 10.11 sql error", mariadbSQLError, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 39401, SourceServerID: 1,
@@ -43,7 +44,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 				"message: Access denied for user 'repl'@'127.0.0.1' (using password: YES)",
 			ReadPosition: Position{"mysql-bin.000001", 1168}, ExecPosition: Position{"mysql-bin.000001", 1168},
 			RelayPosition: Position{"relay-bin.000001", 4}, UsingGTID: "No",
-			SQLDelay: 3600, SQLRemainingDelay: i64(1200),
+			SQLDelay: 3600, SQLRemainingDelay: i64(1200), ConnectRetry: 1,
 		}},
 		{"mysql 5.7", mysql57, ReplicaStatus{
 			SourceHost: "localhost", SourcePort: 13000, SourceUser: "repl", SourceServerID: 1,
@@ -55,7 +56,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"replica-relay-bin.000003", 1508},
 			RetrievedGTIDs: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5",
 			ExecutedGTIDs:  "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 60,
 		}},
 		{"mysql 8.0.22+", mysql84, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 13000, SourceUser: "root", SourceServerID: 1,
@@ -67,7 +68,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"slave-relay-bin.000002", 1145},
 			RetrievedGTIDs: "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3",
 			ExecutedGTIDs:  "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 1,
 		}},
 	}
 	for _, tt := range tests {
@@ -275,4 +276,34 @@ func FuzzParseReplicaStatus(f *testing.F) {
 			t.Fatalf("running flags of %q/%q: %v/%v", io, sqlThread, st.IORunning, st.SQLRunning)
 		}
 	})
+}
+
+// Slave_heartbeat_period is decimal seconds; a malformed one is an error,
+// an absent one nil.
+func TestParseReplicaStatusHeartbeat(t *testing.T) {
+	base := map[string]string{"Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes"}
+	for text, want := range map[string]time.Duration{"2.500": 2500 * time.Millisecond, "0.001": time.Millisecond, "30": 30 * time.Second} {
+		row := map[string]string{"Slave_heartbeat_period": text}
+		for k, v := range base {
+			row[k] = v
+		}
+		st, err := ParseReplicaStatus(row)
+		if err != nil || st.HeartbeatPeriod == nil || *st.HeartbeatPeriod != want {
+			t.Errorf("%q: got %v, %v; want %v", text, st.HeartbeatPeriod, err, want)
+		}
+	}
+	typed := map[string]any{"Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes", "Slave_heartbeat_period": 2.5}
+	if st, err := ParseReplicaStatus(typed); err != nil || st.HeartbeatPeriod == nil || *st.HeartbeatPeriod != 2500*time.Millisecond {
+		t.Errorf("float64 2.5: got %v, %v", st.HeartbeatPeriod, err)
+	}
+	if st, err := ParseReplicaStatus(base); err != nil || st.HeartbeatPeriod != nil {
+		t.Errorf("no column: got %v, %v", st.HeartbeatPeriod, err)
+	}
+	row := map[string]string{"Slave_heartbeat_period": "soon"}
+	for k, v := range base {
+		row[k] = v
+	}
+	if _, err := ParseReplicaStatus(row); err == nil {
+		t.Error("a heartbeat period of \"soon\" was accepted")
+	}
 }
