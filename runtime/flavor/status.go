@@ -243,7 +243,7 @@ func (r *statusReader) seconds(name string) *time.Duration {
 	if !ok || v == nil {
 		return nil
 	}
-	if f, ok := v.(float64); ok { // the driver hands a DOUBLE column (this one is) out as float64
+	if f, ok := v.(float64); ok { // a floating-point column: the driver hands it out as float64
 		v = strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	text, _, err := textValue(v)
