@@ -119,7 +119,8 @@ function M.run(opts)
   if dry then
     say("would back up %s (%s) into %s", from:name(), image.method, dir)
   else
-    say("backup of %s taken: %s at %s (%s bytes)", from:name(), dir, tostring(image.gtid), tostring(image.payload_size))
+    local at = image.gtid:is_empty() and "an empty GTID set" or "GTID " .. tostring(image.gtid)
+    say("backup of %s taken: %s (%s, %s bytes)", from:name(), dir, at, tostring(image.payload_size))
   end
 
   local restored = rep.step("restore into " .. target:name(), function()
