@@ -206,7 +206,8 @@ func (s *State) remoteMachine(L *lua.LState, sv *server.Server) machine.Host {
 	return m
 }
 
-// closingController drops the server's connections when it stops.
+// closingController drops the server's connections when it stops, and
+// reports its stop and start as waits, as db:stop() and db:start() do.
 type closingController struct {
 	machine.Machine
 	sv *server.Server
@@ -214,7 +215,15 @@ type closingController struct {
 
 func (c closingController) Stop(ctx context.Context) error {
 	c.sv.Close()
+	pw := c.sv.BeginWait("waiting for "+c.sv.Name()+" to stop", 0)
+	defer pw.End()
 	return c.Machine.Stop(ctx)
+}
+
+func (c closingController) Start(ctx context.Context) error {
+	pw := c.sv.BeginWait("waiting for "+c.sv.Name()+" to start", 0)
+	defer pw.End()
+	return c.Machine.Start(ctx)
 }
 
 // luaController calls the script's stop and start functions. Restore
