@@ -87,7 +87,7 @@ var replicaStatusFields = []APIField{
 	{"ssl_allowed", "string", ""}, {"ssl_ca", "string", ""}, {"ssl_verify_server_cert", "boolean", ""},
 	{"sql_delay", "integer", "the applier's delay in seconds"},
 	{"connect_retry", "integer", "seconds between the receiver's reconnect attempts"},
-	{"heartbeat", "number?", "the heartbeat period in seconds (MariaDB; nil on MySQL)"},
+	{"heartbeat", "number?", "the heartbeat period in seconds (MariaDB; nil on MySQL, and when heartbeats are off)"},
 }
 
 var nodeFields = []APIField{
@@ -318,10 +318,12 @@ var APIEntries = []APIEntry{
 	{Name: "topology:errant", Class: "Topology", Signature: "topo:errant(db, against) -> {gtids=, reasons=}|nil",
 		Summary: "Nil when db could follow against; otherwise the errant GTIDs and why.",
 		Params:  []APIField{p("db", "Server", ""), p("against", "Server", "")}, Returns: []APIField{p("", "{gtids: Gtid, reasons: string[]}?", "")}},
-	{Name: "topology:recovery", Class: "Topology", Signature: "topo:recovery() -> {action=, server=, name=, reason=, gone=}",
+	{Name: "topology:recovery", Class: "Topology", Signature: "topo:recovery(fenced?) -> {action=, server=, name=, reason=, gone=}",
 		Summary: "How an outage with no writable server ends, decided once in Go: action \"unfence\" (the fenced " +
 			"primary takes writes again), \"promote\" (server, ahead of it, has every reachable server's " +
-			"transactions and the servers in gone are dead), or nil with the reason recover must not act.",
+			"transactions and the servers in gone are dead), or nil with the reason recover must not act. " +
+			"fenced names the fenced primary when it replicates from no one and the tree's primary is a dead candidate.",
+		Params:  []APIField{p("fenced", "Server|string?", "the primary a switchover fenced, when it is not the tree's primary")},
 		Returns: []APIField{p("", "{action: string?, server: Server?, name: string?, reason: string, gone: string[]}", "")}},
 	{Name: "topology:falling_behind", Class: "Topology", Signature: "topo:falling_behind(earlier) -> problems",
 		Summary: "Replicas whose lag grew since an earlier topology, as problems.",

@@ -118,14 +118,21 @@ func (s *State) topoErrant(L *lua.LState) int {
 	return 1
 }
 
-// topo:recovery() → {action=, server=, name=, reason=, gone=}: action is
-// "unfence" when the fenced primary (server) may take writes again, since
-// no reachable server has a transaction it lacks; "promote" when server,
-// ahead of the fenced primary, has every transaction a reachable server
-// has and the servers in gone (names) are dead; nil when recover must not
-// act, and reason says why.
+// topo:recovery(fenced?) → {action=, server=, name=, reason=, gone=}:
+// action is "unfence" when the fenced primary (server) may take writes
+// again, since no reachable server has a transaction it lacks; "promote"
+// when server, ahead of the fenced primary, has every transaction a
+// reachable server has and the servers in gone (names) are dead; nil when
+// recover must not act, and reason says why. fenced names the fenced
+// primary when it is not the tree's (the switchover's candidate died
+// after others followed it).
 func (s *State) topoRecovery(L *lua.LState) int {
-	r := checkTopology(L, 1).Recovery()
+	top := checkTopology(L, 1)
+	var fenced *topology.Node
+	if L.Get(2) != lua.LNil {
+		fenced = s.nodeArg(L, top, 2)
+	}
+	r := top.RecoveryOf(fenced)
 	t := L.NewTable()
 	if r.Action != "" {
 		t.RawSetString("action", lua.LString(r.Action))

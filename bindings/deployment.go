@@ -97,6 +97,11 @@ func LoadDeployment(ctx context.Context, path string, ask Ask) (*deploy.Deployme
 		if errors.As(err, &apiErr) && apiErr.Type == lua.ApiErrorFile {
 			return nil, fmt.Errorf("deployment %s: cannot read it: %v", path, apiErr.Cause)
 		}
+		if errors.As(err, &apiErr) {
+			// The message only: the traceback of a deployment file (an
+			// env or file secret that is missing) is noise to the operator.
+			return nil, fmt.Errorf("deployment %s", apiErr.Object.String())
+		}
 		return nil, fmt.Errorf("deployment %v", err)
 	}
 	t, ok := L.Get(-1).(*lua.LTable)
@@ -105,6 +110,12 @@ func LoadDeployment(ctx context.Context, path string, ask Ask) (*deploy.Deployme
 	}
 	d, err := decodeDeployment(t, path)
 	if err != nil {
+		var uk *unknownKeyError
+		if src, rerr := os.ReadFile(path); rerr == nil && errors.As(err, &uk) {
+			if line := keyLine(string(src), uk.Key, uk.Within); line > 0 {
+				return nil, fmt.Errorf("deployment %s:%d: %w", path, line, err)
+			}
+		}
 		return nil, fmt.Errorf("deployment %s: %w", path, err)
 	}
 	return d, d.Validate()
@@ -158,6 +169,10 @@ func decodeDeployment(t *lua.LTable, path string) (*deploy.Deployment, error) {
 func decodeServer(name string, t *lua.LTable) (deploy.Server, error) {
 	sv := deploy.Server{Name: name}
 	if err := validateOptions(t, serverKeys); err != nil {
+		var uk *unknownKeyError
+		if errors.As(err, &uk) {
+			uk.Within = name
+		}
 		return sv, fmt.Errorf("server %s: %w", name, err)
 	}
 	o := options{t: t}

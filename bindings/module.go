@@ -7,7 +7,8 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// Version is the tool's version, set by the command at build time.
+// Version is the tool's version (rep.version): the command sets it to the
+// module version the Go toolchain recorded in the binary.
 var Version = "dev"
 
 // newModule builds the replicant module. Scripts get a read-only proxy: a

@@ -3,7 +3,6 @@ package bindings
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -65,7 +64,7 @@ func validateOptions(t *lua.LTable, spec optSpec) error {
 		key, isString := k.(lua.LString)
 		kind, known := spec[string(key)]
 		if !isString || !known {
-			err = fmt.Errorf("unknown option %s (valid: %s)", k, strings.Join(spec.keys(), ", "))
+			err = &unknownKeyError{Key: k.String(), Valid: spec.keys()}
 			return
 		}
 		if !kind.accepts(v) {

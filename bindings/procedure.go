@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -414,6 +415,9 @@ func (s *State) repConfirm(L *lua.LState) int {
 		L.RaiseError("confirm: %q needs an answer and there is no terminal; run with --yes", text)
 	}
 	ok, err := s.cfg.Confirm(text)
+	if errors.Is(err, io.EOF) {
+		L.RaiseError("confirm: %q got no answer (the input ended); run with --yes to agree without being asked", text)
+	}
 	if err != nil {
 		L.RaiseError("confirm: %v", err)
 	}

@@ -195,7 +195,7 @@ func compileError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &SyntaxError{Message: strings.TrimSpace(err.Error())}
+	return &SyntaxError{Message: syntaxMessage(err, 0)}
 }
 
 // evaluate runs one chunk under a context of its own, derived from the
@@ -230,22 +230,38 @@ func (s *State) evaluate(ctx context.Context, fn *lua.LFunction, opts REPLOption
 	for i := range n {
 		vals[i] = s.L.Get(base + 1 + i)
 	}
-	width := opts.Width
+	fmt.Fprint(s.cfg.Stdout, s.formatValues(vals, opts.Width))
+	return nil
+}
+
+// formatValues is how the REPL (and -e) shows what a chunk returned: a
+// result set as an aligned table (vertical when it is too wide for width
+// columns), anything else as Pretty shows it, tab-separated; nothing for
+// no values.
+func (s *State) formatValues(vals []lua.LValue, width int) string {
 	if width <= 0 {
 		width = 80
 	}
 	if text, ok := s.resultTable(vals, width); ok {
-		fmt.Fprint(s.cfg.Stdout, text)
-		return nil
+		return text
 	}
-	if n > 0 {
-		parts := make([]string, n)
-		for i := range n {
-			parts[i] = s.Pretty(s.L.Get(base + 1 + i))
-		}
-		fmt.Fprintln(s.cfg.Stdout, strings.Join(parts, "\t"))
+	if len(vals) == 0 {
+		return ""
 	}
-	return nil
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = s.Pretty(v)
+	}
+	return strings.Join(parts, "\t") + "\n"
+}
+
+// ResultCount is how many values the chunks run so far returned.
+func (s *State) ResultCount() int { return len(s.results) }
+
+// FormatResults shows the values returned since the first from of them,
+// as the REPL shows a chunk's values: -e 'return x' prints x.
+func (s *State) FormatResults(from, width int) string {
+	return s.formatValues(s.results[from:], width)
 }
 
 // evaluateProcedure runs a chunk as a procedure of its own: when it
@@ -292,6 +308,7 @@ func (s *State) runErrorMessage(err error, evalCtx context.Context) string {
 		} else {
 			msg = s.Pretty(apiErr.Object)
 		}
+		msg = s.bundledPathsOut(msg)
 		if s.cfg.Verbose && apiErr.StackTrace != "" {
 			msg += "\n" + apiErr.StackTrace
 		}

@@ -119,7 +119,7 @@ func TestREPLReportsErrorsAndGoesOn(t *testing.T) {
 		t.Errorf("stdout: %q", out)
 	}
 	for _, want := range []string{
-		"stdin line:1(column:5) near '=':   syntax error",
+		"stdin:1: syntax error near '='",
 		"unterminated string",
 		"near 'end'",
 		"stdin:1: boom",
@@ -176,7 +176,7 @@ func TestREPLBanner(t *testing.T) {
 
 func TestREPLUnfinishedAtEOF(t *testing.T) {
 	_, errOut, _, err := replRun(t, REPLOptions{}, `function f()`)
-	if err != nil || !strings.Contains(errOut, "at EOF") {
+	if err != nil || !strings.Contains(errOut, "stdin:1: syntax error at the end of the file") {
 		t.Errorf("err %v stderr %q", err, errOut)
 	}
 }

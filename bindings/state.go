@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -143,6 +144,7 @@ func (s *State) setupGlobals() {
 		return 1
 	})
 	L.SetGlobal("replicant", mod)
+	L.SetGlobal("rep", mod) // as in the REPL and the docs' examples; playbooks still require it
 	s.installStdlibLoader()
 	// package.path is explicit: the current directory only. RunFile adds
 	// the script's own directory in front.
@@ -154,11 +156,18 @@ func (s *State) setupGlobals() {
 }
 
 // print writes to the configured stdout, so tests and the REPL capture it.
+// A table prints as its contents (Pretty), not as "table: 0x…": print(row)
+// is how an operator looks at a row.
 func (s *State) print(L *lua.LState) int {
 	n := L.GetTop()
 	parts := make([]string, n)
 	for i := 1; i <= n; i++ {
-		parts[i-1] = L.ToStringMeta(L.Get(i)).String()
+		v := L.Get(i)
+		if t, ok := v.(*lua.LTable); ok && L.GetMetaField(t, "__tostring") == lua.LNil {
+			parts[i-1] = s.Pretty(t)
+			continue
+		}
+		parts[i-1] = L.ToStringMeta(v).String()
 	}
 	fmt.Fprintln(s.cfg.Stdout, strings.Join(parts, "\t"))
 	return 0
@@ -263,7 +272,7 @@ func (s *State) RunString(code, chunkName string) error {
 func (s *State) run(src, chunkName, arg0 string, args []string) error {
 	fn, err := s.L.Load(strings.NewReader(src), chunkName)
 	if err != nil {
-		return &SyntaxError{Message: err.Error()}
+		return &SyntaxError{Message: syntaxMessage(err, sourceLines(src))}
 	}
 	argt := s.L.NewTable()
 	argt.RawSetInt(0, lua.LString(arg0))
@@ -304,7 +313,7 @@ func (s *State) finish(err error) error {
 		s.audit("rollback", "", nil)
 		undoErr = s.proc.Rollback()
 	}
-	report := "procedure steps:\n" + s.proc.Report()
+	report := "procedure steps:\n" + s.bundledPathsOut(s.proc.Report())
 	if undoErr != nil {
 		report += "Some undo failed; check those servers by hand.\n"
 	}
@@ -358,5 +367,21 @@ func (s *State) describe(err error) error {
 	if cause := context.Cause(s.ctx); cause != nil && cause != s.ctx.Err() && !strings.Contains(msg, cause.Error()) {
 		msg += " (" + cause.Error() + ")"
 	}
-	return &RunError{Message: msg, StackTrace: apiErr.StackTrace, Fields: fields}
+	return &RunError{Message: s.bundledPathsOut(msg), StackTrace: apiErr.StackTrace, Fields: fields}
+}
+
+// bundledPath is the position Lua puts in front of an error raised in the
+// bundled procedures: "stdlib/switchover.lua:65: ".
+var bundledPath = regexp.MustCompile(`(^|[\s(])stdlib/[\w/]+\.lua:\d+: `)
+
+// bundledPathsOut drops the positions inside the bundled procedures from
+// an error message: an operator reads "server: no server named db9", not
+// the line of switchover.lua that asked. -v keeps them (and the stack
+// trace) for whoever debugs the procedure itself. Positions in the
+// operator's own playbooks stay: those are lines they can fix.
+func (s *State) bundledPathsOut(msg string) string {
+	if s.cfg.Verbose {
+		return msg
+	}
+	return bundledPath.ReplaceAllString(msg, "$1")
 }

@@ -234,6 +234,18 @@ function M.run(opts)
     dead:name(), new:name(), ha.ms(ctx.wall), ha.ms(ctx.writable_at - started), #repoint,
     forced and "; FORCED: " .. dead:name() .. " was not confirmed dead" or ""))
   for _, note in ipairs(ctx.notes) do print("failover: " .. note) end
+  -- A read-only server that replicates from no one was not the dead
+  -- primary's replica, and is left as it is: a spare, or the old primary
+  -- of a switchover whose new primary (the dead one) had not been
+  -- followed by it yet. Say which command takes it in.
+  for _, n in ipairs(topo:nodes()) do
+    if n.reachable and not n.outside and not n.source and not n.replica_status and n.read_only and
+        n.name ~= new:name() and n.name ~= dead:name() then
+      print(string.format("failover: %s is read-only and replicates from no one, so it was left as it is; if it " ..
+        "is not a spare but the primary an interrupted switchover fenced, put it under %s: replicant-lua " ..
+        "-d DEPLOYMENT run relocate -- --replica %s --below %s", n.name, new:name(), n.name, new:name()))
+    end
+  end
   if #lost > 0 then
     error("failover: left behind: " .. ha.left_behind(lost, new), 0)
   end

@@ -5,6 +5,12 @@
 --
 --   replicant-lua -d dep.lua run recover
 --
+--   replicant-lua -d dep.lua run recover -- --fenced db1
+--
+-- --fenced names the fenced old primary when the new primary died after
+-- other servers followed it (the switchover's report says so): the tree
+-- then has the dead candidate at its top, and db1 replicates from no one.
+--
 -- 1. Discover, and ask topology how the outage ends (topo:recovery()):
 --    - unfence: no reachable server has a transaction the fenced primary
 --      lacks, so it takes writes again;
@@ -25,7 +31,7 @@ local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { wait_timeout = "duration" }
+M.options = { wait_timeout = "duration", fenced = "string" }
 
 -- orphans are the reachable servers whose source is a deployment server
 -- that does not answer.
@@ -122,7 +128,10 @@ function M.run(opts)
   o.wait_timeout = o.wait_timeout or 30
   rep.lock()
   local topo = ha.discover()
-  local r = topo:recovery()
+  -- --fenced names the old primary when the switchover's candidate died
+  -- after other servers followed it: the tree's primary is then the dead
+  -- candidate, and the fenced server replicates from no one.
+  local r = topo:recovery(o.fenced and rep.server(o.fenced) or nil)
   if r.action == "unfence" then
     unfence(topo, r, o)
   elseif r.action == "promote" then

@@ -371,9 +371,9 @@ end
 after_failure = function(ctx, err)
   if ctx.writable_at and not rep.dry_run() and not rep.try(ctx.candidate.variable, ctx.candidate, "read_only") then
     local how = string.format("%s does not answer since its promotion, and %s is fenced: no server may take " ..
-      "writes. Run: replicant-lua -d DEPLOYMENT run recover (it makes %s writable again when no server has " ..
-      "a transaction it lacks, and says what to do otherwise)", ctx.candidate:name(), ctx.primary:name(),
-      ctx.primary:name())
+      "writes. Run: replicant-lua -d DEPLOYMENT run recover -- --fenced %s (it makes %s writable again when " ..
+      "no server has a transaction it lacks, and says what to do otherwise)", ctx.candidate:name(),
+      ctx.primary:name(), ctx.primary:name(), ctx.primary:name())
     rep.point_of_no_return(how)
     error(string.format("switchover: %s; %s", tostring(err), how), 0)
   end

@@ -54,6 +54,46 @@ func (w *writer) gapDuring(from, to time.Time) time.Duration {
 	return max
 }
 
+// explainGap describes the writer's attempts inside its largest gap
+// within [from, to]: how many went to each server, the slowest one, and
+// the errors seen, so that a long gap can be told apart from a long
+// write block (a writer stuck on a hung statement, a slow reconnect).
+func (w *writer) explainGap(from, to time.Time) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var gapFrom, gapTo time.Time
+	var max time.Duration
+	for i := 1; i < len(w.ackAt); i++ {
+		if w.ackAt[i].Before(from) || w.ackAt[i-1].After(to) {
+			continue
+		}
+		if g := w.ackAt[i].Sub(w.ackAt[i-1]); g > max {
+			max, gapFrom, gapTo = g, w.ackAt[i-1], w.ackAt[i]
+		}
+	}
+	per := map[int]int{}
+	errs := map[string]int{}
+	var slow attempt
+	for _, a := range w.attempts {
+		if a.end.Before(gapFrom) || a.start.After(gapTo) {
+			continue
+		}
+		per[a.target+1]++
+		if a.end.Sub(a.start) > slow.end.Sub(slow.start) {
+			slow = a
+		}
+		if a.err != nil {
+			msg := a.err.Error()
+			if len(msg) > 40 {
+				msg = msg[:40]
+			}
+			errs[msg]++
+		}
+	}
+	return fmt.Sprintf("attempts per server %v; slowest on db%d took %s (%v); errors %v", per, slow.target+1,
+		slow.end.Sub(slow.start).Round(100*time.Microsecond), slow.err, errs)
+}
+
 func summarize(b *testing.B, what string, runs []benchRun) {
 	pick := func(f func(benchRun) time.Duration) (time.Duration, time.Duration) {
 		v := make([]time.Duration, len(runs))
@@ -98,6 +138,7 @@ func BenchmarkProceduresSwitchover(b *testing.B) {
 			blocked: msOf(blockedRe, r.stdout)}
 		fmt.Printf("switchover %d -> %s: writer gap %s, procedure wall %s (blocked by its own clock %s)\n",
 			i+1, to, run.gap.Round(100*time.Microsecond), run.wall, run.blocked)
+		fmt.Printf("  in the gap: %s\n", w.explainGap(start, end.Add(200*time.Millisecond)))
 		runs = append(runs, run)
 	}
 	primary := b.N % 2 // runs alternate db2, db1: after an odd number, db2 (index 1) is the primary

@@ -29,7 +29,9 @@ func binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "replicant-lua")
-		cmd := exec.Command("go", "build", "-o", binPath, "../cmd/replicant-lua")
+		// -buildvcs=auto: the revision --version prints, even where GOFLAGS
+		// turns VCS stamping off; no error where there is no git checkout.
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", binPath, "../cmd/replicant-lua")
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
 	if buildErr != nil {

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,10 +18,122 @@ func TestEvalPrints(t *testing.T) {
 	}
 }
 
+// --version prints the module version and the commit the binary was
+// built from, as the toolchain recorded them.
 func TestVersionFlag(t *testing.T) {
 	r := run(t, "", nil, "--version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "replicant-lua ") {
-		t.Errorf("--version: %+v", r)
+		t.Fatalf("--version: %+v", r)
+	}
+	if rev, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		if want := "revision " + strings.TrimSpace(string(rev)); !strings.Contains(r.stdout, want) {
+			t.Errorf("--version: %q lacks %q", r.stdout, want)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Errorf("git rev-parse HEAD: %v (CI runs in a checkout)", err)
+	}
+}
+
+// moduleVersion is the version --version prints, which rep.version is.
+func moduleVersion(t *testing.T) string {
+	t.Helper()
+	r := run(t, "", nil, "--version")
+	f := strings.Fields(r.stdout)
+	if r.code != 0 || len(f) < 2 {
+		t.Fatalf("--version: %+v", r)
+	}
+	return f[1]
+}
+
+// Help that was asked for goes to stdout and exits 0; a mistake's help
+// goes to stderr and exits 2.
+func TestHelpOnStdout(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-h"}, "Usage:\n"},
+		{[]string{"--help"}, "--dry-run"},
+		{[]string{"help"}, "help [COMMAND|PROCEDURE]"},
+		{[]string{"help", "run"}, "usage: replicant-lua [flags] run PLAYBOOK.lua"},
+		{[]string{"help", "sandbox"}, "sandbox up"},
+		{[]string{"help", "switchover"}, "switchover: hand the primary role"},
+		{[]string{"sandbox", "up", "-h"}, "usage: replicant-lua sandbox up [flags]"},
+		{[]string{"sandbox", "help"}, "sandbox up"},
+	} {
+		r := run(t, "", nil, c.args...)
+		if r.code != 0 || !strings.Contains(r.stdout, c.want) || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q (want %q in it), stderr %q", c.args, r.code, r.stdout, c.want, r.stderr)
+		}
+	}
+	r := run(t, "", nil, "help", "frobnicate")
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, `no command or bundled procedure "frobnicate"`) {
+		t.Errorf("help frobnicate: %+v", r)
+	}
+}
+
+// -e has the REPL's globals, prints what it returns as the REPL does, and
+// several -e run in order in one interpreter.
+func TestEvalLikeTheREPL(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-e", "return 1 + 1"}, "2\n"},
+		{[]string{"-e", "return 'a', {b = 1}"}, "\"a\"\t{ b = 1 }\n"},
+		{[]string{"-e", "print(rep == require('replicant'))"}, "true\n"},
+		{[]string{"-e", "print({x = 1, y = {2, 3}})"}, "{ x = 1, y = { 2, 3 } }\n"},
+		{[]string{"-e", "x = 2", "-e", "return x * 21"}, "42\n"},
+		{[]string{"-e", "print('first')", "-e", "print('second')"}, "first\nsecond\n"},
+	} {
+		r := run(t, "", nil, c.args...)
+		if r.code != 0 || r.stdout != c.want {
+			t.Errorf("%v: exit %d, stdout %q, want %q; stderr %q", c.args, r.code, r.stdout, c.want, r.stderr)
+		}
+	}
+	r := run(t, "", nil, "-e", "error('one')", "-e", "print('not reached')")
+	if r.code != 1 || strings.Contains(r.stdout, "not reached") || !strings.Contains(r.stderr, "(-e 1):1: one") {
+		t.Errorf("a failing first -e: %+v", r)
+	}
+}
+
+// Errors an operator reads: the syntax error in the form editors parse,
+// a misspelt deployment key with its line and the key meant, a missing
+// secret without a traceback, and no position inside the bundled
+// procedures unless -v.
+func TestErrorsAnOperatorReads(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	syntax := write("syntax.lua", "local x = 1\nif x then\nend end\n")
+	unclosed := write("unclosed.lua", "function f()\n  return 1\n")
+	typo := write("typo.lua", "return {\n  servers = {\n    db1 = { host = '127.0.0.1',\n      prot = 3306 },\n  },\n}\n")
+	noEnv := write("noenv.lua", "return { user = { name = 'r', password = env 'REPLICANT_TEST_UNSET' },\n  servers = { db1 = { host = '127.0.0.1', port = 1 } } }\n")
+	dep := write("dep.lua", "return { user = { name = 'r', password = 'x' },\n  servers = { db1 = { host = '127.0.0.1', port = 1 } } }\n")
+	for _, c := range []struct {
+		name    string
+		args    []string
+		code    int
+		want    string
+		notWant string
+	}{
+		{"syntax error as file:line:", []string{"run", syntax}, 2, syntax + ":3: syntax error near 'end'", "column"},
+		{"unclosed block at its last line", []string{"run", unclosed}, 2, unclosed + ":2: syntax error at the end of the file", ""},
+		{"deployment typo", []string{"-d", typo, "-e", "print(1)"}, 2, typo + ":4: server db1: unknown option prot (did you mean port?)", ""},
+		{"missing env secret", []string{"-d", noEnv, "-e", "print(1)"}, 2, `env "REPLICANT_TEST_UNSET": the variable is not set`, "traceback"},
+		{"no stdlib path", []string{"-d", dep, "run", "switchover", "--", "--to", "db2"}, 0, "procedure lock granted by 0 of 1 servers", "stdlib/"},
+		{"stdlib path with -v", []string{"-v", "-d", dep, "run", "switchover", "--", "--to", "db2"}, 0, "stdlib/switchover.lua:", ""},
+	} {
+		r := run(t, "", nil, c.args...)
+		if (c.code != 0 && r.code != c.code) || r.code == 0 || !strings.Contains(r.stderr, c.want) ||
+			(c.notWant != "" && strings.Contains(r.stderr, c.notWant)) {
+			t.Errorf("%s: exit %d (want %d), stderr %q: want %q in it, not %q", c.name, r.code, c.code, r.stderr, c.want, c.notWant)
+		}
 	}
 }
 
@@ -67,7 +180,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing playbook", []string{"run", filepath.Join(dir, "nope.lua")}, 2, "no such playbook file"},
 		{"unknown flag", []string{"--bogus"}, 2, "unknown flag: --bogus"},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{"bad deployment", []string{"-d", badDep, "-e", "print(1)"}, 2, "server db1: unknown option hots"},
+		{"bad deployment", []string{"-d", badDep, "-e", "print(1)"}, 2, "dep.lua:1: server db1: unknown option hots (did you mean host?)"},
 		{"missing deployment", []string{"-d", filepath.Join(dir, "none.lua"), "-e", "print(1)"}, 2, "none.lua"},
 		{"unknown server option", []string{"-e", "replicant.server('h:1', {prot=1})"}, 1, "(command line):1: server: unknown option prot"},
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -205,7 +206,7 @@ func TestREPLCtrlKeys(t *testing.T) {
 func TestREPLIsTheDefaultOnATerminal(t *testing.T) {
 	s := startPTY(t, nil)
 	s.expect("Ctrl-D to exit")
-	s.result("rep.version", `"dev"`)
+	s.result("rep.version", strconv.Quote(moduleVersion(t)))
 	s.send("\x04")
 	if code := s.exitCode(); code != 0 {
 		t.Errorf("Ctrl-D ended the REPL with %d", code)

@@ -26,10 +26,19 @@ type writer struct {
 	// its client was told it failed then shows as a duplicate.
 	retry bool
 
-	mu     sync.Mutex
-	acked  []int64     // seq of every acknowledged insert
-	ackAt  []time.Time // when each was acknowledged
-	errors int
+	mu       sync.Mutex
+	acked    []int64     // seq of every acknowledged insert
+	ackAt    []time.Time // when each was acknowledged
+	errors   int
+	attempts []attempt // every insert tried, to explain a gap
+}
+
+// attempt is one insert the writer tried: on which server, how long it
+// took, and how it failed.
+type attempt struct {
+	start, end time.Time
+	target     int
+	err        error
 }
 
 const writerTable = "bench.w"
@@ -89,9 +98,11 @@ func (w *writer) loop() {
 			seq++ // without retry, a fresh number per attempt: a duplicate can only come from a server
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		began := time.Now()
 		_, err := w.dbs[target].ExecContext(ctx, "INSERT INTO "+writerTable+" (seq) VALUES (?)", seq)
 		cancel()
 		w.mu.Lock()
+		w.attempts = append(w.attempts, attempt{start: began, end: time.Now(), target: target, err: err})
 		if err == nil {
 			w.acked = append(w.acked, seq)
 			w.ackAt = append(w.ackAt, time.Now())

@@ -85,7 +85,7 @@ local ReplicantError = {}
 ---@field ssl_verify_server_cert boolean
 ---@field sql_delay integer the applier's delay in seconds
 ---@field connect_retry integer seconds between the receiver's reconnect attempts
----@field heartbeat number? the heartbeat period in seconds (MariaDB; nil on MySQL)
+---@field heartbeat number? the heartbeat period in seconds (MariaDB; nil on MySQL, and when heartbeats are off)
 local ReplicaStatus = {}
 
 --- One server of a topology (topo:node, topo:nodes).
@@ -513,9 +513,10 @@ function Topology:bystanders(primary, candidate, opts) end
 ---@return {gtids: Gtid, reasons: string[]}?
 function Topology:errant(db, against) end
 
---- How an outage with no writable server ends, decided once in Go: action "unfence" (the fenced primary takes writes again), "promote" (server, ahead of it, has every reachable server's transactions and the servers in gone are dead), or nil with the reason recover must not act.
+--- How an outage with no writable server ends, decided once in Go: action "unfence" (the fenced primary takes writes again), "promote" (server, ahead of it, has every reachable server's transactions and the servers in gone are dead), or nil with the reason recover must not act. fenced names the fenced primary when it replicates from no one and the tree's primary is a dead candidate.
+---@param fenced Server|string? the primary a switchover fenced, when it is not the tree's primary
 ---@return {action: string?, server: Server?, name: string?, reason: string, gone: string[]}
-function Topology:recovery() end
+function Topology:recovery(fenced) end
 
 --- Replicas whose lag grew since an earlier topology, as problems.
 ---@param earlier Topology

@@ -34,10 +34,11 @@ const usage = `replicant-lua: control MySQL and MariaDB replication with Lua pla
 Usage:
   replicant-lua [flags] run PLAYBOOK.lua [-- ARGS...]   run a playbook; ARGS reach it as arg
   replicant-lua [flags] run NAME [-- ARGS...]           run a bundled procedure (%s)
-  replicant-lua [flags] -e 'CODE'                       run a one-liner
+  replicant-lua [flags] -e 'CODE' [-e 'CODE'...]        run one-liners in order, print what they return
   replicant-lua [flags] repl                            interactive Lua (default on a terminal)
-  replicant-lua sandbox up|down|status [flags]          local servers for trying things out
-  replicant-lua doc [NAME]                              bundled procedures and modules
+  replicant-lua sandbox COMMAND [flags]                 local servers for trying things out
+  replicant-lua doc [NAME]                              procedures, modules and the Lua API
+  replicant-lua help [COMMAND|PROCEDURE]                this text, or one command's
   replicant-lua --version
 
 Flags:
@@ -45,7 +46,7 @@ Flags:
 
 type globals struct {
 	deployment string
-	eval       string
+	eval       []string
 	timeout    time.Duration
 	verbose    bool
 	version    bool
@@ -56,11 +57,11 @@ type globals struct {
 	json       bool
 }
 
-func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
+func newFlagSet(g *globals, stdout, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("replicant-lua", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVarP(&g.deployment, "deployment", "d", "", "deployment `FILE` (Lua) naming servers and credentials")
-	fs.StringVarP(&g.eval, "eval", "e", "", "run `CODE` and exit")
+	fs.StringArrayVarP(&g.eval, "eval", "e", nil, "run `CODE` and exit; several -e run in order, each printing what it returns")
 	fs.DurationVar(&g.timeout, "timeout", 0, "bound the whole run (e.g. 30s, 5m); 0 means none")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "say more: stack traces on errors")
 	fs.BoolVar(&g.version, "version", false, "print the version and exit")
@@ -69,30 +70,33 @@ func newFlagSet(g *globals, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&g.yes, "yes", false, "answer yes to every rep.confirm question")
 	fs.BoolVar(&g.forceLock, "force-lock", false, "take the procedure lock with fewer than a majority of the servers (when you know the others are down)")
 	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout when the run ends (result, error, steps, plan); print() goes to stderr")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, usage, bundledNames())
-		fs.PrintDefaults()
-	}
+	// pflag calls Usage for -h and --help only: help that was asked for
+	// goes to stdout.
+	fs.Usage = func() { printUsage(fs, stdout) }
 	return fs
 }
 
 func main() {
+	bindings.Version = moduleVersion()
 	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var g globals
-	fs := newFlagSet(&g, stderr)
+	fs := newFlagSet(&g, stdout, stderr)
 	fs.SetInterspersed(false) // flags after the command belong to it
 	if err := fs.Parse(args); err != nil {
 		return flagError(err, stderr)
 	}
 	if g.version {
-		fmt.Fprintln(stdout, "replicant-lua", bindings.Version)
+		fmt.Fprintln(stdout, "replicant-lua", versionLine())
 		return exitOK
 	}
 	ctx := context.Background()
 	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "help" {
+		return runHelp(fs, rest[1:], stdout, stderr)
+	}
 	if len(rest) > 0 && rest[0] == "doc" {
 		return runDoc(rest[1:], stdout, stderr)
 	}
@@ -101,7 +105,7 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer stop()
 		return runSandbox(ctx, rest[1:], g.json, stdout, stderr)
 	}
-	if g.eval == "" && len(rest) == 0 {
+	if len(g.eval) == 0 && len(rest) == 0 {
 		if isTerminal(stdin) {
 			rest = []string{"repl"}
 		} else {
@@ -205,12 +209,26 @@ func inputError(g globals, stdout, stderr io.Writer, err error) int {
 // dispatchRun runs what the command line asks for and returns the exit
 // code with the failure behind it (nil on success), which --json reports.
 func dispatchRun(ctx context.Context, st *bindings.State, g globals, rest []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	if g.eval != "" {
+	if len(g.eval) > 0 {
 		if len(rest) > 0 {
 			return usageError(stderr, "-e runs alone; unexpected %q", rest[0])
 		}
-		err := st.RunString(g.eval, "(command line)")
-		return report(err, g, stderr), err
+		// Each -e is a chunk of its own, run in order in one interpreter
+		// (globals carry over); the first failure stops the rest.
+		for i, code := range g.eval {
+			chunk := "(command line)"
+			if len(g.eval) > 1 {
+				chunk = fmt.Sprintf("(-e %d)", i+1)
+			}
+			before := st.ResultCount()
+			if err := st.RunString(code, chunk); err != nil {
+				return report(err, g, stderr), err
+			}
+			if !g.json { // --json prints them in its document
+				fmt.Fprint(stdout, st.FormatResults(before, 0))
+			}
+		}
+		return exitOK, nil
 	}
 	switch rest[0] {
 	case "run":
@@ -224,7 +242,7 @@ func dispatchRun(ctx context.Context, st *bindings.State, g globals, rest []stri
 		}
 		return runREPL(ctx, st, stdin, stdout, stderr), nil
 	}
-	return usageError(stderr, "unknown command %q (run, repl, sandbox; -h for help)", rest[0])
+	return usageError(stderr, "unknown command %q (run, repl, sandbox, doc, help; -h for help)", rest[0])
 }
 
 // usageError prints a command-line mistake and returns it with exitUsage.

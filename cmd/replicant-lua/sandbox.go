@@ -83,13 +83,15 @@ func runSandbox(ctx context.Context, args []string, asJSON bool, stdout, stderr 
 
 // sandboxFlags parses a subcommand's flags; ok is false with the exit code
 // to return when parsing ended the command (help, or a usage error).
-func sandboxFlags(name string, args []string, stderr io.Writer, define func(*pflag.FlagSet)) (code int, ok bool) {
+// Help that was asked for (-h) goes to stdout; after a mistake, to stderr.
+func sandboxFlags(name string, args []string, stdout, stderr io.Writer, define func(*pflag.FlagSet)) (code int, ok bool) {
 	fs := pflag.NewFlagSet("sandbox "+name, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: replicant-lua sandbox %s [flags]\n", name)
+	usage := func(w io.Writer) {
+		fs.SetOutput(w)
+		fmt.Fprintf(w, "usage: replicant-lua sandbox %s [flags]\n", name)
 		fs.PrintDefaults()
 	}
+	fs.Usage = func() { usage(stdout) } // pflag calls it for -h only
 	define(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -97,12 +99,12 @@ func sandboxFlags(name string, args []string, stderr io.Writer, define func(*pfl
 		}
 		// With ContinueOnError pflag prints nothing itself.
 		fmt.Fprintf(stderr, "replicant-lua sandbox %s: %v\n", name, err)
-		fs.Usage()
+		usage(stderr)
 		return sandboxUsage, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "replicant-lua sandbox %s: unexpected argument %q\n", name, fs.Arg(0))
-		fs.Usage()
+		usage(stderr)
 		return sandboxUsage, false
 	}
 	return 0, true
@@ -112,7 +114,7 @@ func sandboxUp(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// The servers outlive this command; the deployment names their
 	// machines, so playbooks can restart them and edit their option files.
 	opts := sandbox.Options{Detach: true, WriteMachines: true}
-	code, ok := sandboxFlags("up", args, stderr, func(fs *pflag.FlagSet) {
+	code, ok := sandboxFlags("up", args, stdout, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&opts.Dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory` (must not exist, or be empty)")
 		fs.IntVar(&opts.Servers, "servers", sandbox.DefaultServers, "number of servers (1 to 64)")
 		fs.IntVar(&opts.BasePort, "base-port", 0, "port of db1, the others follow; 0 picks free ports")
@@ -146,7 +148,7 @@ func sandboxUp(ctx context.Context, args []string, stdout, stderr io.Writer) int
 func sandboxDown(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var dir string
 	var remove bool
-	code, ok := sandboxFlags("down", args, stderr, func(fs *pflag.FlagSet) {
+	code, ok := sandboxFlags("down", args, stdout, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
 		fs.BoolVar(&remove, "remove", false, "also delete the directory (datadirs, logs, secrets)")
 	})
@@ -176,7 +178,7 @@ func sandboxDown(ctx context.Context, args []string, stdout, stderr io.Writer) i
 func sandboxAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var dir string
 	var opts sandbox.AddOptions
-	code, ok := sandboxFlags("add", args, stderr, func(fs *pflag.FlagSet) {
+	code, ok := sandboxFlags("add", args, stdout, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
 		fs.IntVar(&opts.Servers, "servers", 1, "how many servers to add")
 		fs.BoolVar(&opts.Empty, "empty", false, "no replication: a read-only server with the accounts only (a clone target)")
@@ -205,7 +207,7 @@ func sandboxRemoveServer(ctx context.Context, args []string, stdout, stderr io.W
 		name, args = args[0], args[1:]
 	}
 	var dir string
-	code, ok := sandboxFlags("remove", args, stderr, func(fs *pflag.FlagSet) {
+	code, ok := sandboxFlags("remove", args, stdout, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
 	})
 	if !ok {
@@ -229,7 +231,7 @@ func sandboxControl(ctx context.Context, action string, args []string, stdout, s
 		name, args = args[0], args[1:]
 	}
 	var dir string
-	code, ok := sandboxFlags(action, args, stderr, func(fs *pflag.FlagSet) {
+	code, ok := sandboxFlags(action, args, stdout, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
 	})
 	if !ok {
@@ -255,7 +257,7 @@ func sandboxControl(ctx context.Context, action string, args []string, stdout, s
 
 func sandboxStatus(ctx context.Context, args []string, asJSON bool, stdout, stderr io.Writer) int {
 	var dir string
-	code, ok := sandboxFlags("status", args, stderr, func(fs *pflag.FlagSet) {
+	code, ok := sandboxFlags("status", args, stdout, stderr, func(fs *pflag.FlagSet) {
 		fs.StringVar(&dir, "dir", "./"+sandbox.DefaultDir, "sandbox `directory`")
 		fs.BoolVar(&asJSON, "json", asJSON, "print a JSON array, one object per server")
 	})

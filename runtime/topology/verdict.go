@@ -213,12 +213,33 @@ type Recovery struct {
 // candidate that died after taking writes: unfencing the old primary then
 // would fork the history, so the way out is to promote the server that
 // has everything (see promoteAhead).
-func (t *Topology) Recovery() Recovery {
+func (t *Topology) Recovery() Recovery { return t.RecoveryOf(nil) }
+
+// RecoveryOf is Recovery for a fenced primary the operator names: after
+// a switchover whose new primary died once other servers followed it,
+// the tree's primary is that dead candidate and the old primary, fenced,
+// replicates from no one, like a spare that was detached on purpose. Only
+// the switchover's report can tell the two apart, so recover is told
+// (--fenced NAME) instead of guessing; unnamed, Recovery names the
+// read-only servers that could be it and says how to go on.
+func (t *Topology) RecoveryOf(fenced *Node) Recovery {
 	p := t.primary
+	if fenced != nil {
+		if r, ok := t.checkFenced(fenced); !ok {
+			return r
+		}
+		p = fenced
+	}
 	switch {
 	case p == nil:
 		return Recovery{Reason: "no primary was found; see run check"}
 	case !p.Reachable():
+		if roots := t.readOnlyRoots(); len(roots) > 0 {
+			return Recovery{Node: p, Reason: fmt.Sprintf("%s does not answer, and read-only servers "+
+				"replicate from no one (%s): if one of them is the primary a switchover fenced before %s died "+
+				"(the switchover's report names it), run recover -- --fenced NAME; otherwise run failover "+
+				"(it leaves them as they are)", p.Name, names(roots), p.Name)}
+		}
 		return Recovery{Node: p, Reason: fmt.Sprintf("%s does not answer: run failover", p.Name)}
 	case !p.ReadOnly:
 		return Recovery{Node: p, Reason: fmt.Sprintf("%s takes writes: nothing to recover", p.Name)}
@@ -240,7 +261,14 @@ func (t *Topology) Recovery() Recovery {
 	if len(ahead) > 0 {
 		return t.promoteAhead(p, strings.Join(ahead, "; "))
 	}
-	return Recovery{Action: "unfence", Node: p, Reason: fmt.Sprintf("%s is read-only and no reachable server "+
+	// Nothing reachable is ahead, but a server the tool cannot reach may
+	// still run and take writes (the candidate, writable since its
+	// promotion): unfencing p would then make two writable primaries.
+	if why := t.goneMayRun(); why != "" {
+		return Recovery{Node: p, Reason: fmt.Sprintf("%s is read-only and no reachable server has a "+
+			"transaction it lacks, but %s", p.Name, why)}
+	}
+	return Recovery{Action: "unfence", Node: p, Gone: t.gone(), Reason: fmt.Sprintf("%s is read-only and no reachable server "+
 		"has a transaction it lacks: it may take writes again", p.Name)}
 }
 
@@ -257,34 +285,13 @@ func (t *Topology) promoteAhead(p *Node, ahead string) Recovery {
 		return Recovery{Node: p, Reason: fmt.Sprintf("%s is read-only, but %s that %s lacks; %s",
 			p.Name, ahead, p.Name, why)}
 	}
-	var gone, reachable []*Node
-	for _, n := range t.nodes {
-		switch {
-		case n.Outside:
-		case n.Reachable():
-			reachable = append(reachable, n)
-		default:
-			gone = append(gone, n)
-		}
-	}
+	gone, reachable := t.gone(), t.reachable()
 	if len(gone) == 0 {
 		return refuse("every deployment server answers, so those writes were made elsewhere (errant): " +
 			"check them (run check) and rebuild or relocate by hand")
 	}
-	for _, g := range gone {
-		if serverAnswered(g.Err) {
-			return refuse(fmt.Sprintf("%s answers with an error (%s): it runs and may take writes; fix "+
-				"the tool's access to it or stop it, then retry", g.Name, errMessage(g.Err)))
-		}
-		for _, r := range reachable {
-			if r.Source != g || r.Replica == nil {
-				continue
-			}
-			if r.Replica.IORunning || (r.Replica.LastIOErrno > 0 && r.Replica.LastIOErrno < 2000) {
-				return refuse(fmt.Sprintf("the tool cannot reach %s, but the receiver of %s reaches it: "+
-					"it runs and may take writes; stop it, then retry", g.Name, r.Name))
-			}
-		}
+	if why := t.goneMayRun(); why != "" {
+		return refuse(why)
 	}
 	var best *Node
 	for _, n := range reachable {
@@ -309,6 +316,80 @@ func (t *Topology) promoteAhead(p *Node, ahead string) Recovery {
 	return Recovery{Action: "promote", Node: best, Gone: gone, Reason: fmt.Sprintf("%s is read-only, but %s "+
 		"that %s lacks, and %s does not answer and no replica reaches it: %s has every transaction a "+
 		"reachable server has, and becomes the primary", p.Name, ahead, p.Name, names(gone), best.Name)}
+}
+
+// gone are the deployment's servers that do not answer; reachable the
+// ones that do.
+func (t *Topology) gone() []*Node {
+	var out []*Node
+	for _, n := range t.nodes {
+		if !n.Outside && !n.Reachable() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (t *Topology) reachable() []*Node {
+	var out []*Node
+	for _, n := range t.nodes {
+		if !n.Outside && n.Reachable() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// goneMayRun says why a server that does not answer the tool may still
+// run and take writes, by the rule of a dead primary: it answered with
+// an error, or a replica's receiver still reaches it. "" when every
+// server that does not answer is dead by that rule.
+func (t *Topology) goneMayRun() string {
+	for _, g := range t.gone() {
+		if serverAnswered(g.Err) {
+			return fmt.Sprintf("%s answers with an error (%s): it runs and may take writes; fix "+
+				"the tool's access to it or stop it, then retry", g.Name, errMessage(g.Err))
+		}
+		for _, r := range t.reachable() {
+			if r.Source != g || r.Replica == nil {
+				continue
+			}
+			if r.Replica.IORunning || (r.Replica.LastIOErrno > 0 && r.Replica.LastIOErrno < 2000) {
+				return fmt.Sprintf("the tool cannot reach %s, but the receiver of %s reaches it: "+
+					"it runs and may take writes; stop it, then retry", g.Name, r.Name)
+			}
+		}
+	}
+	return ""
+}
+
+// readOnlyRoots are the reachable deployment servers that are read-only
+// and replicate from no one: spares, or a primary a switchover fenced.
+func (t *Topology) readOnlyRoots() []*Node {
+	var out []*Node
+	for _, n := range t.reachable() {
+		if n.Source == nil && n.Replica == nil && n.ReadOnly {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// checkFenced refuses a server named as the fenced primary that cannot
+// be one: it does not answer, takes writes, or replicates from a server
+// that answers (then it is a replica, and the tree's primary is not
+// dead).
+func (t *Topology) checkFenced(n *Node) (Recovery, bool) {
+	switch {
+	case !n.Reachable():
+		return Recovery{Node: n, Reason: fmt.Sprintf("--fenced %s: it does not answer", n.Name)}, false
+	case !n.ReadOnly:
+		return Recovery{Node: n, Reason: fmt.Sprintf("--fenced %s: it takes writes: nothing to recover", n.Name)}, false
+	case n.Source != nil && n.Source.Reachable() && n.Replica != nil && n.Replica.IORunning:
+		return Recovery{Node: n, Reason: fmt.Sprintf("--fenced %s: it replicates from %s, which answers: "+
+			"it is a replica, not a fenced primary (run check)", n.Name, n.Source.Name)}, false
+	}
+	return Recovery{}, true
 }
 
 // KindFallingBehind: a replica whose lag grew between two discoveries.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/replicant-lua/replicant-lua/runtime/gtid"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
@@ -302,5 +303,77 @@ func TestFallingBehind(t *testing.T) {
 	}
 	if ps := lagged(2, 3).FallingBehind(lagged(5, 3)); len(ps) != 0 {
 		t.Errorf("catching up called falling behind: %v", ps)
+	}
+}
+
+// The candidate of a switchover died after a replica followed it and
+// before the old primary did: the tree's primary is the dead candidate,
+// and the fenced old primary replicates from no one, like a spare. Only
+// when the operator names it (--fenced) does recover treat it as the
+// fenced primary; each way out keeps the checks of a dead server.
+func TestRecoveryOfAFencedPrimaryOutsideTheTree(t *testing.T) {
+	build := func(db3Pos string) (db1, db2, db3 *Node) {
+		db1 = unreachable(mariadb("db1", 23306, 1))                 // the candidate, dead
+		db2 = same(t, mariadb("db2", 23307, 2), "0-2-42", "0-2-42") // fenced, replicates from no one
+		db3 = same(t, replicaOf(mariadb("db3", 23308, 3), db1), db3Pos, db3Pos)
+		db3.Replica.IORunning, db3.Replica.IOThread, db3.Replica.LastIOErrno = false, "Connecting", 2003
+		return db1, db2, db3
+	}
+	db1, db2, db3 := build("0-2-42")
+	top := New([]*Node{db1, db2, db3}, Options{})
+	if top.Primary() != db1 {
+		t.Fatalf("primary %v, want the dead candidate db1", top.Primary())
+	}
+	if r := top.Recovery(); r.Action != "" || !strings.Contains(r.Reason, "read-only servers replicate from no one (db2)") ||
+		!strings.Contains(r.Reason, "recover -- --fenced NAME") {
+		t.Errorf("unnamed: %+v", r)
+	}
+	if r := top.RecoveryOf(db2); r.Action != "unfence" || r.Node != db2 {
+		t.Errorf("--fenced db2, nothing ahead of it: %+v", r)
+	}
+	// db1 took a write that reached db3: db3 has everything, it is promoted.
+	db1, db2, db3 = build("0-1-43")
+	db3.GTIDExecuted, _ = gtid.Parse("0-1-43", gtid.MariaDB)
+	if r := New([]*Node{db1, db2, db3}, Options{}).RecoveryOf(db2); r.Action != "promote" || r.Node != db3 ||
+		len(r.Gone) != 1 || r.Gone[0] != db1 {
+		t.Errorf("--fenced db2, db3 ahead: %+v", r)
+	}
+	// Hostile: db3's receiver still reaches db1, which may be writable.
+	db1, db2, db3 = build("0-2-42")
+	db3.Replica.IORunning, db3.Replica.IOThread, db3.Replica.LastIOErrno = true, "Yes", 0
+	if r := New([]*Node{db1, db2, db3}, Options{}).RecoveryOf(db2); r.Action != "" ||
+		!strings.Contains(r.Reason, "receiver of db3 reaches it") {
+		t.Errorf("db1 reached by a receiver, unfence: %+v", r)
+	}
+	// Hostile: db1 answers the tool with an error: it runs.
+	db1, db2, db3 = build("0-2-42")
+	db1.Err = &server.Error{Op: "connect", Code: 1045, Message: "Access denied"}
+	if r := New([]*Node{db1, db2, db3}, Options{}).RecoveryOf(db2); r.Action != "" ||
+		!strings.Contains(r.Reason, "db1 answers with an error") {
+		t.Errorf("db1 answers: %+v", r)
+	}
+	// Hostile: naming a server that cannot be the fenced primary.
+	db1, db2, db3 = build("0-2-42")
+	writable(db2)
+	if r := New([]*Node{db1, db2, db3}, Options{}).RecoveryOf(db2); r.Action != "" || !strings.Contains(r.Reason, "takes writes") {
+		t.Errorf("--fenced a writable server: %+v", r)
+	}
+	_, h2, _, healthyTop := healthy(t)
+	if r := healthyTop.RecoveryOf(h2); r.Action != "" || !strings.Contains(r.Reason, "it is a replica") {
+		t.Errorf("--fenced a replica: %+v", r)
+	}
+}
+
+// Hostile: the candidate the switchover promoted does not answer the tool
+// but answers with an error (it runs): nothing is ahead of the fenced
+// primary, yet unfencing it could make two writable primaries.
+func TestRecoveryRefusesUnfenceWhileTheCandidateMayRun(t *testing.T) {
+	db1 := same(t, mariadb("db1", 23306, 1), "0-1-42", "0-1-42")
+	db2 := unreachable(replicaOf(mariadb("db2", 23307, 2), db1))
+	db2.Err = &server.Error{Op: "connect", Code: 1040, Message: "Too many connections"}
+	db3 := same(t, replicaOf(mariadb("db3", 23308, 3), db1), "0-1-42", "0-1-42")
+	if r := New([]*Node{db1, db2, db3}, Options{}).Recovery(); r.Action != "" ||
+		!strings.Contains(r.Reason, "db2 answers with an error") {
+		t.Errorf("%+v", r)
 	}
 }
