@@ -115,7 +115,9 @@ function M.run(opts)
   local temporary = o.dir == nil and not o.keep
   local image = rep.step("back up " .. from:name() .. " into " .. dir, function()
     return rep.backup { server = from, to = dir, method = o.method }
-  end, temporary and function() rep.remove_image(dir) end or nil)
+  end, temporary and function()
+    if rep.remove_image(dir) then say("image %s removed", dir) end
+  end or nil)
   if dry then
     say("would back up %s (%s) into %s", from:name(), image.method, dir)
   else

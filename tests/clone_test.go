@@ -183,7 +183,7 @@ func TestCloneTidiness(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, "needs machine control") {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
-		wantLines(t, r.stdout, "clone: backup of db2 taken: "+tmp)
+		wantLines(t, r.stdout, "clone: backup of db2 taken: "+tmp, "clone: image "+tmp+"/replicant-clone-db3-")
 		if left := entries(t, tmp); len(left) != 0 {
 			t.Errorf("left in TMPDIR after a failure: %v", left)
 		}
