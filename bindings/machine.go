@@ -29,7 +29,12 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 			if op != "start" && !sv.DryRun() {
 				sv.Close() // its connections end with the server
 			}
-			if err := fn(m, L.Context()); err != nil {
+			// The machine knows its own bounds (a start may recover InnoDB
+			// for minutes): the line shows the time only.
+			pw := sv.BeginWait(fmt.Sprintf("waiting for %s to %s", sv.Name(), op), 0)
+			err := fn(m, L.Context())
+			pw.End()
+			if err != nil {
 				return s.raise(L, op, &server.Error{Op: op, Server: sv.String(), Message: err.Error(), Err: err})
 			}
 			if op != "stop" {

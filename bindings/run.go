@@ -21,6 +21,7 @@ type runState struct {
 	auditor  *procedure.Audit
 	plan     *procedure.Plan
 	observer server.Observer // what every server reports its statements to
+	progress server.Progress // what every server tells how its long waits go; nil for none
 	locks    []procedure.Lock
 	locker   procedure.Locker
 
@@ -35,9 +36,10 @@ type runState struct {
 // whose outcome is unknown (State.outcomeUnknown).
 func newRunState(cfg Config, unknown func(error) bool) *runState {
 	r := &runState{
-		proc:    procedure.New(nil),
-		locker:  procedure.GetLocker{},
-		started: time.Now(),
+		proc:     procedure.New(nil),
+		locker:   procedure.GetLocker{},
+		started:  time.Now(),
+		progress: newProgress(cfg.Progress),
 	}
 	r.proc.Unknown = unknown
 	if cfg.Verbose {

@@ -38,6 +38,10 @@ type Config struct {
 	// JSON keeps stdout for the one document WriteOutcome prints: print
 	// and topo:print write to Stderr instead.
 	JSON bool
+	// Progress is where waits that last over 2 s say what they wait for
+	// and how far they are, every few seconds: stderr when it is a
+	// terminal; nil (the default) for none, so that logs stay quiet.
+	Progress io.Writer
 	// Confirm asks the operator a yes/no question; nil when there is no
 	// terminal to ask on.
 	Confirm func(question string) (bool, error)
@@ -101,7 +105,7 @@ func NewWithRegistry(ctx context.Context, cfg Config, reg *Registry) *State {
 		threadCancel: map[*lua.LState]context.CancelFunc{},
 	}
 	s.runState = newRunState(cfg, s.outcomeUnknown)
-	reg.attach(s.observer, cfg.DryRun, s.deadlines)
+	reg.attach(s.observer, s.progress, cfg.DryRun, s.deadlines)
 	s.L.SetContext(ctx)
 	registerErrorType(s.L)
 	s.registerServerType()
@@ -128,7 +132,7 @@ func (s *State) Close() {
 	if s.ownsReg {
 		s.reg.Close()
 	} else {
-		s.reg.attach(nil, false, server.Deadlines{})
+		s.reg.attach(nil, nil, false, server.Deadlines{})
 	}
 	s.cancel()
 	s.L.Close()

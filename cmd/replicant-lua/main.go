@@ -169,6 +169,9 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		defer f.Close()
 		cfg.Audit = f
 	}
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		cfg.Progress = f // waits that last say how they go; never into a log or a pipe
+	}
 	if isTerminal(stdin) && (len(rest) == 0 || rest[0] != "repl") {
 		cfg.Confirm = terminalConfirm(stdin, stderr)
 	}

@@ -96,6 +96,9 @@ type ReplicaStatus struct {
 	SQLDelay          int64  // SQL_Delay, seconds
 	SQLRemainingDelay *int64 // SQL_Remaining_Delay; nil unless waiting out the delay
 
+	// ConnectRetry is Connect_Retry: seconds between the receiver's
+	// attempts to reach a lost source.
+	ConnectRetry int64
 	// ReceivedHeartbeats counts the heartbeats the receiver got from its
 	// source since it was configured (MariaDB's Slave_received_heartbeats),
 	// and HeartbeatPeriod is how often an idle source sends one
@@ -163,6 +166,7 @@ func ParseReplicaStatus[R ~map[string]V, V any](row R) (ReplicaStatus, error) {
 	st.AutoPosition = r.int("Auto_Position") == 1 || (st.UsingGTID != "" && !strings.EqualFold(st.UsingGTID, "No"))
 	st.SQLDelay = r.int("SQL_Delay")
 	st.SQLRemainingDelay = r.nullInt("SQL_Remaining_Delay")
+	st.ConnectRetry = r.int("Connect_Retry")
 	st.ReceivedHeartbeats = r.uint("Slave_received_heartbeats")
 	st.HeartbeatPeriod = r.seconds("Slave_heartbeat_period")
 	if st.SourcePort < 0 || st.SourcePort > 65535 {

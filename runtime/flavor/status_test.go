@@ -23,7 +23,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			ReadPosition:  Position{"mysql-bin.000001", 1168}, ExecPosition: Position{"mysql-bin.000001", 1168},
 			RelayPosition:  Position{"relay-bin.000002", 1467},
 			RetrievedGTIDs: "0-1-5", ExecutedGTIDs: "0-1-5", UsingGTID: "Slave_Pos", AutoPosition: true,
-			SSLAllowed: "No", HeartbeatPeriod: 30 * time.Second,
+			SSLAllowed: "No", ConnectRetry: 60, HeartbeatPeriod: 30 * time.Second,
 		}},
 		{"mariadb 10.11 sql error", mariadbSQLError, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 39401, SourceServerID: 1,
@@ -44,7 +44,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 				"message: Access denied for user 'repl'@'127.0.0.1' (using password: YES)",
 			ReadPosition: Position{"mysql-bin.000001", 1168}, ExecPosition: Position{"mysql-bin.000001", 1168},
 			RelayPosition: Position{"relay-bin.000001", 4}, UsingGTID: "No",
-			SQLDelay: 3600, SQLRemainingDelay: i64(1200),
+			SQLDelay: 3600, SQLRemainingDelay: i64(1200), ConnectRetry: 1,
 		}},
 		{"mysql 5.7", mysql57, ReplicaStatus{
 			SourceHost: "localhost", SourcePort: 13000, SourceUser: "repl", SourceServerID: 1,
@@ -56,7 +56,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"replica-relay-bin.000003", 1508},
 			RetrievedGTIDs: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5",
 			ExecutedGTIDs:  "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 60,
 		}},
 		{"mysql 8.0.22+", mysql84, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 13000, SourceUser: "root", SourceServerID: 1,
@@ -68,7 +68,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"slave-relay-bin.000002", 1145},
 			RetrievedGTIDs: "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3",
 			ExecutedGTIDs:  "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 1,
 		}},
 	}
 	for _, tt := range tests {
