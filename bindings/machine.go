@@ -342,7 +342,7 @@ func (s *State) roleSource(L *lua.LState, o options) *server.Server {
 // connections roles set up: verified TLS when it has repl_tls.
 func (s *State) followOptions() roles.FollowOptions {
 	if d := s.cfg.Deployment; d != nil {
-		return roles.FollowOptions{SSLCA: d.ReplCA}
+		return roles.FollowOptions{SSLCA: d.ReplCA, ConnectRetry: d.ReplConnectRetry, Heartbeat: d.ReplHeartbeat}
 	}
 	return roles.FollowOptions{}
 }
