@@ -84,10 +84,8 @@ func NewWatcher(wc WatchConfig) (w *watch.Watcher, close func(), err error) {
 		Failover: func(ctx context.Context, inc watch.Incident) error { return runIncident(ctx, wc, inc) },
 		Demote:   func(ctx context.Context, n *topology.Node) error { return demote(ctx, wc, n.Name) },
 	}
-	if !wc.FenceNone {
+	if opts.FenceNone = wc.FenceNone; !wc.FenceNone {
 		opts.Fence = func(ctx context.Context, n *topology.Node) error { return fence(ctx, wc, n.Name) }
-	} else {
-		opts.Fence = func(context.Context, *topology.Node) error { return nil }
 	}
 	w, err = watch.New(opts)
 	if err != nil {
@@ -126,10 +124,9 @@ func fence(ctx context.Context, wc WatchConfig, name string) error {
 // runIncident runs the failover for one incident in a fresh interpreter:
 // the bundled failover told which server is dead, or the operator's
 // playbook with the global `incident` (cluster, verdict, server,
-// evidence, at).
+// evidence, at, fenced).
 func runIncident(ctx context.Context, wc WatchConfig, inc watch.Incident) error {
-	cfg := wc.Run
-	cfg.Yes, cfg.Confirm, cfg.JSON, cfg.DryRun = true, nil, false, false
+	cfg := incidentConfig(wc)
 	st := New(ctx, cfg)
 	defer st.Close()
 	st.setIncident(inc)
@@ -137,7 +134,15 @@ func runIncident(ctx context.Context, wc WatchConfig, inc watch.Incident) error 
 	if wc.Playbook != "" {
 		err = st.RunFile(wc.Playbook, nil)
 	} else {
-		err = st.RunStdlib("failover", []string{"--dead", inc.Verdict.Server})
+		// The watcher has judged the primary already: failover need not
+		// ask its replicas again for --confirm-timeout.
+		args := []string{"--dead", inc.Verdict.Server, "--confirm-timeout", "0"}
+		if inc.Verdict.Kind == watch.HungPrimary && !inc.Fenced {
+			// --fence none: the operator fences hung primaries their own
+			// way, and failover's own check would refuse one that hangs.
+			args = append(args, "--force")
+		}
+		err = st.RunStdlib("failover", args)
 	}
 	code := 0
 	if err != nil {
@@ -147,11 +152,29 @@ func runIncident(ctx context.Context, wc WatchConfig, inc watch.Incident) error 
 	return tidyRunError(err)
 }
 
+// incidentConnectTimeout bounds the connections of an incident's
+// playbook, unless the deployment asks for shorter: a hung server, the
+// very thing watch reacts to, must cost the failover a second, not the
+// default 5 s at each connection.
+const incidentConnectTimeout = time.Second
+
+// incidentConfig is the configuration of an incident's interpreter: no
+// terminal (rep.confirm is answered yes), a real run, short connects.
+func incidentConfig(wc WatchConfig) Config {
+	cfg := wc.Run
+	cfg.Yes, cfg.Confirm, cfg.JSON, cfg.DryRun = true, nil, false, false
+	d := *cfg.Deployment
+	if d.ConnectTimeout == 0 || d.ConnectTimeout > incidentConnectTimeout {
+		d.ConnectTimeout = incidentConnectTimeout
+	}
+	cfg.Deployment = &d
+	return cfg
+}
+
 // demote makes a server read-only and ends its client sessions, the
 // way the procedures fence a primary.
 func demote(ctx context.Context, wc WatchConfig, name string) error {
-	cfg := wc.Run
-	cfg.Yes, cfg.Confirm, cfg.JSON, cfg.DryRun = true, nil, false, false
+	cfg := incidentConfig(wc)
 	st := New(ctx, cfg)
 	defer st.Close()
 	defer func() { st.EndAudit(0, nil) }()
@@ -178,5 +201,6 @@ func (s *State) setIncident(inc watch.Incident) {
 	t.RawSetString("server", lua.LString(inc.Verdict.Server))
 	t.RawSetString("evidence", stringList(L, inc.Verdict.Evidence))
 	t.RawSetString("at", lua.LString(inc.At.UTC().Format(time.RFC3339Nano)))
+	t.RawSetString("fenced", lua.LBool(inc.Fenced))
 	L.SetGlobal("incident", t)
 }

@@ -23,6 +23,8 @@ type Incident struct {
 	Verdict  Verdict
 	Topology *topology.Topology
 	At       time.Time
+	// Fenced: the watcher stopped the hung primary through its machine.
+	Fenced bool
 }
 
 // Options configure a Watcher. Discover and Failover are required.
@@ -45,6 +47,9 @@ type Options struct {
 	// machine: SIGKILL, systemd, ssh). nil: a hung primary is not failed
 	// over, only reported, since it may wake up writable.
 	Fence func(ctx context.Context, primary *topology.Node) error
+	// FenceNone fails a hung primary over without a Fence: the operator
+	// fences it by other means (--fence none).
+	FenceNone bool
 	// Failover runs the failover playbook for the incident.
 	Failover func(ctx context.Context, inc Incident) error
 	// Demote makes a server that came back writable after a failover
@@ -275,7 +280,9 @@ func (w *Watcher) act(ctx context.Context, inc Incident) {
 var errRefused = errors.New("refused")
 
 func (w *Watcher) failover(ctx context.Context, inc Incident, rec *Record) error {
-	if inc.Verdict.Kind == HungPrimary {
+	if inc.Verdict.Kind == HungPrimary && w.o.Fence == nil && w.o.FenceNone {
+		w.logf("not fencing hung %s (--fence none): it must not come back writable", inc.Verdict.Server)
+	} else if inc.Verdict.Kind == HungPrimary {
 		if w.o.Fence == nil {
 			return fmt.Errorf("%w: %s is hung and may wake up writable, and no machine can stop it "+
 				"(give it a machine, or choose --fence none)", errRefused, inc.Verdict.Server)
@@ -286,7 +293,7 @@ func (w *Watcher) failover(ctx context.Context, inc Incident, rec *Record) error
 			return fmt.Errorf("%w: fencing %s failed, so it may still wake up writable: %v", errRefused,
 				inc.Verdict.Server, err)
 		}
-		rec.Fenced = true
+		rec.Fenced, inc.Fenced = true, true
 	}
 	w.logf("failing over %s (%s)", inc.Verdict.Server, inc.Verdict.Kind)
 	return w.o.Failover(ctx, inc)
