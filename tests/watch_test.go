@@ -23,7 +23,7 @@ import (
 // watcher is a `replicant-lua watch` process of a test, with its HTTP
 // port, stopped by SIGTERM (then its pid) at the end of the test.
 type watcher struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	done   chan error
 	stderr *lockedBuffer
@@ -31,7 +31,7 @@ type watcher struct {
 	token  string
 }
 
-func startWatch(t *testing.T, sb *sandbox.Sandbox, args ...string) *watcher {
+func startWatch(t testing.TB, sb *sandbox.Sandbox, args ...string) *watcher {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -127,7 +127,7 @@ func (w *watcher) stop() int {
 
 func (w *watcher) count(sub string) int { return strings.Count(w.stderr.String(), sub) }
 
-func signalPid(t *testing.T, pid int, sig syscall.Signal) {
+func signalPid(t testing.TB, pid int, sig syscall.Signal) {
 	t.Helper()
 	cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if !strings.Contains(string(cmd), "mariadbd") {

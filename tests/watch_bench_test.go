@@ -1,0 +1,162 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
+)
+
+// watch's benchmarks. Run them with a fixed count, on a quiet machine:
+//
+//	go test -run '^$' -bench Watch -benchtime 10x ./tests/
+//
+// BenchmarkWatchKill: kill -9 of the primary of a 4-server sandbox under
+// the writer, watch running: how long until a replica is writable, and
+// until the writer's first acknowledged write after the kill.
+func BenchmarkWatchKill(b *testing.B) {
+	var writable, firstWrite []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		sb := sandboxtest.Start(b, sandbox.Options{Servers: 4})
+		w := startWatch(b, sb)
+		wr := startWriter(b, sb)
+		wr.waitAcked(b, 100)
+		b.StartTimer()
+		killed := time.Now()
+		signalPid(b, sb.Primary().Pid, syscall.SIGKILL)
+		var promoted time.Duration
+		for deadline := killed.Add(30 * time.Second); promoted == 0 && time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+			for _, db := range wr.dbs[1:] {
+				var ro int
+				if err := db.QueryRow("SELECT @@GLOBAL.read_only").Scan(&ro); err == nil && ro == 0 {
+					promoted = time.Since(killed)
+					break
+				}
+			}
+		}
+		if promoted == 0 {
+			b.Fatalf("no replica writable 30 s after the kill; watch's log:\n%s", w.stderr)
+		}
+		wr.waitAcked(b, 10)
+		b.StopTimer()
+		var first time.Duration
+		wr.mu.Lock()
+		for _, a := range wr.attempts { // the first write the new primary acknowledged
+			if a.err == nil && a.target != 0 && a.end.After(killed) {
+				first = a.end.Sub(killed)
+				break
+			}
+		}
+		wr.mu.Unlock()
+		writable, firstWrite = append(writable, promoted), append(firstWrite, first)
+		fmt.Printf("watch kill %d: a replica writable after %s, the writer's first write after %s\n", i+1,
+			promoted.Round(100*time.Microsecond), first.Round(100*time.Microsecond))
+		w.stop()
+		b.StartTimer()
+	}
+	p50, worst := percentiles(writable)
+	f50, fworst := percentiles(firstWrite)
+	fmt.Printf("watch kill -9: %d runs: new primary writable p50 %s max %s; first acknowledged write p50 %s max %s\n",
+		len(writable), p50, worst, f50, fworst)
+	b.ReportMetric(ms(p50), "writable-p50-ms")
+	b.ReportMetric(ms(worst), "writable-max-ms")
+	b.ReportMetric(ms(f50), "first-write-p50-ms")
+}
+
+// BenchmarkWatchStall: b.N stalls of the primary (SIGSTOP for 500 ms,
+// then SIGCONT, 2 s apart): each one that watch fails over is a false
+// failover.
+func BenchmarkWatchStall(b *testing.B) {
+	sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
+	w := startWatch(b, sb)
+	pid := sb.Primary().Pid
+	b.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	for i := 0; i < b.N; i++ {
+		signalPid(b, pid, syscall.SIGSTOP)
+		time.Sleep(500 * time.Millisecond)
+		signalPid(b, pid, syscall.SIGCONT)
+		time.Sleep(2 * time.Second)
+		if w.status().Failovers > 0 {
+			break
+		}
+	}
+	false_ := w.status().Failovers
+	fmt.Printf("watch stalls: %d stalls of 500 ms: %d false failover(s)\n", b.N, false_)
+	b.ReportMetric(float64(false_), "false-failovers")
+}
+
+// BenchmarkWatchCost: watch's own CPU and memory watching 1 and 16
+// clusters at a 250 ms interval for 30 s each (the 16 are copies of one
+// sandbox's deployment, so the servers are shared; watch's cost is the
+// same as for 16 separate clusters).
+func BenchmarkWatchCost(b *testing.B) {
+	sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
+	for _, n := range []int{1, 16} {
+		var extra []string
+		for i := 1; i < n; i++ {
+			p := filepath.Join(b.TempDir(), fmt.Sprintf("cluster%02d.lua", i))
+			src, err := os.ReadFile(sb.DeploymentPath)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(p, src, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			extra = append(extra, "-d", p)
+		}
+		for i := 0; i < b.N; i++ {
+			w := startWatch(b, sb, extra...)
+			pid := w.cmd.Process.Pid
+			time.Sleep(5 * time.Second) // warmed up: every session open
+			cpu0, rss0 := procCost(b, pid)
+			start := time.Now()
+			time.Sleep(30 * time.Second)
+			cpu1, rss1 := procCost(b, pid)
+			share := (cpu1 - cpu0).Seconds() / time.Since(start).Seconds() * 100
+			fmt.Printf("watch cost: %d cluster(s) at 250 ms for 30 s: %.1f %% of one core; RSS %d kB after 5 s, %d kB after 35 s\n",
+				n, share, rss0, rss1)
+			b.ReportMetric(share, fmt.Sprintf("cpu-%%-%d-clusters", n))
+			b.ReportMetric(float64(rss1), fmt.Sprintf("rss-kB-%d-clusters", n))
+			w.stop()
+		}
+	}
+}
+
+// procCost is a process's CPU time (user and system) and resident size.
+func procCost(b *testing.B, pid int) (time.Duration, int) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	utime, _ := strconv.Atoi(f[11]) // fields 14 and 15 of stat, in clock ticks (100 Hz)
+	stime, _ := strconv.Atoi(f[12])
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rss := 0
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			rss, _ = strconv.Atoi(strings.Fields(v)[0])
+		}
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, rss
+}
+
+func percentiles(v []time.Duration) (p50, worst time.Duration) {
+	s := append([]time.Duration(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2].Round(100 * time.Microsecond), s[len(s)-1].Round(100 * time.Microsecond)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
