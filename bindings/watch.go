@@ -36,6 +36,8 @@ type WatchConfig struct {
 	Log func(string)
 	// OnLook receives each discovery's duration (the metrics).
 	OnLook func(time.Duration)
+	// OnClear is called when the operator clears the block.
+	OnClear func()
 }
 
 // probeTimeout bounds each probe session: connect and every read of a
@@ -76,7 +78,7 @@ func NewWatcher(wc WatchConfig) (w *watch.Watcher, close func(), err error) {
 		seeds = append(seeds, sv)
 	}
 	opts := watch.Options{
-		Cluster: d.Path, Interval: wc.Interval, Block: wc.Block, HungAfter: wc.HungAfter, Log: wc.Log, OnLook: wc.OnLook,
+		Cluster: d.Path, Interval: wc.Interval, Block: wc.Block, HungAfter: wc.HungAfter, Log: wc.Log, OnLook: wc.OnLook, OnClear: wc.OnClear,
 		Discover: func(ctx context.Context) (*topology.Topology, error) {
 			return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: timeout,
 				Member: func(sv *server.Server) bool { _, ok := d.Servers[sv.Config().Name]; return ok }})

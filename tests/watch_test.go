@@ -66,7 +66,7 @@ func startWatch(t testing.TB, sb *sandbox.Sandbox, args ...string) *watcher {
 			t.Logf("watch's log:\n%s", w.stderr)
 		}
 	})
-	waitFor(t, "watch to judge the cluster healthy", func() bool { return strings.Contains(w.stderr.String(), "healthy db1") })
+	waitFor(t, "watch's first look", func() bool { return strings.Contains(w.stderr.String(), sb.DeploymentPath+": ") })
 	return w
 }
 
@@ -253,5 +253,56 @@ func TestWatchDemotesAPrimaryThatComesBack(t *testing.T) {
 	out := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `return rep.server("db1"):variable("read_only")`)
 	if out.code != 0 || strings.TrimSpace(out.stdout) != "1" {
 		t.Errorf("db1 read_only after the demotion: %+v", out)
+	}
+}
+
+// A switchover killed halfway (kill -9 of the tool) leaves a run with no
+// end in the audit trail: watch started on that trail holds its
+// failovers until the operator clears it, and a cleared run does not
+// hold the next start.
+func TestWatchHoldsAfterAnUnfinishedRun(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	dir := t.TempDir()
+	audit := filepath.Join(dir, "audit.jsonl")
+	play := filepath.Join(dir, "stuck.lua")
+	os.WriteFile(play, []byte(`local rep = require "replicant"
+require("replicant.switchover").run { to = "db2", on_step = function(name)
+  if name:match("^wait for") then print("stuck at " .. name); io.stdout:flush(); rep.sleep("60s") end
+end }
+`), 0o644)
+	cmd := exec.Command(binary(t), "-d", sb.DeploymentPath, "--audit", audit, "run", play)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the switchover to get stuck", func() bool { return strings.Contains(out.String(), "stuck at") })
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	w := startWatch(t, sb, "--audit", audit)
+	waitFor(t, "the hold", func() bool { return w.count("no automatic failover until cleared: run ") == 1 })
+	if st := w.status(); !strings.Contains(st.BlockReason, "has no end in the audit trail") ||
+		!strings.Contains(st.BlockReason, `its last step was "fence db1: FLUSH TABLES WITH READ LOCK" (done)`) {
+		t.Errorf("block reason: %q", st.BlockReason)
+	}
+	signalPid(t, sb.Primary().Pid, syscall.SIGKILL)
+	waitFor(t, "the suppressed incident", func() bool { return w.status().Suppressed != nil })
+	if st := w.status(); st.Failovers != 0 {
+		t.Fatalf("failed over while held: %+v", st)
+	}
+	req, _ := http.NewRequest("POST", "http://"+w.addr+"/clear", nil)
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitFor(t, "the failover after clear", func() bool { st := w.status(); return st.Last != nil && st.Last.Outcome != "" })
+	w.stop()
+	again := startWatch(t, sb, "--audit", audit)
+	time.Sleep(500 * time.Millisecond)
+	if n := again.count("no automatic failover until cleared"); n != 0 {
+		t.Errorf("a cleared run held the next start:\n%s", again.stderr)
 	}
 }

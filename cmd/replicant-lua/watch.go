@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/replicant-lua/replicant-lua/bindings"
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/watch"
 )
 
@@ -55,6 +57,7 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 	fs.DurationVar(&hungAfter, "hung-after", 0, "how long the replicas must receive nothing from a primary that times out before it is hung (0: two heartbeat periods, at least 2s)")
 	fs.StringVar(&fence, "fence", "machine", "how a hung primary is stopped before a failover: machine, or none (you fence it yourself)")
 	fs.StringVar(&httpAddr, "http", "", "serve /healthz, /status, /metrics and POST /clear on `ADDR` (127.0.0.1:9105)")
+	fs.StringVar(&g.audit, "audit", g.audit, "append each incident's run to the audit `FILE` (as the global --audit); an unfinished run found there holds failovers until cleared")
 	fs.StringVar(&tokenFile, "http-token-file", "", "the bearer token `FILE` POST /clear requires; needed to listen beyond loopback")
 	fs.Usage = func() {
 		fmt.Fprint(stdout, watchHelp)
@@ -132,14 +135,31 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 			fmt.Fprintln(stderr, "replicant-lua:", err)
 			return exitUsage
 		}
-		w, closeProbes, err := bindings.NewWatcher(watchConfig(d, g, audit, logLine, playbook, interval, block,
-			hungAfter, fence == "none", metrics))
+		wc := watchConfig(d, g, audit, logLine, playbook, interval, block, hungAfter, fence == "none", metrics)
+		var held []procedure.Unfinished
+		if g.audit != "" {
+			held = unfinished(g.audit, d.Path)
+			wc.OnClear = func() { // those runs were dealt with: the next start does not hold again
+				for _, u := range held {
+					json.NewEncoder(audit).Encode(procedure.Cleared(u.RunID))
+				}
+				held = nil
+			}
+		}
+		w, closeProbes, err := bindings.NewWatcher(wc)
 		if err != nil {
 			fmt.Fprintln(stderr, "replicant-lua:", err)
 			return exitUsage
 		}
 		defer closeProbes()
 		watchers = append(watchers, w)
+		if len(held) > 0 {
+			var why []string
+			for _, u := range held {
+				why = append(why, u.String())
+			}
+			w.Hold(strings.Join(why, "; ") + "; check the cluster (run check), finish or undo by hand, then POST /clear")
+		}
 	}
 	if httpAddr != "" {
 		ln, err := net.Listen("tcp", httpAddr)
@@ -197,6 +217,20 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.log(string(w.buf[:i]))
 		w.buf = w.buf[i+1:]
 	}
+}
+
+// unfinished lists the runs on a deployment that the audit trail shows
+// started and never ended (a watch or an operator's procedure killed
+// halfway): watch holds its failovers then, since failing over again
+// blindly could act on a half-changed cluster.
+func unfinished(audit, deployment string) []procedure.Unfinished {
+	f, err := os.Open(audit)
+	if err != nil {
+		return nil // a new audit file: nothing ran
+	}
+	defer f.Close()
+	runs, _ := procedure.FindUnfinished(f, deployment)
+	return runs
 }
 
 // loopback reports whether addr listens on a loopback address only.

@@ -62,6 +62,9 @@ type Options struct {
 	// OnLook receives how long each discovery took (the metrics'
 	// histogram).
 	OnLook func(time.Duration)
+	// OnClear is called when the operator clears the block (to record
+	// that the runs a Hold named were dealt with).
+	OnClear func()
 }
 
 // Record is what the watcher did about one incident.
@@ -320,12 +323,26 @@ func (w *Watcher) demoteFormer(ctx context.Context, top *topology.Topology) {
 	w.logf("%s, failed over before, came back writable: made read-only, its client sessions killed", former)
 }
 
+// Hold blocks automatic failovers, as a failover that just ran does,
+// for reason: an earlier procedure on the cluster was killed halfway and
+// what it left wants a person first. Clear lifts it.
+func (w *Watcher) Hold(reason string) {
+	w.mu.Lock()
+	w.status.BlockedUntil = w.o.Now().Add(w.o.Block)
+	w.status.BlockReason = reason
+	w.mu.Unlock()
+	w.logf("no automatic failover until cleared: %s", reason)
+}
+
 // Clear lifts the block, so that the next dead primary is failed over.
 func (w *Watcher) Clear() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.status.BlockedUntil, w.status.BlockReason = time.Time{}, ""
 	w.logf("block cleared by the operator")
+	if w.o.OnClear != nil {
+		w.o.OnClear()
+	}
 }
 
 // Status returns a copy of the watcher's state.
