@@ -23,7 +23,9 @@ type secret struct{ value server.Secret }
 
 var (
 	deploymentKeys = optSpec{"user": optTable, "repl_user": optTable, "servers": optTable,
-		"tls": optStringOrTable, "repl_tls": optTable, "connect_timeout": optDuration, "replication": optTable}
+		"tls": optStringOrTable, "repl_tls": optTable, "connect_timeout": optDuration, "replication": optTable,
+		"proxies": optTable}
+	proxyKeys = optSpec{"kind": optString, "socket": optString, "backend": optString, "servers": optTable}
 	replicationKeys = optSpec{"connect_retry": optDuration, "heartbeat": optDuration}
 	replTLSKeys     = optSpec{"ca": optString}
 	userKeys        = optSpec{"name": optString, "password": optAny}
@@ -147,6 +149,11 @@ func decodeDeployment(t *lua.LTable, path string) (*deploy.Deployment, error) {
 		}
 	}
 	d.ConnectTimeout = o.duration("connect_timeout")
+	if o.has("proxies") {
+		if d.Proxies, err = decodeProxies(o.value("proxies").(*lua.LTable)); err != nil {
+			return nil, err
+		}
+	}
 	if o.has("replication") {
 		r := o.value("replication").(*lua.LTable)
 		if err := validateOptions(r, replicationKeys); err != nil {
@@ -223,6 +230,46 @@ func decodeServer(name string, t *lua.LTable) (deploy.Server, error) {
 	}
 	sv.ServerID = o.int("server_id")
 	return sv, decodeRole(&sv, o.value("role"))
+}
+
+// decodeProxies reads proxies = { { kind = "haproxy", socket =, backend =,
+// servers = { db1 = "srv1", ... } }, ... }.
+func decodeProxies(t *lua.LTable) ([]deploy.Proxy, error) {
+	var out []deploy.Proxy
+	for i := 1; i <= t.Len(); i++ {
+		pt, ok := t.RawGetInt(i).(*lua.LTable)
+		if !ok {
+			return nil, fmt.Errorf("proxies[%d]: want { kind = \"haproxy\", socket =, backend =, servers = {...} }", i)
+		}
+		if err := validateOptions(pt, proxyKeys); err != nil {
+			return nil, fmt.Errorf("proxies[%d]: %w", i, err)
+		}
+		o := options{t: pt}
+		p := deploy.Proxy{Kind: o.str("kind"), Socket: o.str("socket"), Backend: o.str("backend"), Servers: map[string]string{}}
+		switch {
+		case p.Kind != "haproxy":
+			return nil, fmt.Errorf("proxies[%d]: kind %q: the one kind is haproxy", i, p.Kind)
+		case p.Socket == "" || p.Backend == "":
+			return nil, fmt.Errorf("proxies[%d]: socket and backend are required", i)
+		}
+		if st, ok := o.value("servers").(*lua.LTable); ok {
+			var bad error
+			st.ForEach(func(k, v lua.LValue) {
+				ks, kok := k.(lua.LString)
+				vs, vok := v.(lua.LString)
+				if !kok || !vok {
+					bad = fmt.Errorf("proxies[%d]: servers: want db1 = \"name in the backend\", got [%s] = %s", i, k, v.Type())
+					return
+				}
+				p.Servers[string(ks)] = string(vs)
+			})
+			if bad != nil {
+				return nil, bad
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // decodeRole reads role = "master" or role = { kind = "final", master = "db1" }.

@@ -118,6 +118,20 @@ func (s *State) repDeployment(L *lua.LState) int {
 	}
 	t.RawSetString("servers", servers)
 	t.RawSetString("names", names)
+	proxies := L.NewTable()
+	for _, p := range d.Proxies {
+		pt := L.NewTable()
+		pt.RawSetString("kind", lua.LString(p.Kind))
+		pt.RawSetString("socket", lua.LString(p.Socket))
+		pt.RawSetString("backend", lua.LString(p.Backend))
+		srv := L.NewTable()
+		for k, v := range p.Servers {
+			srv.RawSetString(k, lua.LString(v))
+		}
+		pt.RawSetString("servers", srv)
+		proxies.Append(pt)
+	}
+	t.RawSetString("proxies", proxies)
 	L.Push(t)
 	return 1
 }

@@ -28,6 +28,7 @@ func (s *State) procedureFunctions() map[string]lua.LGFunction {
 		"lock":               s.repLock,
 		"dry_run":            func(L *lua.LState) int { L.Push(lua.LBool(s.cfg.DryRun)); return 1 },
 		"shell":              s.repShell,
+		"unix_request":       s.repUnixRequest,
 		"confirm":            s.repConfirm,
 	}
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian machine: MariaDB's server,
 # client and backup tools, OpenSSH's server and client (the remote machine
-# tests start their own sshd on 127.0.0.1), and sysbench. The packages' system
+# tests start their own sshd on 127.0.0.1), sysbench and HAProxy. The packages' system
 # services are not started: nothing listens on 3306 or 22 afterwards.
 set -euo pipefail
 
@@ -14,6 +14,9 @@ command -v mariadb-backup >/dev/null 2>&1 || need+=(mariadb-backup)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 # A real client for the load tests and benchmarks (oltp_write_only).
 command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
+# The traffic tests drive a real HAProxy through its runtime API (the
+# tests start it on loopback ports with their own config).
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -177,6 +177,7 @@ local function promote(ctx, o)
     "-- --replica NAME --below %s; then run check. %s must not come back as a primary: rejoin it " ..
     "with run rejoin -- --server %s.", new:name(), new:name(), dead:name(), dead:name()))
   if o.after_promote then o.after_promote(ctx) end
+  ha.move_writes(new, ctx.notes)
   rep.step("forget replication on " .. new:name(), function()
     new:stop_replica()
     new:reset_replica { all = true }

@@ -74,6 +74,7 @@ local function unfence(topo, r, o)
     primary:name(), primary:name()))
   local notes = {}
   ha.persist(primary, false, notes)
+  ha.move_writes(primary, notes)
   if #moved > 0 then
     rep.step("repoint " .. ha.names(moved) .. " to " .. primary:name(), function()
       ha.repoint_all(moved, primary)
@@ -110,6 +111,7 @@ local function promote(topo, r, o)
     "before: rejoin); then run check.", primary:name(), primary:name()))
   local notes = {}
   ha.persist(primary, false, notes)
+  ha.move_writes(primary, notes)
   for _, db in ipairs(rest) do ha.persist(db, true, notes) end
   if #rest > 0 then
     rep.step("repoint " .. ha.names(rest) .. " to " .. primary:name(), function()

@@ -334,6 +334,7 @@ local function promote(ctx, o)
   if o.after_promote then
     o.after_promote(ctx)
   end
+  ha.move_writes(candidate, ctx.notes)
   step("stop replication on " .. candidate:name(), function()
     candidate:stop_replica()
     candidate:reset_replica { all = true }

@@ -223,6 +223,13 @@ function replicant.lock(...) end
 ---@return string  its stdout
 function replicant.shell(cmd, opts) end
 
+--- Sends text to a Unix socket (a proxy's admin socket) and returns what comes back until it closes; unless read_only, audited and recorded instead of sent in a dry run.
+---@param path string the socket
+---@param text string the request; a newline is added
+---@param opts {timeout?: string|number, read_only?: boolean, target?: string}? timeout defaults to 5s; target names it in the plan and audit
+---@return string  the answer
+function replicant.unix_request(path, text, opts) end
+
 --- Asks the operator on the terminal; --yes answers yes.
 ---@param question string
 ---@return boolean

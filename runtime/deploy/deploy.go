@@ -76,7 +76,20 @@ type Deployment struct {
 	// 0 leaves the server's default (60 s and 30 s on MariaDB).
 	ReplConnectRetry time.Duration
 	ReplHeartbeat    time.Duration
+	// Proxies route the clients' writes: the procedures move them to the
+	// new primary (proxies = { { kind = "haproxy", ... } }).
+	Proxies []Proxy
 	Servers          map[string]Server
+}
+
+// Proxy is one proxy in front of the cluster. For HAProxy: the admin
+// socket of its runtime API, the backend the writers use, and the name
+// each deployment server has in that backend.
+type Proxy struct {
+	Kind    string            // "haproxy"
+	Socket  string            // the admin socket's path
+	Backend string            // the backend that takes the writes
+	Servers map[string]string // deployment name → server name in the backend
 }
 
 // Names lists the servers in a stable order: by name.
@@ -129,6 +142,13 @@ func (d *Deployment) Validate() error {
 		}
 		if d.User.Name == "" && s.User == nil {
 			return fmt.Errorf("%s: server %s: no user (set user = { name = ..., password = ... })", d.Path, name)
+		}
+	}
+	for i, p := range d.Proxies {
+		for name := range p.Servers {
+			if _, ok := d.Servers[name]; !ok {
+				return fmt.Errorf("%s: proxies[%d]: servers: no server named %q (have: %v)", d.Path, i+1, name, d.Names())
+			}
 		}
 	}
 	return nil

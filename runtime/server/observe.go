@@ -26,7 +26,7 @@ type Statement struct {
 	Err      error         // nil on success
 	Planned  bool          // dry run: recorded, not executed
 	// Kind is "" for SQL, else the kind of change a dry run skipped:
-	// KindMachine, KindFile, KindShell, KindBackup, KindRestore.
+	// KindMachine, KindFile, KindShell, KindSocket, KindBackup, KindRestore.
 	Kind string
 	// Unverified marks a read a dry run ran on a server after skipping a
 	// change to it: its answer is the server's state without that change.
@@ -38,6 +38,7 @@ const (
 	KindMachine = "machine" // start, stop, restart
 	KindFile    = "file"    // an option file written
 	KindShell   = "shell"   // rep.shell
+	KindSocket  = "socket"  // rep.unix_request: a command to a proxy's admin socket
 	KindBackup  = "backup"
 	KindRestore = "restore"
 )

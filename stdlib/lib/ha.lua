@@ -248,6 +248,29 @@ function M.persist(db, on, notes)
   return false
 end
 
+-- M.move_writes(primary, notes) sends the clients' writes to primary
+-- through every proxy the deployment names (replicant.haproxy), once it
+-- takes them. Past the point of no return, a proxy that cannot be moved
+-- does not stop the procedure: notes get what failed and the command
+-- that finishes it. Returns the names of the proxies moved.
+function M.move_writes(primary, notes)
+  local moved = {}
+  for _, p in ipairs(require("replicant.haproxy").deployment()) do
+    local ok, err = rep.try(p.route_writes, p, primary:name())
+    if ok then
+      table.insert(moved, p:name())
+    else
+      table.insert(notes, string.format("%s still sends writes elsewhere: %s; move them by hand: echo " ..
+        "\"set server %s/%s state ready\" | socat stdio %s, then put the others in maint", p:name(),
+        tostring(err), p.backend, p:srv(primary:name()), p.socket))
+    end
+  end
+  if #moved > 0 then
+    table.insert(notes, string.format("writes now go to %s through %s", primary:name(), table.concat(moved, ", ")))
+  end
+  return moved
+end
+
 -- M.transactions(gtid) counts the transactions a GTID value stands for,
 -- for progress and rate figures in reports (not for decisions): on MariaDB
 -- the seq_no of each domain, on MySQL the length of every interval.
