@@ -19,7 +19,14 @@ local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { from = "string", to = "string", method = "string", dir = "string", wait_timeout = "duration" }
+M.needs_deployment = true
+M.options = {
+  { "from", "server", "the server to back up (a replica spares the primary)", required = true },
+  { "to", "server", "the server to overwrite with the copy", required = true },
+  { "method", "string", "logical or physical (default: rep.backup's)" },
+  { "dir", "string", "where the backup image goes (default: a new directory under $TMPDIR)" },
+  { "wait_timeout", "duration", "how long the new replica may take to catch up", default = "60s" },
+}
 
 local function check_target(target, servers)
   if target:replica_status() then
@@ -38,9 +45,7 @@ local function check_target(target, servers)
 end
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "clone")
-  assert(o.from and o.to, "clone: options from and to are required")
-  o.wait_timeout = o.wait_timeout or 60
+  local o = cli.check(opts, M)
   local from, target = rep.server(o.from), rep.server(o.to)
   local servers = ha.servers()
   rep.lock()
