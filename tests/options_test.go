@@ -222,7 +222,7 @@ func TestCompletionCandidates(t *testing.T) {
 		{[]string{"-d", dep, "run", "switchover", "--", "--to", ""}, "db1 db2 db3"},
 		{[]string{"--deployment=" + dep, "run", "switchover", "--", "--to", "db2", "--skip", "db1,d"}, "db1,db1 db1,db2 db1,db3"},
 		{[]string{"run", "switchover", "--", "--to", ""}, ""}, // no deployment: no names
-		{[]string{"-d", ""}, ""},                              // a file: the shell completes it
+		{[]string{"-d", ""}, ""}, // a file: the shell completes it
 		{[]string{"doc", "sw"}, "switchover"},
 		{[]string{"completion", ""}, "bash zsh fish"},
 		{[]string{"sandbox", ""}, "up down status"},
