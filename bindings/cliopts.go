@@ -14,7 +14,8 @@ import (
 // each option once (M.options in its file); that declaration drives the
 // command line (`run switchover -- --to db2 --max-lag 5s`), table calls
 // (`require("replicant.switchover").run{ to = "db2" }`), doc, --help,
-// shell completion and the LuaLS annotations. docs/options.md describes it.
+// shell completion and the LuaLS annotations. README.md ("Procedure
+// options") describes it.
 
 // Option kinds a procedure can declare.
 const (

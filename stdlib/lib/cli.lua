@@ -55,11 +55,14 @@ end
 -- its steps, point of no return and recovery text are its own, so a
 -- playbook that runs two switchovers, or rolling_restart that runs two,
 -- undoes the failed one's steps only and reports its recovery text only.
+--
+-- The options are checked before the procedure starts, so that a mistake
+-- in them is reported alone, at the caller's line, with no step journal.
 function M.main(module, name, ...)
   module.name = name
   local run = module.run
-  module.run = function(...)
-    return rep.procedure(name, run, ...)
+  module.run = function(opts, ...)
+    return rep.procedure(name, run, M.check(opts, module), ...)
   end
   local first = ...
   if first == "replicant." .. name then
