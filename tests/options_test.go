@@ -64,6 +64,8 @@ func TestOptionsUsageErrors(t *testing.T) {
 			[]string{"promote: --yes is a flag of replicant-lua", "replicant-lua --yes run promote"}},
 		{"global flag after run", []string{"-d", dep, "run", "switchover", "--dry-run", "--", "--to", "db2"},
 			[]string{"--dry-run is a flag of replicant-lua: put it before run"}},
+		{"global flag between run and the name", []string{"-d", dep, "run", "--dry-run", "switchover", "--", "--to", "db2"},
+			[]string{"--dry-run is a flag of replicant-lua: put it before run"}},
 		{"positional argument", []string{"-d", dep, "run", "switchover", "--", "db2"},
 			[]string{`switchover: unexpected argument "db2" (options are --name value;`}},
 		{"hook on the command line", []string{"-d", dep, "run", "switchover", "--", "--to", "db2", "--on-step", "x"},
@@ -147,9 +149,15 @@ func TestOptionsTableCall(t *testing.T) {
 		{`require("replicant.relocate").run { replica = "db3" }`, "relocate: option below is required"},
 	} {
 		r := run(t, "", nil, "-d", dep, "-e", tt.code)
-		if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
-			t.Errorf("%s: exit %d, stderr %q, want %q", tt.code, r.code, r.stderr, tt.want)
+		if r.code != 1 || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "procedure steps") {
+			t.Errorf("%s: exit %d, stderr %q, want %q alone", tt.code, r.code, r.stderr, tt.want)
 		}
+	}
+	play := filepath.Join(t.TempDir(), "play.lua")
+	os.WriteFile(play, []byte("local sw = require \"replicant.switchover\"\n\nsw.run { to = \"db2\", max_lag = true }\n"), 0o644)
+	r := run(t, "", nil, "-d", dep, "run", play)
+	if want := play + ":3: switchover: option max_lag: want a duration"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("playbook: exit %d, stderr %q, want %q", r.code, r.stderr, want)
 	}
 }
 

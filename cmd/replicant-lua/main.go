@@ -302,6 +302,9 @@ func runCommand(st *bindings.State, g globals, rest []string, stdin io.Reader, s
 		return usageError(stderr, "run needs a playbook file or a bundled procedure name")
 	}
 	target, scriptArgs := rest[0], rest[1:]
+	if flag, ok := strings.CutPrefix(target, "--"); ok && isGlobalFlag(flag) {
+		return usageError(stderr, "%s is a flag of replicant-lua: put it before run (replicant-lua %s run ...)", target, target)
+	}
 	if len(scriptArgs) > 0 && scriptArgs[0] == "--" {
 		scriptArgs = scriptArgs[1:]
 	}
