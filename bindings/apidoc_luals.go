@@ -104,7 +104,11 @@ func writeProcedureClasses(b *strings.Builder) error {
 			default:
 				name += "?"
 			}
-			fmt.Fprintf(b, "---@field %s %s %s\n", name, luaOptionType[o.Kind], doc)
+			typ := luaOptionType[o.Kind]
+			if len(o.Choices) > 0 {
+				typ = `"` + strings.Join(o.Choices, `"|"`) + `"`
+			}
+			fmt.Fprintf(b, "---@field %s %s %s\n", name, typ, doc)
 		}
 		fmt.Fprintf(b, "\n--- The bundled procedure %s, as require(%q) returns it.\n", p.Name, mod)
 		fmt.Fprintf(b, "---@class %s\n---@field name string\n---@field options table the option declarations\n", mod)

@@ -50,6 +50,7 @@ type ProcOption struct {
 	Doc      string
 	Default  string // in command-line syntax ("10s"); "" for none
 	Required bool
+	Choices  []string // the values a string option may take; nil for any
 }
 
 // Flag is the option as the command line spells it: --max-lag.
@@ -57,6 +58,9 @@ func (o ProcOption) Flag() string { return "--" + strings.ReplaceAll(o.Name, "_"
 
 // Metavar names an option's value in help text.
 func (o ProcOption) Metavar() string {
+	if len(o.Choices) > 0 {
+		return strings.Join(o.Choices, "|")
+	}
 	switch o.Kind {
 	case optServerKind:
 		return "SERVER"
@@ -172,12 +176,29 @@ func (p ProcSpec) ParseArgs(args []string, globalFlag func(string) bool) (map[st
 			value = args[i]
 		}
 		v, err := parseOptText(o.Kind, value)
+		if err == nil {
+			err = o.checkChoice(v)
+		}
 		if err != nil {
 			return nil, p.usage("%s: %v", o.Flag(), err)
 		}
 		out[o.Name] = v
 	}
 	return out, nil
+}
+
+// checkChoice refuses a value outside the declared choices.
+func (o ProcOption) checkChoice(v optValue) error {
+	s, ok := v.(string)
+	if !ok || len(o.Choices) == 0 {
+		return nil
+	}
+	for _, c := range o.Choices {
+		if s == c {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", s, strings.Join(o.Choices, ", "))
 }
 
 // parseOptText reads one value in command-line syntax (also the syntax

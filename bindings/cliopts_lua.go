@@ -116,7 +116,10 @@ func (p ProcSpec) decodeTable(t *lua.LTable) (map[string]optValue, error) {
 			return
 		}
 		var val optValue
-		if val, err = tableValue(o.Kind, v); err != nil {
+		if val, err = tableValue(o.Kind, v); err == nil {
+			err = o.checkChoice(val)
+		}
+		if err != nil {
 			err = p.usage("option %s: %v", o.Name, err)
 			return
 		}
@@ -229,6 +232,11 @@ func decodeDecl(t *lua.LTable) (ProcSpec, error) {
 		}
 		o := ProcOption{Name: lua.LVAsString(e.RawGetInt(1)), Kind: lua.LVAsString(e.RawGetInt(2)),
 			Doc: lua.LVAsString(e.RawGetInt(3)), Required: lua.LVAsBool(e.RawGetString("required"))}
+		if c, ok := e.RawGetString("choices").(*lua.LTable); ok {
+			for j := 1; j <= c.Len(); j++ {
+				o.Choices = append(o.Choices, lua.LVAsString(c.RawGetInt(j)))
+			}
+		}
 		if d := e.RawGetString("default"); d != lua.LNil {
 			o.Default = lua.LVAsString(d)
 		}

@@ -21,6 +21,7 @@ var testSpec = ProcSpec{Name: "proc", NeedsDeployment: true, Options: []ProcOpti
 	{Name: "back", Kind: optBooleanKind, Doc: "switch back"},
 	{Name: "label", Kind: optStringKind, Doc: "a label"},
 	{Name: "on_step", Kind: optFunctionKind, Doc: "a hook"},
+	{Name: "mode", Kind: optStringKind, Doc: "how", Choices: []string{"fast", "safe"}},
 }}
 
 var testDeployment = &deploy.Deployment{Servers: map[string]deploy.Server{"db1": {}, "db2": {}, "db3": {}}}
@@ -43,7 +44,7 @@ func TestParseArgsKinds(t *testing.T) {
 		want optValue
 	}{
 		{[]string{"--max-lag", "2m"}, 120.0}, {[]string{"--max-lag", "30"}, 30.0}, {[]string{"--max-lag=1.5"}, 1.5},
-		{[]string{"--back=false"}, false}, {[]string{"--back=true"}, true}, {[]string{"--max_lag", "1s"}, 1.0},
+		{[]string{"--back=false"}, false}, {[]string{"--mode", "safe"}, "safe"}, {[]string{"--back=true"}, true}, {[]string{"--max_lag", "1s"}, 1.0},
 	} {
 		got, err := testSpec.ParseArgs(tt.arg, nil)
 		if err != nil {
@@ -63,7 +64,7 @@ func TestParseArgsErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--tox", "db2"}, "proc: unknown option --tox (valid: --to, --skip, --tags, --max-lag, --rounds, --ratio, --back, --label)"},
+		{[]string{"--tox", "db2"}, "proc: unknown option --tox (valid: --to, --skip, --tags, --max-lag, --rounds, --ratio, --back, --label, --mode)"},
 		{[]string{"--on-step", "x"}, "unknown option --on-step"},
 		{[]string{"--dry-run"}, `--dry-run is a flag of replicant-lua, not an option of proc: put it before "--"`},
 		{[]string{"--to"}, "proc: --to needs a value: a server name"},
@@ -77,6 +78,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"db2"}, `proc: unexpected argument "db2"`},
 		{[]string{"-t", "db2"}, `unexpected argument "-t"`},
 		{[]string{"--to", "db1", "--to", "db2"}, "--to given twice"},
+		{[]string{"--mode", "slow"}, `proc: --mode: "slow" is not one of fast, safe`},
 	} {
 		_, err := testSpec.ParseArgs(tt.args, globalForTest)
 		var ue *UsageError
@@ -139,6 +141,7 @@ local M = { name = "proc", needs_deployment = true, options = {
   { "skip", "servers", "left alone" },
   { "rounds", "count", "how many" },
   { "on_step", "function", "a hook" },
+  { "mode", "string", "how", choices = { "fast", "safe" } },
 } }
 local o = cli.check({ to = "db2", max_lag = "2m", skip = { "db3" }, back = false, on_step = print }, M)
 assert(o.to == "db2" and o.max_lag == 120 and o.skip[1] == "db3" and o.back == false and o.on_step == print)
@@ -153,7 +156,9 @@ local function fails(opts, want)
   assert(err.where == "test.lua:" .. line, err.where) -- the caller's line, not cli.lua's
 end
 fails({ to = "db2", back = 1 }, "proc: option back: want a boolean (true or false), got number 1")
-fails({ to = "db2", tox = 1 }, "proc: unknown option tox (valid: to, back, max_lag, skip, rounds, on_step)")
+fails({ to = "db2", tox = 1 }, "proc: unknown option tox (valid: to, back, max_lag, skip, rounds, on_step, mode)")
+fails({ to = "db2", mode = "slow" }, 'option mode: "slow" is not one of fast, safe')
+assert(cli.check({ to = "db2", mode = "fast" }, M).mode == "fast")
 fails({ to = "db2", ["max-lag"] = 1 }, "unknown option max-lag")
 fails({ to = "db2", on_step = "x" }, "option on_step: want a function")
 fails({ to = "db2", rounds = 1.5 }, "1.5 is not a whole number")

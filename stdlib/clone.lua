@@ -23,7 +23,7 @@ M.needs_deployment = true
 M.options = {
   { "from", "server", "the server to back up (a replica spares the primary)", required = true },
   { "to", "server", "the server to overwrite with the copy", required = true },
-  { "method", "string", "logical or physical (default: rep.backup's)" },
+  { "method", "string", "how to copy (default: rep.backup's)", choices = { "logical", "physical" } },
   { "dir", "string", "where the backup image goes (default: a new directory under $TMPDIR)" },
   { "wait_timeout", "duration", "how long the new replica may take to catch up", default = "60s" },
 }

@@ -72,6 +72,8 @@ func TestOptionsUsageErrors(t *testing.T) {
 			[]string{"unknown option --on-step"}},
 		{"option given twice", []string{"-d", dep, "run", "switchover", "--", "--to", "db2", "--to", "db3"},
 			[]string{"switchover: --to given twice"}},
+		{"not one of the choices", []string{"-d", dep, "run", "clone", "--", "--from", "db2", "--to", "db3", "--method", "rsync"},
+			[]string{`clone: --method: "rsync" is not one of logical, physical`}},
 		{"ping takes none", []string{"-d", dep, "run", "ping", "--", "--all"},
 			[]string{"ping: unknown option --all (it takes none)"}},
 	}
@@ -232,6 +234,7 @@ func TestCompletionCandidates(t *testing.T) {
 		{[]string{"run", "switchover", "--", "--to", ""}, ""}, // no deployment: no names
 		{[]string{"-d", ""}, ""}, // a file: the shell completes it
 		{[]string{"doc", "sw"}, "switchover"},
+		{[]string{"run", "clone", "--", "--method", ""}, "logical physical"},
 		{[]string{"completion", ""}, "bash zsh fish"},
 		{[]string{"sandbox", ""}, "up down status"},
 	} {

@@ -175,6 +175,9 @@ func completeRun(args []string, cur, dep string) []string {
 	if len(given) > 0 && !strings.HasPrefix(cur, "--") {
 		if o, ok := p.Option(strings.TrimPrefix(given[len(given)-1], "--")); ok && o.Kind != "boolean" &&
 			strings.HasPrefix(given[len(given)-1], "--") {
+			if len(o.Choices) > 0 {
+				return matching(cur, o.Choices)
+			}
 			if !o.TakesServer() {
 				return nil
 			}
