@@ -506,9 +506,10 @@ function Topology:bystanders(primary, candidate, opts) end
 ---@return {gtids: Gtid, reasons: string[]}?
 function Topology:errant(db, against) end
 
---- How an outage with no writable server ends, decided once in Go: action "unfence" (the fenced primary takes writes again), "promote" (server, ahead of it, has every reachable server's transactions and the servers in gone are dead), or nil with the reason recover must not act.
+--- How an outage with no writable server ends, decided once in Go: action "unfence" (the fenced primary takes writes again), "promote" (server, ahead of it, has every reachable server's transactions and the servers in gone are dead), or nil with the reason recover must not act. fenced names the fenced primary when it replicates from no one and the tree's primary is a dead candidate.
+---@param fenced Server|string? the primary a switchover fenced, when it is not the tree's primary
 ---@return {action: string?, server: Server?, name: string?, reason: string, gone: string[]}
-function Topology:recovery() end
+function Topology:recovery(fenced) end
 
 --- Replicas whose lag grew since an earlier topology, as problems.
 ---@param earlier Topology
@@ -667,6 +668,7 @@ function replicant_promote.run(opts) end
 
 --- Options of require("replicant.recover").run{...}; replicant-lua doc recover describes them.
 ---@class replicant.recover.options
+---@field fenced? string the old primary, fenced by a switchover whose candidate died after others followed it
 ---@field wait_timeout? number|string how long each repointed server may take to catch up (default 30s)
 
 --- The bundled procedure recover, as require("replicant.recover") returns it.

@@ -77,7 +77,7 @@ func runCompletion(args []string, stdout, stderr io.Writer) int {
 // complete returns the candidates for the last word, given those before.
 func complete(words []string) []string {
 	cur, before := words[len(words)-1], words[:len(words)-1]
-	fs := newFlagSet(&globals{}, io.Discard)
+	fs := newFlagSet(&globals{}, io.Discard, io.Discard)
 	dep, i := "", 0
 	for i < len(before) && strings.HasPrefix(before[i], "-") {
 		f, value, inline := lookupFlag(fs, before[i])
@@ -100,13 +100,13 @@ func complete(words []string) []string {
 		if strings.HasPrefix(cur, "-") {
 			return matching(cur, globalFlagNames(fs))
 		}
-		return matching(cur, []string{"run", "repl", "doc", "sandbox", "completion"})
+		return matching(cur, []string{"run", "repl", "doc", "help", "sandbox", "completion"})
 	}
 	args := before[i+1:]
 	switch before[i] {
 	case "run":
 		return completeRun(args, cur, dep)
-	case "doc":
+	case "doc", "help":
 		if len(args) == 0 {
 			return matching(cur, append(stdlib.Names(), stdlib.Modules()...))
 		}

@@ -158,7 +158,7 @@ func procedureHelp(rest []string) (string, bool) {
 // isGlobalFlag reports whether --name is one of replicant-lua's own flags.
 func isGlobalFlag(name string) bool {
 	name, _, _ = strings.Cut(name, "=")
-	return newFlagSet(&globals{}, io.Discard).Lookup(name) != nil
+	return newFlagSet(&globals{}, io.Discard, io.Discard).Lookup(name) != nil
 }
 
 // misplacedOptions is the usage error for "run NAME --to x": a
