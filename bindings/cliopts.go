@@ -119,9 +119,9 @@ func (p ProcSpec) usage(format string, args ...any) *UsageError {
 	return &UsageError{Message: p.Name + ": " + fmt.Sprintf(format, args...)}
 }
 
-// validNames lists the options, as flags for the command line or as
-// table keys.
-func (p ProcSpec) validNames(cmdline bool) string {
+// names lists the options, as flags for the command line or as table
+// keys.
+func (p ProcSpec) names(cmdline bool) []string {
 	var names []string
 	for _, o := range p.Options {
 		switch {
@@ -131,10 +131,24 @@ func (p ProcSpec) validNames(cmdline bool) string {
 			names = append(names, o.Name)
 		}
 	}
-	if len(names) == 0 {
-		return "it takes none"
+	return names
+}
+
+func (p ProcSpec) validNames(cmdline bool) string {
+	if names := p.names(cmdline); len(names) > 0 {
+		return "valid: " + strings.Join(names, ", ")
 	}
-	return "valid: " + strings.Join(names, ", ")
+	return "it takes none"
+}
+
+// unknown is the error for an option the procedure does not declare,
+// with the one meant when it looks like a typo of it.
+func (p ProcSpec) unknown(key string, cmdline bool) *UsageError {
+	hint := ""
+	if near := nearest(key, p.names(cmdline)); near != "" {
+		hint = " (did you mean " + near + "?)"
+	}
+	return p.usage("unknown option %s%s (%s)", key, hint, p.validNames(cmdline))
 }
 
 // optValue is a decoded value: string, []string, float64 (durations in
@@ -159,7 +173,7 @@ func (p ProcSpec) ParseArgs(args []string, globalFlag func(string) bool) (map[st
 				return nil, p.usage("--%s is a flag of replicant-lua, not an option of %s: put it before \"--\" "+
 					"(replicant-lua --%s run %s -- ...)", name, p.Name, name, p.Name)
 			}
-			return nil, p.usage("unknown option --%s (%s)", name, p.validNames(true))
+			return nil, p.unknown("--"+name, true)
 		}
 		if _, dup := out[o.Name]; dup {
 			return nil, p.usage("%s given twice", o.Flag())

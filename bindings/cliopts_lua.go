@@ -112,7 +112,7 @@ func (p ProcSpec) decodeTable(t *lua.LTable) (map[string]optValue, error) {
 		key, isString := k.(lua.LString)
 		o, known := p.Option(string(key))
 		if !isString || !known || strings.Contains(string(key), "-") {
-			err = p.usage("unknown option %s (%s)", k, p.validNames(false))
+			err = p.unknown(k.String(), false)
 			return
 		}
 		var val optValue

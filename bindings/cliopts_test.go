@@ -64,7 +64,7 @@ func TestParseArgsErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--tox", "db2"}, "proc: unknown option --tox (valid: --to, --skip, --tags, --max-lag, --rounds, --ratio, --back, --label, --mode)"},
+		{[]string{"--tox", "db2"}, "proc: unknown option --tox (did you mean --to?) (valid: --to, --skip, --tags, --max-lag, --rounds, --ratio, --back, --label, --mode)"},
 		{[]string{"--on-step", "x"}, "unknown option --on-step"},
 		{[]string{"--dry-run"}, `--dry-run is a flag of replicant-lua, not an option of proc: put it before "--"`},
 		{[]string{"--to"}, "proc: --to needs a value: a server name"},
@@ -156,7 +156,7 @@ local function fails(opts, want)
   assert(err.where == "test.lua:" .. line, err.where) -- the caller's line, not cli.lua's
 end
 fails({ to = "db2", back = 1 }, "proc: option back: want a boolean (true or false), got number 1")
-fails({ to = "db2", tox = 1 }, "proc: unknown option tox (valid: to, back, max_lag, skip, rounds, on_step, mode)")
+fails({ to = "db2", tox = 1 }, "proc: unknown option tox (did you mean to?) (valid: to, back, max_lag, skip, rounds, on_step, mode)")
 fails({ to = "db2", mode = "slow" }, 'option mode: "slow" is not one of fast, safe')
 assert(cli.check({ to = "db2", mode = "fast" }, M).mode == "fast")
 fails({ to = "db2", ["max-lag"] = 1 }, "unknown option max-lag")

@@ -35,7 +35,7 @@ func TestOptionsUsageErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown option", []string{"-d", dep, "run", "switchover", "--", "--to", "db2", "--tox", "1"},
-			[]string{"switchover: unknown option --tox (valid: --to, --expect-primary, --max-lag,", "--skip)"}},
+			[]string{"switchover: unknown option --tox (did you mean --to?) (valid: --to, --expect-primary, --max-lag,", "--skip)"}},
 		{"wrong type", []string{"-d", dep, "run", "switchover", "--", "--to", "db2", "--max-lag", "soon"},
 			[]string{`switchover: --max-lag: "soon" is not a duration like "30s", "2m" or "500ms"`}},
 		{"boolean with a value", []string{"-d", dep, "run", "rolling_restart", "--", "--back=1"},
@@ -146,7 +146,7 @@ func TestOptionsTableCall(t *testing.T) {
 		{`require("replicant.rolling_restart").run { back = 1 }`,
 			"(command line):1: rolling_restart: option back: want a boolean (true or false), got number 1"},
 		{`require("replicant.switchover").run { to = "db2", tox = 1 }`,
-			"(command line):1: switchover: unknown option tox (valid: to, expect_primary, max_lag,"},
+			"(command line):1: switchover: unknown option tox (did you mean to?) (valid: to, expect_primary, max_lag,"},
 		{`require("replicant.switchover").run { to = "db9" }`, `switchover: option to: no server named "db9"`},
 		{`require("replicant.relocate").run { replica = "db3" }`, "relocate: option below is required"},
 	} {
