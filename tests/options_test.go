@@ -211,6 +211,14 @@ func TestCompletionScripts(t *testing.T) {
 			t.Errorf("%s -n: %v\n%s", sh, err, out)
 		}
 	}
+	// The bash function itself, as bash calls it on a tab.
+	script := run(t, "", nil, "completion", "bash").stdout
+	dep := fakeDeployment(t)
+	fn := exec.Command("bash", "-c", script+`COMP_WORDS=("$1" -d "$2" run switchover -- --to ""); COMP_CWORD=7
+_replicant_lua; echo "${COMPREPLY[*]}"`, "bash", binary(t), dep)
+	if out, err := fn.CombinedOutput(); err != nil || string(out) != "db1 db2 db3\n" {
+		t.Errorf("_replicant_lua: %v: %q", err, out)
+	}
 	if r := run(t, "", nil, "completion", "tcsh"); r.code != 2 {
 		t.Errorf("completion tcsh: exit %d", r.code)
 	}
