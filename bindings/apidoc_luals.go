@@ -80,6 +80,14 @@ var luaOptionType = map[string]string{
 	optFunctionKind: "function",
 }
 
+// LuaType is the LuaLS type a table call accepts for the option.
+func (o ProcOption) LuaType() string {
+	if len(o.Choices) > 0 {
+		return `"` + strings.Join(o.Choices, `"|"`) + `"`
+	}
+	return luaOptionType[o.Kind]
+}
+
 // writeProcedureClasses annotates each bundled procedure's module and its
 // run{...} options, from the procedures' own declarations. An editor
 // learns the module's type from
@@ -104,11 +112,7 @@ func writeProcedureClasses(b *strings.Builder) error {
 			default:
 				name += "?"
 			}
-			typ := luaOptionType[o.Kind]
-			if len(o.Choices) > 0 {
-				typ = `"` + strings.Join(o.Choices, `"|"`) + `"`
-			}
-			fmt.Fprintf(b, "---@field %s %s %s\n", name, typ, doc)
+			fmt.Fprintf(b, "---@field %s %s %s\n", name, o.LuaType(), doc)
 		}
 		fmt.Fprintf(b, "\n--- The bundled procedure %s, as require(%q) returns it.\n", p.Name, mod)
 		fmt.Fprintf(b, "---@class %s\n---@field name string\n---@field options table the option declarations\n", mod)

@@ -35,6 +35,9 @@ func runDoc(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "replicant-lua: doc takes at most one name")
 		return exitUsage
 	}
+	if len(args) == 1 && args[0] == "procedure-options" {
+		return procedureOptionsTopic(stdout, stderr)
+	}
 	if len(args) == 1 {
 		if e, ok := bindings.LookupAPI(args[0]); ok {
 			fmt.Fprint(stdout, apiText(e))
@@ -219,4 +222,33 @@ func wrap(text string) string {
 		line += w
 	}
 	return b.String() + line + "\n"
+}
+
+// procedureOptionsTopic is doc procedure-options: every bundled
+// procedure's options as a table call spells them, from the declarations.
+func procedureOptionsTopic(stdout, stderr io.Writer) int {
+	specs, err := bindings.ProcedureSpecs()
+	if err != nil {
+		fmt.Fprintln(stderr, "replicant-lua:", err)
+		return exitFailed
+	}
+	fmt.Fprint(stdout, wrap("require(\"replicant.NAME\").run{...} takes the options of run NAME -- --option value, "+
+		"snake_case, hooks included; a wrong key or type raises an error of kind usage. doc NAME shows one procedure's."))
+	for _, p := range specs {
+		if len(p.Options) == 0 {
+			continue
+		}
+		fmt.Fprintf(stdout, "\n%s:\n", p.Name)
+		for _, o := range p.Options {
+			doc := o.Doc
+			switch {
+			case o.Required:
+				doc += " (required)"
+			case o.Default != "":
+				doc += " (default " + o.Default + ")"
+			}
+			fmt.Fprint(stdout, listLine(o.Name+" "+o.LuaType(), 34, doc))
+		}
+	}
+	return exitOK
 }
