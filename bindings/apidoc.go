@@ -86,6 +86,8 @@ var replicaStatusFields = []APIField{
 	{"using_gtid", "string", "MariaDB's Using_Gtid (No, Slave_Pos, Current_Pos)"}, {"auto_position", "boolean", "MySQL's auto-position"},
 	{"ssl_allowed", "string", ""}, {"ssl_ca", "string", ""}, {"ssl_verify_server_cert", "boolean", ""},
 	{"sql_delay", "integer", "the applier's delay in seconds"},
+	{"connect_retry", "integer", "seconds between the receiver's reconnect attempts"},
+	{"heartbeat", "number?", "the heartbeat period in seconds (MariaDB; nil on MySQL, and when heartbeats are off)"},
 }
 
 var nodeFields = []APIField{
@@ -180,6 +182,10 @@ var APIEntries = []APIEntry{
 		Summary: "Restores an image taken by rep.backup onto a server, after verifying its checksums.",
 		Params:  []APIField{p("opts", "{image: string, server: Server|string, stop?: function, start?: function, datadir?: string, tool?: string}", "stop/start: how to stop and start the server around a physical restore")},
 		Returns: []APIField{p("", "table", "the manifest, plus old_datadir (physical: where the previous datadir was moved)")}},
+	{Name: "rep.remove_image", Class: "replicant", Signature: "rep.remove_image(dir) -> removed",
+		Summary: "Deletes an image rep.backup wrote, and refuses a directory that is not one; recorded in a dry run's plan.",
+		Params:  []APIField{p("dir", "string", "the image directory")},
+		Returns: []APIField{p("", "boolean", "false when dir does not exist")}},
 	{Name: "rep.locate_gtid", Class: "replicant", Signature: "rep.locate_gtid(server, gtid) -> {gtid=, file=, pos=, end_pos=, ...}|nil",
 		Summary: "Where a GTID's transaction is in a server's binary logs, or nil.",
 		Params:  []APIField{p("server", "Server", ""), p("gtid", "string|Gtid", "")}, Returns: []APIField{p("", "table?", "gtid, file, pos, end_pos, query, table")}},

@@ -21,9 +21,38 @@ var _ backup.Controller = machine.Machine(nil)
 // backupFunctions are the module functions rep.backup and rep.restore.
 func (s *State) backupFunctions() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
-		"backup":  s.repBackup,
-		"restore": s.repRestore,
+		"backup":       s.repBackup,
+		"restore":      s.repRestore,
+		"remove_image": s.repRemoveImage,
 	}
+}
+
+// rep.remove_image(dir) → true when it deleted the image rep.backup wrote
+// there (a clone's temporary copy), false when dir does not exist. It
+// deletes only an image: a directory without a readable manifest, or
+// with files no image has, raises and is left whole. In a dry run it is
+// recorded in the plan instead, and returns true.
+func (s *State) repRemoveImage(L *lua.LState) int {
+	dir := L.CheckString(1)
+	if s.cfg.DryRun {
+		if s.observer != nil {
+			s.observer.Statement(server.Statement{SQL: "remove image " + dir, Start: time.Now(), Planned: true,
+				Kind: server.KindBackup})
+		}
+		L.Push(lua.LTrue)
+		return 1
+	}
+	err := backup.RemoveImage(dir)
+	if errors.Is(err, backup.ErrNoImage) {
+		L.Push(lua.LFalse)
+		return 1
+	}
+	s.audit("remove_image", dir, map[string]any{"error": errText(err)})
+	if err != nil {
+		L.RaiseError("%v", err)
+	}
+	L.Push(lua.LTrue)
+	return 1
 }
 
 var backupOptions = optSpec{"server": optAny, "to": optString, "method": optString, "tool": optString}
@@ -177,7 +206,8 @@ func (s *State) remoteMachine(L *lua.LState, sv *server.Server) machine.Host {
 	return m
 }
 
-// closingController drops the server's connections when it stops.
+// closingController drops the server's connections when it stops, and
+// reports its stop and start as waits, as db:stop() and db:start() do.
 type closingController struct {
 	machine.Machine
 	sv *server.Server
@@ -185,7 +215,15 @@ type closingController struct {
 
 func (c closingController) Stop(ctx context.Context) error {
 	c.sv.Close()
+	pw := c.sv.BeginWait("waiting for "+c.sv.Name()+" to stop", 0)
+	defer pw.End()
 	return c.Machine.Stop(ctx)
+}
+
+func (c closingController) Start(ctx context.Context) error {
+	pw := c.sv.BeginWait("waiting for "+c.sv.Name()+" to start", 0)
+	defer pw.End()
+	return c.Machine.Start(ctx)
 }
 
 // luaController calls the script's stop and start functions. Restore

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -22,10 +23,11 @@ type secret struct{ value server.Secret }
 
 var (
 	deploymentKeys = optSpec{"user": optTable, "repl_user": optTable, "servers": optTable,
-		"tls": optStringOrTable, "repl_tls": optTable, "connect_timeout": optDuration}
-	replTLSKeys = optSpec{"ca": optString}
-	userKeys    = optSpec{"name": optString, "password": optAny}
-	serverKeys  = optSpec{"host": optString, "port": optInt, "socket": optString,
+		"tls": optStringOrTable, "repl_tls": optTable, "connect_timeout": optDuration, "replication": optTable}
+	replicationKeys = optSpec{"connect_retry": optDuration, "heartbeat": optDuration}
+	replTLSKeys     = optSpec{"ca": optString}
+	userKeys        = optSpec{"name": optString, "password": optAny}
+	serverKeys      = optSpec{"host": optString, "port": optInt, "socket": optString,
 		"promotion": optString, "tls": optStringOrTable, "user": optTable,
 		"machine": optTable, "option_file": optString, "role": optStringOrTable, "server_id": optInt}
 	roleKeys = optSpec{"kind": optString, "master": optString}
@@ -145,6 +147,20 @@ func decodeDeployment(t *lua.LTable, path string) (*deploy.Deployment, error) {
 		}
 	}
 	d.ConnectTimeout = o.duration("connect_timeout")
+	if o.has("replication") {
+		r := o.value("replication").(*lua.LTable)
+		if err := validateOptions(r, replicationKeys); err != nil {
+			return nil, fmt.Errorf("replication: %w", err)
+		}
+		ro := options{t: r}
+		d.ReplConnectRetry, d.ReplHeartbeat = ro.duration("connect_retry"), ro.duration("heartbeat")
+		if d.ReplConnectRetry%time.Second != 0 || d.ReplConnectRetry < 0 {
+			return nil, fmt.Errorf("replication: connect_retry %s: want whole seconds", d.ReplConnectRetry)
+		}
+		if d.ReplHeartbeat < 0 || (d.ReplHeartbeat > 0 && d.ReplHeartbeat < time.Millisecond) {
+			return nil, fmt.Errorf("replication: heartbeat %s: want at least 1ms", d.ReplHeartbeat)
+		}
+	}
 	servers, _ := o.value("servers").(*lua.LTable)
 	if servers == nil {
 		return nil, fmt.Errorf("no servers table")

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -200,6 +203,48 @@ func TestDeploymentReplTLS(t *testing.T) {
 			t.Errorf("repl_tls = %s: %v, ca %q", tc.lua, err, d.ReplCA)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("repl_tls = %s: %v; want an error with %q", tc.lua, err, tc.want)
+		}
+	}
+}
+
+// replication = { connect_retry =, heartbeat = } reaches every
+// CHANGE MASTER the tool writes and the roles' Follow, unless the call
+// gives its own.
+func TestDeploymentReplicationSettings(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "dep.lua", `return { user = { name = "r", password = "x" }, repl_user = { name = "repl", password = "y" },
+  replication = { connect_retry = 1, heartbeat = "500ms" },
+  servers = { db1 = { host = "127.0.0.1", port = 1 } } }`)
+	d, err := LoadDeployment(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ReplConnectRetry != time.Second || d.ReplHeartbeat != 500*time.Millisecond {
+		t.Fatalf("connect_retry %s, heartbeat %s", d.ReplConnectRetry, d.ReplHeartbeat)
+	}
+	st := New(context.Background(), Config{Deployment: d})
+	defer st.Close()
+	opts, err := st.changeSourceOptions(st.L, options{t: st.L.NewTable()})
+	if err != nil || opts.ConnectRetry != time.Second || opts.Heartbeat != 500*time.Millisecond {
+		t.Errorf("defaults: connect retry %s, heartbeat %s, %v", opts.ConnectRetry, opts.Heartbeat, err)
+	}
+	own := st.L.NewTable()
+	own.RawSetString("connect_retry", lua.LNumber(5))
+	own.RawSetString("heartbeat", lua.LNumber(2))
+	opts, err = st.changeSourceOptions(st.L, options{t: own})
+	if err != nil || opts.ConnectRetry != 5*time.Second || opts.Heartbeat != 2*time.Second {
+		t.Errorf("the call's own: connect retry %s, heartbeat %s, %v", opts.ConnectRetry, opts.Heartbeat, err)
+	}
+	if f := st.followOptions(); f.ConnectRetry != time.Second || f.Heartbeat != 500*time.Millisecond {
+		t.Errorf("roles: %+v", f)
+	}
+	for src, want := range map[string]string{
+		`replication = { connect_retry = "1500ms" }`: "connect_retry 1.5s: want whole seconds",
+		`replication = { retry = 1 }`:                "unknown option retry",
+	} {
+		bad := writeFile(t, dir, "bad.lua", `return { servers = { db1 = { host = "h" } }, `+src+` }`)
+		if _, err := LoadDeployment(context.Background(), bad, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", src, err, want)
 		}
 	}
 }

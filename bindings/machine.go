@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"strconv"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
 	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/mycnf"
+	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/roles"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
@@ -25,7 +29,12 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 			if op != "start" && !sv.DryRun() {
 				sv.Close() // its connections end with the server
 			}
-			if err := fn(m, L.Context()); err != nil {
+			// The machine knows its own bounds (a start may recover InnoDB
+			// for minutes): the line shows the time only.
+			pw := sv.BeginWait(fmt.Sprintf("waiting for %s to %s", sv.Name(), op), 0)
+			err := fn(m, L.Context())
+			pw.End()
+			if err != nil {
 				return s.raise(L, op, &server.Error{Op: op, Server: sv.String(), Message: err.Error(), Err: err})
 			}
 			if op != "stop" {
@@ -48,10 +57,80 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 // reads files for real and records every action and write in the plan.
 func (s *State) machineOf(L *lua.LState, sv *server.Server) (machine.Machine, deploy.Server) {
 	m, entry := s.realMachine(L, sv)
-	if sv.DryRun() {
-		return planMachine{m: m, sv: sv}, entry
+	planned := sv.DryRun()
+	if planned {
+		m = planMachine{m: m, sv: sv}
+	}
+	if s.auditor != nil {
+		m = auditMachine{m: m, sv: sv, audit: s.auditor, planned: planned}
 	}
 	return m, entry
+}
+
+// auditMachine tells the audit log of every start, stop, restart and file
+// written through a server's machine, done or, in a dry run, planned (and
+// then of the commands a dry run does not run, too).
+type auditMachine struct {
+	m       machine.Machine
+	sv      *server.Server
+	audit   *procedure.Audit
+	planned bool
+}
+
+func (a auditMachine) String() string { return a.m.String() }
+
+func (a auditMachine) action(ctx context.Context, name string, fn func(context.Context) error) error {
+	start := time.Now()
+	err := fn(ctx)
+	a.audit.Machine(procedure.MachineAction{Server: a.sv.String(), Machine: a.m.String(), Action: name,
+		Planned: a.planned, Start: start, Err: err})
+	return err
+}
+
+func (a auditMachine) Start(ctx context.Context) error { return a.action(ctx, "start", a.m.Start) }
+func (a auditMachine) Stop(ctx context.Context) error  { return a.action(ctx, "stop", a.m.Stop) }
+func (a auditMachine) Restart(ctx context.Context) error {
+	return a.action(ctx, "restart", a.m.Restart)
+}
+
+func (a auditMachine) Running(ctx context.Context) (bool, error) { return a.m.Running(ctx) }
+
+func (a auditMachine) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	return a.m.ReadFile(ctx, path)
+}
+
+// WriteFile reads the file first, so that the log has each option's
+// value before and after.
+func (a auditMachine) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
+	before, err := a.m.ReadFile(ctx, path)
+	if err != nil {
+		before = nil // a new file, or one we cannot read: every option is new
+	}
+	start := time.Now()
+	err = a.m.WriteFile(ctx, path, data, mode)
+	a.audit.FileWrite(procedure.FileWrite{Server: a.sv.String(), Machine: a.m.String(), Path: path,
+		Before: before, After: data, Planned: a.planned, Start: start, Err: err})
+	return err
+}
+
+func (a auditMachine) Run(ctx context.Context, argv []string) ([]byte, error) {
+	a.planRun(argv)
+	return a.m.Run(ctx, argv)
+}
+
+func (a auditMachine) RunStream(ctx context.Context, argv []string, stdin io.Reader, stdout io.Writer) error {
+	a.planRun(argv)
+	return a.m.RunStream(ctx, argv, stdin, stdout)
+}
+
+// planRun records a command a dry run does not run. In a real run the
+// commands are a backup's or a restore's copies, and those report
+// themselves ("backup", "restore").
+func (a auditMachine) planRun(argv []string) {
+	if a.planned {
+		a.audit.Machine(procedure.MachineAction{Server: a.sv.String(), Machine: a.m.String(), Action: "run",
+			Command: argv, Planned: true, Start: time.Now()})
+	}
 }
 
 // realMachine is machineOf without the dry run's recording, for backup
@@ -263,7 +342,7 @@ func (s *State) roleSource(L *lua.LState, o options) *server.Server {
 // connections roles set up: verified TLS when it has repl_tls.
 func (s *State) followOptions() roles.FollowOptions {
 	if d := s.cfg.Deployment; d != nil {
-		return roles.FollowOptions{SSLCA: d.ReplCA}
+		return roles.FollowOptions{SSLCA: d.ReplCA, ConnectRetry: d.ReplConnectRetry, Heartbeat: d.ReplHeartbeat}
 	}
 	return roles.FollowOptions{}
 }

@@ -124,9 +124,8 @@ func (s *State) repStep(L *lua.LState) int {
 	if s.proc.PastReturn() {
 		s.verifyLocks(L, name)
 	}
-	s.audit("step", name, nil)
+	// The procedure tells the audit log of the step as it starts and ends.
 	if err := s.proc.CheckedStep(L.Context(), name, doAction, undoAction, check); err != nil {
-		s.audit("step_failed", name, map[string]any{"error": s.errorText(err)})
 		reraise(L, err)
 	}
 	for _, v := range results {
@@ -151,21 +150,18 @@ func (s *State) repProcedure(L *lua.LState) int {
 	parent := s.proc
 	child := parent.Begin(name)
 	s.proc = child
-	s.audit("procedure", name, nil)
 	results, err := s.callLua(L, fn, args...)
 	s.proc = parent
 	failure := s.stepError(err)
 	if s.exit != nil && *s.exit == 0 {
 		failure = nil // os.exit(0) keeps the changes, as at the end of a playbook
 	}
-	if undoErr := parent.End(child, failure); undoErr != nil {
-		s.audit("undo_failed", name, map[string]any{"error": undoErr.Error()})
-	}
+	// End reports the procedure's end and its rollback to the audit log,
+	// each undo with its result; the report shows the undo failures.
+	_ = parent.End(child, failure)
 	if err != nil {
-		s.audit("procedure_failed", name, map[string]any{"error": s.errorText(err)})
 		reraise(L, err)
 	}
-	s.audit("procedure_done", name, nil)
 	for _, v := range results {
 		L.Push(v)
 	}
@@ -235,7 +231,7 @@ func (s *State) repPointOfNoReturn(L *lua.LState) int {
 	recovery := L.OptString(1, "")
 	s.verifyLocks(L, "point of no return")
 	s.proc.PointOfNoReturn(recovery)
-	s.audit("point_of_no_return", "", map[string]any{"recovery": recovery})
+	s.audit("point_of_no_return", s.proc.Name, map[string]any{"procedure": s.proc.Name, "recovery": recovery})
 	return 0
 }
 
@@ -381,7 +377,7 @@ func (s *State) repShell(L *lua.LState) int {
 	cmd.Stderr = &stderr
 	start := time.Now()
 	out, err := cmd.Output()
-	s.audit("shell", cmdline, map[string]any{"duration_ms": time.Since(start).Milliseconds(), "error": err})
+	s.audit("shell", procedure.RedactCommand([]string{cmdline})[0], map[string]any{"duration_ms": time.Since(start).Milliseconds(), "error": err})
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if ctx.Err() != nil {

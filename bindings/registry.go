@@ -58,10 +58,11 @@ func (r *Registry) add(cfg server.Config, sv *server.Server) {
 }
 
 // attach applies one run's settings to every server object; a nil
-// observer detaches the run.
-func (r *Registry) attach(o server.Observer, dryRun bool, d server.Deadlines) {
+// observer and progress detach the run.
+func (r *Registry) attach(o server.Observer, p server.Progress, dryRun bool, d server.Deadlines) {
 	for _, sv := range r.order {
 		sv.SetObserver(o)
+		sv.SetProgress(p)
 		sv.SetDryRun(dryRun)
 		sv.SetDeadlines(d)
 	}

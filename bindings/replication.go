@@ -98,5 +98,9 @@ func (s *State) replicaStatusTable(L *lua.LState, st *flavor.ReplicaStatus, gf g
 	str("ssl_ca", st.SSLCA)
 	t.RawSetString("ssl_verify_server_cert", lua.LBool(st.SSLVerifyServerCert))
 	num("sql_delay", st.SQLDelay)
+	num("connect_retry", st.ConnectRetry)
+	if st.HeartbeatPeriod > 0 { // MySQL's status does not say: nil, not 0
+		t.RawSetString("heartbeat", lua.LNumber(st.HeartbeatPeriod.Seconds()))
+	}
 	return t, nil
 }

@@ -1,10 +1,12 @@
 package bindings
 
 import (
+	"errors"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
 	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
@@ -19,12 +21,14 @@ type runState struct {
 	auditor  *procedure.Audit
 	plan     *procedure.Plan
 	observer server.Observer // what every server reports its statements to
+	progress server.Progress // what every server tells how its long waits go; nil for none
 	locks    []procedure.Lock
 	locker   procedure.Locker
 
 	deadlines server.Deadlines // rep.deadlines: every server's, for the rest of the run
 	results   []lua.LValue     // what the main chunk returned, for --json
 	exit      *int             // set by os.exit
+	failure   string           // the run's error before finish added the report to it
 	started   time.Time
 }
 
@@ -32,9 +36,10 @@ type runState struct {
 // whose outcome is unknown (State.outcomeUnknown).
 func newRunState(cfg Config, unknown func(error) bool) *runState {
 	r := &runState{
-		proc:    procedure.New(nil),
-		locker:  procedure.GetLocker{},
-		started: time.Now(),
+		proc:     procedure.New(nil),
+		locker:   procedure.GetLocker{},
+		started:  time.Now(),
+		progress: newProgress(cfg.Progress),
 	}
 	r.proc.Unknown = unknown
 	if cfg.Verbose {
@@ -43,8 +48,14 @@ func newRunState(cfg Config, unknown func(error) bool) *runState {
 	var observers procedure.Observers
 	if cfg.Audit != nil {
 		r.auditor = procedure.NewAudit(cfg.Audit)
+		h := procedure.Header{Command: cfg.Command, DryRun: cfg.DryRun, Version: Version}
+		if d := cfg.Deployment; d != nil {
+			h.Deployment = d.Path
+			r.auditor.Scrub(deploymentSecrets(d)...)
+		}
+		r.auditor.Begin(h)
 		observers = append(observers, r.auditor)
-		r.proc.Event = r.auditor.Event // each undo and its outcome, one by one
+		r.proc.Event = r.auditor.Event // every procedure, step, undo and rollback
 	}
 	if cfg.DryRun {
 		r.plan = &procedure.Plan{}
@@ -54,6 +65,31 @@ func newRunState(cfg Config, unknown func(error) bool) *runState {
 		r.observer = observers
 	}
 	return r
+}
+
+// deploymentSecrets are the passwords of a deployment, which its audit
+// log never shows.
+func deploymentSecrets(d *deploy.Deployment) []string {
+	out := []string{d.User.Password.Reveal(), d.ReplUser.Password.Reveal()}
+	for _, sv := range d.Servers {
+		if sv.User != nil {
+			out = append(out, sv.User.Password.Reveal())
+		}
+	}
+	return out
+}
+
+// EndAudit writes the audit log's last line for the run: its exit code,
+// duration and outcome (err, nil on success). The caller picks the code.
+func (s *State) EndAudit(code int, err error) {
+	if s.auditor == nil {
+		return
+	}
+	var re *RunError
+	if errors.As(err, &re) && s.failure != "" {
+		err = errors.New(s.failure)
+	}
+	s.auditor.End(code, err)
 }
 
 // release gives back the run's locks.

@@ -301,6 +301,7 @@ func (s *State) server(L *lua.LState, target string, o options) (*server.Server,
 	if s.observer != nil {
 		sv.SetObserver(s.observer)
 	}
+	sv.SetProgress(s.progress)
 	sv.SetDryRun(s.cfg.DryRun)
 	sv.SetDeadlines(s.deadlines)
 	s.reg.add(cfg, sv)

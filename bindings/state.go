@@ -28,13 +28,20 @@ type Config struct {
 	Verbose    bool
 	DryRun     bool      // record changing statements instead of running them
 	Audit      io.Writer // JSON lines of every statement and step; nil for none
-	Yes        bool      // rep.confirm answers yes
+	// Command is the command line, program name first, for the audit
+	// log's header (with secrets redacted there).
+	Command []string
+	Yes     bool // rep.confirm answers yes
 	// ForceLock grants rep.lock with fewer than a majority of the
 	// servers: the operator knows the others are down.
 	ForceLock bool
 	// JSON keeps stdout for the one document WriteOutcome prints: print
 	// and topo:print write to Stderr instead.
 	JSON bool
+	// Progress is where waits that last over 2 s say what they wait for
+	// and how far they are, every few seconds: stderr when it is a
+	// terminal; nil (the default) for none, so that logs stay quiet.
+	Progress io.Writer
 	// Confirm asks the operator a yes/no question; nil when there is no
 	// terminal to ask on.
 	Confirm func(question string) (bool, error)
@@ -98,7 +105,7 @@ func NewWithRegistry(ctx context.Context, cfg Config, reg *Registry) *State {
 		threadCancel: map[*lua.LState]context.CancelFunc{},
 	}
 	s.runState = newRunState(cfg, s.outcomeUnknown)
-	reg.attach(s.observer, cfg.DryRun, s.deadlines)
+	reg.attach(s.observer, s.progress, cfg.DryRun, s.deadlines)
 	s.L.SetContext(ctx)
 	registerErrorType(s.L)
 	s.registerServerType()
@@ -125,7 +132,7 @@ func (s *State) Close() {
 	if s.ownsReg {
 		s.reg.Close()
 	} else {
-		s.reg.attach(nil, false, server.Deadlines{})
+		s.reg.attach(nil, nil, false, server.Deadlines{})
 	}
 	s.cancel()
 	s.L.Close()
@@ -307,9 +314,9 @@ func (s *State) finish(err error) error {
 	}
 	var undoErr error
 	if s.proc.Pending() > 0 {
-		s.audit("rollback", "", nil)
-		undoErr = s.proc.Rollback()
+		undoErr = s.proc.Rollback(err)
 	}
+	s.failure = err.Error() // the audit log's footer gives it without the report
 	report := "procedure steps:\n" + s.bundledPathsOut(s.proc.Report())
 	if undoErr != nil {
 		report += "Some undo failed; check those servers by hand.\n"

@@ -169,6 +169,14 @@ func (s *State) changeSourceOptions(L *lua.LState, o options) (flavor.ChangeSour
 	opts.DemoteToReplica = o.bool("demote")
 	opts.Heartbeat = o.duration("heartbeat")
 	opts.ConnectRetry = o.duration("connect_retry")
+	if d := s.cfg.Deployment; d != nil { // the deployment's replication settings, unless the call gives its own
+		if !o.has("heartbeat") {
+			opts.Heartbeat = d.ReplHeartbeat
+		}
+		if !o.has("connect_retry") {
+			opts.ConnectRetry = d.ReplConnectRetry
+		}
+	}
 	if o.has("delay") {
 		d := o.duration("delay")
 		opts.Delay = &d

@@ -31,18 +31,34 @@ local function persist_read_only(db, on)
   assert(ha.persist_read_only(db, on), db:name() .. ": no machine to reach its option file")
 end
 
+local function say(format, ...)
+  print("rolling_restart: " .. string.format(format, ...))
+end
+
+-- restart_replica restarts db and waits until it has caught up, with a
+-- line as it goes down, when it is back, and when it has caught up.
 local function restart_replica(db, primary, timeout)
   rep.step("restart " .. db:name(), function()
     persist_read_only(db, true)
+    -- A dry run restarted nothing and switched nothing over: there is no
+    -- new state to verify.
+    if rep.dry_run() then
+      db:restart()
+      db:start_replica()
+      say("would restart %s and wait until it has caught up with %s", db:name(), primary:name())
+      return
+    end
+    local source = ha.source_of(db) or primary
+    say("restarting %s", db:name())
+    local start = rep.now()
     db:restart()
     -- A restarted replica starts replicating by itself unless
     -- skip-slave-start is set; start it in case, harmless otherwise.
     db:start_replica()
-    -- A dry run restarted nothing and switched nothing over: there is no
-    -- new state to verify.
-    if not rep.dry_run() then
-      ha.verify_replica(db, ha.source_of(db) or primary, timeout)
-    end
+    local back = rep.now()
+    say("%s back in %s", db:name(), ha.ms(back - start))
+    ha.verify_replica(db, source, timeout)
+    say("%s caught up with %s in %s", db:name(), source:name(), ha.ms(rep.now() - back))
   end)
 end
 
@@ -59,16 +75,21 @@ function M.run(opts)
     restart_replica(db, primary, o.wait_timeout)
   end
   if #replicas == 0 then
+    say(rep.dry_run() and "would restart %s, which has no replica to take over" or
+      "restarting %s, which has no replica to take over", primary:name())
     rep.step("restart " .. primary:name() .. " (no replica to take over)", function() primary:restart() end)
-    print("rolling_restart: " .. primary:name() .. " restarted; it had no replica, so writes stopped meanwhile")
+    say(rep.dry_run() and "%s would be restarted; writes would stop meanwhile" or
+      "%s restarted; it had no replica, so writes stopped meanwhile", primary:name())
     return
   end
   local to = o.to or replicas[1]:name()
   local switchover = require "replicant.switchover"
+  say(rep.dry_run() and "would switch over from %s to %s" or "switching over from %s to %s", primary:name(), to)
   switchover.run { to = to, max_lag = o.max_lag, wait_timeout = o.wait_timeout }
   persist_read_only(rep.server(to), false)
   restart_replica(primary, rep.server(to), o.wait_timeout)
   if o.back then
+    say(rep.dry_run() and "would switch back to %s" or "switching back to %s", primary:name())
     switchover.run { to = primary:name(), max_lag = o.max_lag, wait_timeout = o.wait_timeout }
     persist_read_only(primary, false)
     persist_read_only(rep.server(to), true)

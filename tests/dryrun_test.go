@@ -125,4 +125,16 @@ func TestDryRunRollingRestart(t *testing.T) {
 		t.Errorf("exit %d, plan: %d restarts; want every server's, and their later reads unverified\nstdout:\n%s\nstderr:\n%s",
 			r.code, n, r.stdout, r.stderr)
 	}
+	// The per-server lines say what would happen; under --json they are on
+	// stderr.
+	for _, want := range []string{"rolling_restart: would restart db2 and wait until it has caught up with db1",
+		"rolling_restart: would restart db3 and wait", "rolling_restart: would switch over from db1 to db2",
+		"rolling_restart: would restart db1 and wait"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "rolling_restart: restarting") {
+		t.Errorf("a dry run says it restarts:\n%s", r.stderr)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -154,6 +155,14 @@ func TestRollingRestart(t *testing.T) {
 	}
 	if res.lost != 0 || res.dupes != 0 {
 		t.Errorf("writer: %+v", res)
+	}
+	// A line per server as it goes down, comes back and catches up.
+	for _, name := range []string{"db2", "db3", "db1"} {
+		re := regexp.MustCompile(`(?s)rolling_restart: restarting ` + name + `\n.*rolling_restart: ` + name +
+			` back in [0-9.]+ ms\n.*rolling_restart: ` + name + ` caught up with db[0-9] in [0-9.]+ ms\n`)
+		if !re.MatchString(r.stdout) {
+			t.Errorf("no restart lines for %s:\n%s", name, r.stdout)
+		}
 	}
 	check := run(t, "", nil, "-d", dep, "-e", `require("expect").topology("db1", {"db2", "db3"})
 for _, n in ipairs{"db1", "db2", "db3"} do print(n, replicant.server(n):query_row("SELECT @@pid_file AS f").f) end`)

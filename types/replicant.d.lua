@@ -84,6 +84,8 @@ local ReplicantError = {}
 ---@field ssl_ca string
 ---@field ssl_verify_server_cert boolean
 ---@field sql_delay integer the applier's delay in seconds
+---@field connect_retry integer seconds between the receiver's reconnect attempts
+---@field heartbeat number? the heartbeat period in seconds (MariaDB; nil on MySQL, and when heartbeats are off)
 local ReplicaStatus = {}
 
 --- One server of a topology (topo:node, topo:nodes).
@@ -250,6 +252,11 @@ function replicant.backup(opts) end
 ---@param opts {image: string, server: Server|string, stop?: function, start?: function, datadir?: string, tool?: string} stop/start: how to stop and start the server around a physical restore
 ---@return table  the manifest, plus old_datadir (physical: where the previous datadir was moved)
 function replicant.restore(opts) end
+
+--- Deletes an image rep.backup wrote, and refuses a directory that is not one; recorded in a dry run's plan.
+---@param dir string the image directory
+---@return boolean  false when dir does not exist
+function replicant.remove_image(dir) end
 
 --- Where a GTID's transaction is in a server's binary logs, or nil.
 ---@param server Server
@@ -600,7 +607,8 @@ function replicant_check.run(opts) end
 ---@field from string the server to back up (a replica spares the primary) (required)
 ---@field to string the server to overwrite with the copy (required)
 ---@field method? "logical"|"physical" how to copy (default: rep.backup's)
----@field dir? string where the backup image goes (default: a new directory under $TMPDIR)
+---@field dir? string where the backup image goes, and stays (default: a temporary directory)
+---@field keep? boolean keep the temporary image when the clone ends
 ---@field wait_timeout? number|string how long the new replica may take to catch up (default 60s)
 
 --- The bundled procedure clone, as require("replicant.clone") returns it.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -69,6 +70,8 @@ func runHelp(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case name == "sandbox":
 		fmt.Fprint(stdout, sandboxHelp)
+	case name == "watch":
+		return runWatch(context.Background(), globals{}, []string{"-h"}, stdout, stderr)
 	case commandHelp[name] != "":
 		text := commandHelp[name]
 		if strings.Contains(text, "%s") {

@@ -36,6 +36,7 @@ Usage:
   replicant-lua [flags] run NAME [-- ARGS...]           run a bundled procedure (%s)
   replicant-lua [flags] -e 'CODE' [-e 'CODE'...]        run one-liners in order, print what they return
   replicant-lua [flags] repl                            interactive Lua (default on a terminal)
+  replicant-lua [flags] watch [-d DEPLOYMENT...]        detect a failed primary and fail over (watch -h)
   replicant-lua sandbox COMMAND [flags]                 local servers for trying things out
   replicant-lua doc [NAME]                              procedures, modules and the Lua API
   replicant-lua help [COMMAND|PROCEDURE]                this text, or one command's
@@ -102,6 +103,9 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(rest) > 0 && (rest[0] == "completion" || rest[0] == "__complete") {
 		return runCompletion(rest, stdout, stderr)
+	}
+	if len(rest) > 0 && rest[0] == "watch" {
+		return runWatch(ctx, g, rest[1:], stdout, stderr)
 	}
 	if len(rest) > 0 && rest[0] == "sandbox" {
 		ctx, stop := cancelOnSignal(ctx, stderr)
@@ -204,7 +208,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 	}
 	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
-		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json}
+		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json, Command: os.Args}
 	if g.audit != "" {
 		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -212,6 +216,9 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 		defer f.Close()
 		cfg.Audit = f
+	}
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		cfg.Progress = f // waits that last say how they go; never into a log or a pipe
 	}
 	if isTerminal(stdin) && (len(rest) == 0 || rest[0] != "repl") {
 		cfg.Confirm = terminalConfirm(stdin, stderr)
@@ -226,6 +233,7 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 	if st.PrintPlan(human) && code == exitOK {
 		fmt.Fprintln(human, "dry run: nothing was changed")
 	}
+	st.EndAudit(code, runErr)
 	if err := st.AuditErr(); err != nil {
 		fmt.Fprintln(stderr, "replicant-lua: writing the audit log:", err)
 		if code == exitOK {
@@ -287,7 +295,7 @@ func dispatchRun(ctx context.Context, st *bindings.State, g globals, rest []stri
 		}
 		return runREPL(ctx, st, stdin, stdout, stderr), nil
 	}
-	return usageError(stderr, "unknown command %q (run, repl, sandbox, doc, help; -h for help)", rest[0])
+	return usageError(stderr, "unknown command %q (run, repl, watch, sandbox, doc, help; -h for help)", rest[0])
 }
 
 // usageError prints a command-line mistake and returns it with exitUsage.

@@ -68,7 +68,15 @@ type Deployment struct {
 	// the source's certificate checked against it and its host name.
 	ReplCA         string
 	ConnectTimeout time.Duration
-	Servers        map[string]Server
+	// ReplConnectRetry and ReplHeartbeat are the deployment's replication
+	// settings (replication = { connect_retry =, heartbeat = }): every
+	// replication connection the tool sets up gets them unless the call
+	// says otherwise, so that a replica made by a clone, a failover or a
+	// demoted primary reconnects and sends heartbeats as the others do.
+	// 0 leaves the server's default (60 s and 30 s on MariaDB).
+	ReplConnectRetry time.Duration
+	ReplHeartbeat    time.Duration
+	Servers          map[string]Server
 }
 
 // Names lists the servers in a stable order: by name.

@@ -2,6 +2,7 @@ package flavor
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -150,6 +151,12 @@ func Redact(stmt string) string {
 		}
 		b.WriteString(rest[:i+len(key)])
 		rest = rest[i+len(key):]
+		if strings.HasPrefix(rest, `"`) {
+			// A double-quoted literal (sql_mode without ANSI_QUOTES):
+			// cut off with the rest, as a literal that does not parse.
+			b.WriteString(redactedPassword)
+			return b.String()
+		}
 		if !strings.HasPrefix(rest, "'") {
 			continue
 		}
@@ -162,19 +169,17 @@ func Redact(stmt string) string {
 	}
 }
 
-// passwordKeys are the texts a password literal follows.
-var passwordKeys = []string{"PASSWORD = ", "IDENTIFIED BY ", "PASSWORD("}
+// passwordKey is the text a password literal follows, however spaced:
+// the server's lexer takes MASTER_PASSWORD='x' and IDENTIFIED  BY 'x' too.
+var passwordKey = regexp.MustCompile(`PASSWORD\s*=\s*|IDENTIFIED\s+BY\s+|PASSWORD\s*\(\s*`)
 
 // nextPasswordKey finds the first password key in s, ignoring ASCII case.
 func nextPasswordKey(s string) (int, string) {
-	upper := asciiUpper(s)
-	first, key := -1, ""
-	for _, k := range passwordKeys {
-		if i := strings.Index(upper, k); i >= 0 && (first < 0 || i < first) {
-			first, key = i, k
-		}
+	loc := passwordKey.FindStringIndex(asciiUpper(s))
+	if loc == nil {
+		return -1, ""
 	}
-	return first, key
+	return loc[0], s[loc[0]:loc[1]]
 }
 
 // asciiUpper upper-cases ASCII letters only, so byte offsets stay those of

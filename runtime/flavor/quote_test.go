@@ -81,13 +81,17 @@ func TestRedact(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"START REPLICA":                          "START REPLICA",
-		"CHANGE MASTER TO MASTER_PASSWORD = ":    "CHANGE MASTER TO MASTER_PASSWORD = ",
-		"X PASSWORD = 'unterminated":             "X PASSWORD = '<redacted>'",
-		"X PASSWORD = 'a', PASSWORD = 'b' Y":     "X PASSWORD = '<redacted>', PASSWORD = '<redacted>' Y",
-		`X PASSWORD = 'a\`:                       "X PASSWORD = '<redacted>'",
-		"create user 'u'@'%' identified by 'pw'": "create user 'u'@'%' identified by '<redacted>'",
-		"SET PASSWORD = PASSWORD('pw')":          "SET PASSWORD = PASSWORD('<redacted>')",
+		"START REPLICA":                                            "START REPLICA",
+		"CHANGE MASTER TO MASTER_PASSWORD = ":                      "CHANGE MASTER TO MASTER_PASSWORD = ",
+		"X PASSWORD = 'unterminated":                               "X PASSWORD = '<redacted>'",
+		"X PASSWORD = 'a', PASSWORD = 'b' Y":                       "X PASSWORD = '<redacted>', PASSWORD = '<redacted>' Y",
+		`X PASSWORD = 'a\`:                                         "X PASSWORD = '<redacted>'",
+		"create user 'u'@'%' identified by 'pw'":                   "create user 'u'@'%' identified by '<redacted>'",
+		"SET PASSWORD = PASSWORD('pw')":                            "SET PASSWORD = PASSWORD('<redacted>')",
+		"CHANGE MASTER TO MASTER_PASSWORD='pw', MASTER_HOST='h'":   "CHANGE MASTER TO MASTER_PASSWORD='<redacted>', MASTER_HOST='h'",
+		"alter user u identified\n  by 'pw'":                       "alter user u identified\n  by '<redacted>'",
+		"SET PASSWORD=PASSWORD( 'pw')":                             "SET PASSWORD=PASSWORD( '<redacted>')",
+		`CHANGE MASTER TO MASTER_PASSWORD = "pw", MASTER_HOST='h'`: "CHANGE MASTER TO MASTER_PASSWORD = '<redacted>'",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

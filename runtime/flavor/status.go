@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Position is a place in a binary log. It has the same fields as
@@ -94,6 +95,19 @@ type ReplicaStatus struct {
 
 	SQLDelay          int64  // SQL_Delay, seconds
 	SQLRemainingDelay *int64 // SQL_Remaining_Delay; nil unless waiting out the delay
+
+	// ConnectRetry is Connect_Retry: seconds between the receiver's
+	// attempts to reach a lost source.
+	ConnectRetry int64
+	// ReceivedHeartbeats counts the heartbeats the receiver got from its
+	// source since it was configured (MariaDB's Slave_received_heartbeats),
+	// and HeartbeatPeriod is how often an idle source sends one
+	// (Slave_heartbeat_period). A count that stops growing while the
+	// receiver says "Yes" means a source that no longer sends anything: a
+	// hung primary, before slave_net_timeout ends the connection. MySQL
+	// keeps them in performance_schema, not in SHOW REPLICA STATUS: zero.
+	ReceivedHeartbeats uint64
+	HeartbeatPeriod    time.Duration
 }
 
 // Column names, old (MySQL before 8.0.22 and every MariaDB) then new.
@@ -152,6 +166,9 @@ func ParseReplicaStatus[R ~map[string]V, V any](row R) (ReplicaStatus, error) {
 	st.AutoPosition = r.int("Auto_Position") == 1 || (st.UsingGTID != "" && !strings.EqualFold(st.UsingGTID, "No"))
 	st.SQLDelay = r.int("SQL_Delay")
 	st.SQLRemainingDelay = r.nullInt("SQL_Remaining_Delay")
+	st.ConnectRetry = r.int("Connect_Retry")
+	st.ReceivedHeartbeats = r.uint("Slave_received_heartbeats")
+	st.HeartbeatPeriod = r.seconds("Slave_heartbeat_period")
 	if st.SourcePort < 0 || st.SourcePort > 65535 {
 		return st, fmt.Errorf("replica status: port %d out of range", st.SourcePort)
 	}
@@ -223,6 +240,39 @@ func (r *statusReader) nullInt(names ...string) *int64 {
 	n, err := r.fs.nullInt(names...)
 	r.keep(err)
 	return n
+}
+
+// seconds reads a column of seconds with a fraction ("30.000").
+// The server sends it as a DECIMAL: text, or a float64 from drivers and
+// tests that convert it.
+func (r *statusReader) seconds(names ...string) time.Duration {
+	v, name, ok := r.fs.get(names...)
+	if !ok || v == nil {
+		return 0
+	}
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	default:
+		s, _, err := textValue(v)
+		if err != nil {
+			r.keep(fmt.Errorf("column %s: %w", name, err))
+			return 0
+		}
+		if s == "" {
+			return 0
+		}
+		if f, err = strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil {
+			r.keep(fmt.Errorf("column %s: %q is not a number of seconds", name, s))
+			return 0
+		}
+	}
+	if f < 0 {
+		r.keep(fmt.Errorf("column %s: %v is not a number of seconds", name, f))
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
 }
 
 // position reads a file column and a position column, each under its old

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func i64(n int64) *int64 { return &n }
@@ -22,7 +23,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			ReadPosition:  Position{"mysql-bin.000001", 1168}, ExecPosition: Position{"mysql-bin.000001", 1168},
 			RelayPosition:  Position{"relay-bin.000002", 1467},
 			RetrievedGTIDs: "0-1-5", ExecutedGTIDs: "0-1-5", UsingGTID: "Slave_Pos", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 60, HeartbeatPeriod: 30 * time.Second,
 		}},
 		{"mariadb 10.11 sql error", mariadbSQLError, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 39401, SourceServerID: 1,
@@ -43,7 +44,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 				"message: Access denied for user 'repl'@'127.0.0.1' (using password: YES)",
 			ReadPosition: Position{"mysql-bin.000001", 1168}, ExecPosition: Position{"mysql-bin.000001", 1168},
 			RelayPosition: Position{"relay-bin.000001", 4}, UsingGTID: "No",
-			SQLDelay: 3600, SQLRemainingDelay: i64(1200),
+			SQLDelay: 3600, SQLRemainingDelay: i64(1200), ConnectRetry: 1,
 		}},
 		{"mysql 5.7", mysql57, ReplicaStatus{
 			SourceHost: "localhost", SourcePort: 13000, SourceUser: "repl", SourceServerID: 1,
@@ -55,7 +56,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"replica-relay-bin.000003", 1508},
 			RetrievedGTIDs: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5",
 			ExecutedGTIDs:  "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 60,
 		}},
 		{"mysql 8.0.22+", mysql84, ReplicaStatus{
 			SourceHost: "127.0.0.1", SourcePort: 13000, SourceUser: "root", SourceServerID: 1,
@@ -67,7 +68,7 @@ func TestParseReplicaStatusFixtures(t *testing.T) {
 			RelayPosition:  Position{"slave-relay-bin.000002", 1145},
 			RetrievedGTIDs: "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3",
 			ExecutedGTIDs:  "73f86016-978b-11ee-ade5-8d2a2a562feb:1-3", AutoPosition: true,
-			SSLAllowed: "No",
+			SSLAllowed: "No", ConnectRetry: 1,
 		}},
 	}
 	for _, tt := range tests {
@@ -275,4 +276,22 @@ func FuzzParseReplicaStatus(f *testing.F) {
 			t.Fatalf("running flags of %q/%q: %v/%v", io, sqlThread, st.IORunning, st.SQLRunning)
 		}
 	})
+}
+
+func TestParseReplicaStatusHeartbeats(t *testing.T) {
+	row := map[string]any{"Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes",
+		"Slave_received_heartbeats": []byte("17"), "Slave_heartbeat_period": []byte("0.500")}
+	st, err := ParseReplicaStatus(row)
+	if err != nil || st.ReceivedHeartbeats != 17 || st.HeartbeatPeriod != 500*time.Millisecond {
+		t.Errorf("heartbeats %d period %s err %v", st.ReceivedHeartbeats, st.HeartbeatPeriod, err)
+	}
+	// The server's DECIMAL, as a float: a fraction must not fail the row.
+	row["Slave_heartbeat_period"] = 0.5
+	if st, err := ParseReplicaStatus(row); err != nil || st.HeartbeatPeriod != 500*time.Millisecond {
+		t.Errorf("period 0.5 as a float: %s, %v", st.HeartbeatPeriod, err)
+	}
+	row["Slave_heartbeat_period"] = []byte("soon")
+	if _, err := ParseReplicaStatus(row); err == nil || !strings.Contains(err.Error(), "Slave_heartbeat_period") {
+		t.Errorf("a malformed period: %v", err)
+	}
 }

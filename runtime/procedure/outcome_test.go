@@ -42,7 +42,7 @@ func TestUnknownOutcome(t *testing.T) {
 			if !errors.Is(err, c.err) {
 				t.Fatalf("step error %v, want %v", err, c.err)
 			}
-			if err := p.Rollback(); err != nil {
+			if err := p.Rollback(nil); err != nil {
 				t.Fatal(err)
 			}
 			want := "do fence,do promote,undo fence"

@@ -70,8 +70,9 @@ type Procedure struct {
 	UndoTimeout time.Duration
 	// Log receives one line per step, undo and milestone; nil discards.
 	Log io.Writer
-	// Event, when set, is told of every undo and its outcome (the audit
-	// log): "undo" with details {"procedure", "error"}.
+	// Event, when set, is told of every procedure, step, undo and
+	// rollback as it starts and as it ends, with its state and duration
+	// (the audit log): see the event method for the details.
 	Event func(typ, name string, details map[string]any)
 	// Unknown tells a failure that may have left its effect in place (the
 	// statement was sent and no answer came back) from one that did not;
@@ -84,6 +85,7 @@ type Procedure struct {
 	pastReturn bool
 	recovery   string // how to finish the job after the point of no return
 	undone     bool
+	cause      error // why Rollback ran, for the rollback of a nested procedure
 }
 
 type undoEntry struct {
@@ -106,8 +108,10 @@ func (p *Procedure) Begin(name string) *Procedure {
 	rec := &StepRecord{Name: name, Start: time.Now(), Child: child}
 	p.mu.Lock()
 	p.steps = append(p.steps, rec)
+	n := len(p.steps)
 	p.mu.Unlock()
 	p.logf("procedure %s", name)
+	p.event("procedure", name, map[string]any{"state": StateStarted, "step": n})
 	return child
 }
 
@@ -132,19 +136,49 @@ func (p *Procedure) End(child *Procedure, err error) error {
 	if err != nil {
 		rec.Err = err
 		p.logf("procedure %s failed after %s: %v", child.Name, rec.Duration.Round(time.Millisecond), err)
-		return child.Rollback()
+		p.event("procedure", child.Name, map[string]any{"state": StateFailed, "duration_ms": Milliseconds(rec.Duration),
+			"error": err.Error()})
+		return child.Rollback(err)
 	}
+	pending := false
 	if child.Pending() > 0 {
 		rec.Undo = true
 		p.mu.Lock()
 		if !p.pastReturn {
-			p.undo = append(p.undo, undoEntry{step: rec, action: func(context.Context) error { return child.Rollback() }})
+			pending = true
+			p.undo = append(p.undo, undoEntry{step: rec, action: func(context.Context) error { return child.Rollback(p.rollbackCause()) }})
 		}
 		p.mu.Unlock()
 	}
+	p.event("procedure", child.Name, map[string]any{"state": StateDone, "duration_ms": Milliseconds(rec.Duration),
+		"undo_pending": pending})
 	return nil
 }
 
+// States of a procedure, step, undo or rollback in its events.
+const (
+	StateStarted = "started"
+	StateDone    = "done"
+	StateFailed  = "failed"
+)
+
+// Milliseconds is d in milliseconds with microsecond precision, as the
+// audit log writes durations.
+func Milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (p *Procedure) rollbackCause() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cause
+}
+
+// event tells Event of a "procedure", "step", "undo" or
+// "rollback": its name (the rollback's is the procedure's), the procedure
+// it belongs to, and details: "state" (StateStarted, then StateDone or
+// StateFailed) with "duration_ms" and "error" at the end; a step's "step"
+// number, "undo" (it has one) and "undo_pending" (its undo is kept), and
+// for a failed step whose outcome is unknown its "outcome"; a rollback's
+// "pending" undo count and "cause", then "undone" and "undo_failed".
 func (p *Procedure) event(typ, name string, details map[string]any) {
 	if p.Event != nil {
 		details["procedure"] = p.Name
@@ -180,15 +214,20 @@ func (p *Procedure) CheckedStep(ctx context.Context, name string, do, undo Actio
 	n := len(p.steps)
 	p.mu.Unlock()
 	p.logf("step %d: %s", n, name)
+	p.event("step", name, map[string]any{"state": StateStarted, "step": n, "undo": undo != nil})
 	err := do(ctx)
 	rec.Duration = time.Since(rec.Start)
 	if err == nil {
-		p.keep(rec, undo)
+		p.event("step", name, map[string]any{"state": StateDone, "step": n, "duration_ms": Milliseconds(rec.Duration),
+			"undo_pending": p.keep(rec, undo)})
 		return nil
 	}
 	rec.Err = err
 	p.logf("step %d: %s failed after %s: %v", n, name, rec.Duration.Round(time.Millisecond), err)
+	failed := map[string]any{"state": StateFailed, "step": n, "duration_ms": Milliseconds(rec.Duration),
+		"error": err.Error(), "undo_pending": false}
 	if p.Unknown == nil || !p.Unknown(err) {
+		p.event("step", name, failed)
 		return err
 	}
 	rec.Outcome = OutcomeUnknown
@@ -205,29 +244,33 @@ func (p *Procedure) CheckedStep(ctx context.Context, name string, do, undo Actio
 			rec.Outcome = OutcomeNotApplied
 		}
 	}
-	details := map[string]any{"outcome": rec.Outcome}
+	// The failed line comes once the outcome is settled: it carries it,
+	// and the duration is the step's own, without its check.
+	failed["outcome"] = rec.Outcome
 	if rec.CheckErr != nil {
-		details["check_error"] = rec.CheckErr.Error()
+		failed["check_error"] = rec.CheckErr.Error()
 	}
-	p.event("step_outcome", name, details)
 	p.logf("step %d: %s: outcome %s", n, name, rec.Outcome)
 	if rec.Outcome != OutcomeNotApplied {
-		p.keep(rec, undo)
+		failed["undo_pending"] = p.keep(rec, undo)
 	}
+	p.event("step", name, failed)
 	return err
 }
 
 // keep puts a done step's undo on the stack, unless the point of no
-// return has passed.
-func (p *Procedure) keep(rec *StepRecord, undo Action) {
+// return has passed, and reports whether it did.
+func (p *Procedure) keep(rec *StepRecord, undo Action) bool {
 	if undo == nil {
-		return
+		return false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.pastReturn {
 		p.undo = append(p.undo, undoEntry{step: rec, action: undo})
+		return true
 	}
+	return false
 }
 
 // PointOfNoReturn drops the undo stack: from here on the procedure only
@@ -258,32 +301,63 @@ func (p *Procedure) Pending() int {
 
 // Rollback runs the pending undo actions in reverse order, each under a
 // fresh context bounded by UndoTimeout, and carries on past a failed one
-// (the rest may still put servers back). It returns the undo failures
-// joined, or nil. It runs at most once.
-func (p *Procedure) Rollback() error {
+// (the rest may still put servers back). cause is the failure that called
+// for it, for the audit log. It returns the undo failures joined, or nil.
+// Each undo action runs at most once.
+func (p *Procedure) Rollback(cause error) error {
 	p.mu.Lock()
 	entries := p.undo
 	p.undo = nil
 	p.undone = true
+	p.cause = cause
 	p.mu.Unlock()
+	start := time.Now()
+	begin := map[string]any{"state": StateStarted, "pending": len(entries)}
+	if cause != nil {
+		begin["cause"] = cause.Error()
+	}
+	p.event("rollback", p.displayName(), begin)
 	var errs []error
 	for i := len(entries) - 1; i >= 0; i-- {
-		e := entries[i]
-		ctx, cancel := context.WithTimeout(context.Background(), p.UndoTimeout)
-		err := e.action(ctx)
-		cancel()
-		if err != nil {
-			e.step.UndoErr = err
-			errs = append(errs, fmt.Errorf("undo %q: %w", e.step.Name, err))
-			p.logf("undo %s failed: %v", e.step.Name, err)
-			p.event("undo", e.step.Name, map[string]any{"error": err.Error()})
-			continue
+		if err := p.undoOne(entries[i]); err != nil {
+			errs = append(errs, err)
 		}
-		e.step.Undone = true
-		p.logf("undo %s: done", e.step.Name)
-		p.event("undo", e.step.Name, map[string]any{"state": "done"})
 	}
+	end := map[string]any{"state": StateDone, "duration_ms": Milliseconds(time.Since(start)),
+		"undone": len(entries) - len(errs), "undo_failed": len(errs)}
+	if len(errs) > 0 {
+		end["state"] = StateFailed
+	}
+	p.event("rollback", p.displayName(), end)
 	return errors.Join(errs...)
+}
+
+// undoOne runs one undo action and records how it went.
+func (p *Procedure) undoOne(e undoEntry) error {
+	p.event("undo", e.step.Name, map[string]any{"state": StateStarted})
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), p.UndoTimeout)
+	err := e.action(ctx)
+	cancel()
+	d := Milliseconds(time.Since(start))
+	if err != nil {
+		e.step.UndoErr = err
+		p.logf("undo %s failed: %v", e.step.Name, err)
+		p.event("undo", e.step.Name, map[string]any{"state": StateFailed, "duration_ms": d, "error": err.Error()})
+		return fmt.Errorf("undo %q: %w", e.step.Name, err)
+	}
+	e.step.Undone = true
+	p.logf("undo %s: done", e.step.Name)
+	p.event("undo", e.step.Name, map[string]any{"state": StateDone, "duration_ms": d})
+	return nil
+}
+
+// displayName is the procedure's name, or "run" for a journal without one.
+func (p *Procedure) displayName() string {
+	if p.Name == "" {
+		return "run"
+	}
+	return p.Name
 }
 
 // Recovery says whether the procedure passed its point of no return, and

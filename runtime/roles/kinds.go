@@ -155,6 +155,9 @@ type FollowOptions struct {
 	// ConnectRetry is how often the receiver reconnects to a lost source
 	// (0 keeps the server's setting, 60 s by default).
 	ConnectRetry time.Duration
+	// Heartbeat is the source's heartbeat period to ask for (0 keeps the
+	// server's, slave_net_timeout/2).
+	Heartbeat time.Duration
 	// SSLCA, a CA file on the replica's host, turns on TLS for the
 	// replication connection with the source's certificate verified
 	// against that CA and the source's host name (MASTER_SSL = 1,
@@ -195,7 +198,7 @@ func Follow(ctx context.Context, db, src *server.Server, repl Credentials, opts 
 		}
 	}
 	change := flavor.ChangeSourceOptions{Host: cfg.Host, Port: cfg.Port, User: repl.User,
-		Password: repl.Password, GTID: flavor.GTIDAutoPosition, ConnectRetry: opts.ConnectRetry}
+		Password: repl.Password, GTID: flavor.GTIDAutoPosition, ConnectRetry: opts.ConnectRetry, Heartbeat: opts.Heartbeat}
 	if opts.SSLCA != "" {
 		change.SSL, change.SSLCA, change.SSLVerifyServerCert = flavor.SSLOn, opts.SSLCA, flavor.SSLOn
 	} else if err := publicKey(ctx, db, &change, opts); err != nil {

@@ -162,7 +162,7 @@ func (s *Sandbox) follow(ctx context.Context, in, primary Instance) error {
 		return err
 	}
 	defer db.Close()
-	follow := roles.FollowOptions{ConnectRetry: connectRetry}
+	follow := roles.FollowOptions{ConnectRetry: connectRetry, Heartbeat: heartbeat}
 	if s.TLS != nil {
 		follow.SSLCA = s.TLS.CA
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // deploymentLua is DIR/deployment.lua, a deployment file as README.md describes it. Servers
@@ -24,6 +25,9 @@ func deploymentLua(s *Sandbox, machines bool) string {
 		// roles, change_source) is verified TLS too.
 		fmt.Fprintf(&b, "  repl_tls  = { ca = %s },\n", luaQuote(s.TLS.CA))
 	}
+	// The replication settings the sandbox wires its replicas with, so
+	// that the tool gives every replica it sets up the same.
+	fmt.Fprintf(&b, "  replication = { connect_retry = %d, heartbeat = %g },\n", int(connectRetry/time.Second), heartbeat.Seconds())
 	b.WriteString("  servers = {\n")
 	for _, in := range s.Instances {
 		fmt.Fprintf(&b, "    %s = { host = \"127.0.0.1\", port = %d", in.Name, in.Port)

@@ -16,6 +16,10 @@ import (
 // restarted is back at once.
 const connectRetry = time.Second
 
+// heartbeat is how often an idle primary tells its replicas it is alive:
+// a watcher tells a hung primary from an idle one by these.
+const heartbeat = time.Second
+
 // tool connects to an instance as the tool's own account over TCP, the
 // way a playbook would.
 func (s *Sandbox) tool(in Instance) (*server.Server, error) {
@@ -51,7 +55,7 @@ func (s *Sandbox) wire(ctx context.Context) error {
 	if _, err := roles.Imbue(ctx, target, roles.Master{Repl: repl}); err != nil {
 		return err
 	}
-	follow := roles.FollowOptions{ConnectRetry: connectRetry}
+	follow := roles.FollowOptions{ConnectRetry: connectRetry, Heartbeat: heartbeat}
 	if s.TLS != nil {
 		follow.SSLCA = s.TLS.CA
 	}

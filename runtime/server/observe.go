@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
@@ -10,9 +13,13 @@ import (
 // run; or another change a dry run skipped (Kind). It is what audit logs
 // and plans are made of.
 type Statement struct {
-	Server   string        // "db2 (127.0.0.1:3307)"; "" for a change of no server (a shell hook)
-	SQL      string        // with CHANGE MASTER passwords redacted; placeholders stay "?"; or what Kind would do
-	Args     int           // how many placeholder values were sent (values are not kept)
+	Server string // "db2 (127.0.0.1:3307)"; "" for a change of no server (a shell hook)
+	SQL    string // with CHANGE MASTER passwords redacted; placeholders stay "?"; or what Kind would do
+	Args   int    // how many placeholder values were sent
+	// Values are the placeholder values as the audit log shows them
+	// (strings, numbers, booleans, nil); each one Redacted when the
+	// statement may set a password (see secretValues).
+	Values   []any
 	Start    time.Time     // when it was sent
 	Duration time.Duration // until the answer
 	Rows     int64         // rows returned, or affected
@@ -89,10 +96,65 @@ func (s *Server) observe(st Statement) {
 	o.Statement(st)
 }
 
+// Redacted stands for a secret in what the server reports: a placeholder
+// value of a statement that may set a password.
+const Redacted = "<redacted>"
+
 // observeSQL reports a statement sent to the server.
 func (s *Server) observeSQL(query string, args []any, start time.Time, rows int64, err error) {
-	s.observe(Statement{SQL: flavor.Redact(query), Args: len(args), Start: start, Duration: time.Since(start),
-		Rows: rows, Err: err})
+	s.observe(Statement{SQL: flavor.Redact(query), Args: len(args), Values: logValues(query, args), Start: start,
+		Duration: time.Since(start), Rows: rows, Err: err})
+}
+
+// secretValues reports whether the placeholder values of query may hold a
+// password. flavor.Redact finds password literals after PASSWORD = ,
+// IDENTIFIED BY and PASSWORD( ; a placeholder there is no literal, and a
+// statement may be spaced otherwise ("MASTER_PASSWORD=?"), so this fails
+// closed: any statement that names a password or an IDENTIFIED clause.
+func secretValues(query string) bool {
+	u := strings.ToUpper(query)
+	return strings.Contains(u, "PASSWORD") || strings.Contains(u, "IDENTIFIED")
+}
+
+// logFloat is f, or its text when JSON has no number for it (NaN, ±Inf):
+// one such value must not stop the audit log.
+func logFloat(f float64) any {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Sprint(f)
+	}
+	return f
+}
+
+// logValues are args as a log shows them, or nil for none.
+func logValues(query string, args []any) []any {
+	if len(args) == 0 {
+		return nil
+	}
+	secret := secretValues(query)
+	out := make([]any, len(args))
+	for i, a := range args {
+		if secret {
+			out[i] = Redacted
+			continue
+		}
+		switch v := a.(type) {
+		case nil, string, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+			out[i] = v
+		case float64:
+			out[i] = logFloat(v)
+		case float32:
+			out[i] = logFloat(float64(v))
+		case []byte:
+			out[i] = string(v)
+		case time.Time:
+			out[i] = v.UTC().Format(time.RFC3339Nano)
+		case Secret:
+			out[i] = Redacted
+		default:
+			out[i] = fmt.Sprint(v)
+		}
+	}
+	return out
 }
 
 // dryRunning reports whether this statement is only to be recorded, and
@@ -107,6 +169,7 @@ func (s *Server) dryRunning(query string, args []any) bool {
 	s.mu.Lock()
 	s.skipped = true
 	s.mu.Unlock()
-	s.observe(Statement{SQL: flavor.Redact(query), Args: len(args), Start: time.Now(), Planned: true})
+	s.observe(Statement{SQL: flavor.Redact(query), Args: len(args), Values: logValues(query, args), Start: time.Now(),
+		Planned: true})
 	return true
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
@@ -44,11 +45,14 @@ func (s *Server) WaitReplicating(ctx context.Context, timeout time.Duration) (bo
 		return true, nil
 	}
 	deadline := time.Now().Add(waitDeadline(ctx, timeout))
+	pw := s.BeginWait(fmt.Sprintf("waiting for %s to replicate", s.Name()), shownTimeout(ctx, timeout))
+	defer pw.End()
 	for {
 		st, err := s.ReplicaStatus(ctx)
 		if err != nil {
 			return false, relabel(err, "wait_replicating")
 		}
+		pw.Update(receiverState(st))
 		if done, err := replicating(s.String(), st); done || err != nil {
 			return done, s.wrap("wait_replicating", err)
 		}
@@ -76,4 +80,17 @@ func replicating(server string, st *flavor.ReplicaStatus) (bool, error) {
 		return false, &ReceiverStoppedError{Server: server, Errno: st.LastIOErrno, Message: st.LastIOError}
 	}
 	return false, nil
+}
+
+// receiverState describes a replica not yet replicating: its receiver's
+// state, and the error it last had connecting.
+func receiverState(st *flavor.ReplicaStatus) string {
+	if st == nil || st.IORunning {
+		return ""
+	}
+	how := "receiver " + strings.ToLower(st.IOThread)
+	if st.LastIOError != "" {
+		how += " (" + st.LastIOError + ")"
+	}
+	return how
 }

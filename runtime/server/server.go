@@ -23,10 +23,11 @@ type Server struct {
 	connector driver.Connector
 	driverLog *driverLog
 
-	mu        sync.Mutex // guards db, fl, observer, dryRun, skipped, deadlines
+	mu        sync.Mutex // guards db, fl, observer, progress, dryRun, skipped, deadlines
 	db        *sql.DB
 	fl        *flavor.Flavor
 	observer  Observer
+	progress  Progress
 	dryRun    bool
 	skipped   bool // a dry run skipped a change to this server: later reads are unverified
 	deadlines Deadlines

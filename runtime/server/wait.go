@@ -64,7 +64,9 @@ func (s *Server) WaitForGTID(ctx context.Context, set gtid.Set, timeout time.Dur
 	if err != nil {
 		return false, &Error{Op: "wait_for", Server: s.String(), Message: err.Error(), Err: err}
 	}
-	return s.watchedWait(ctx, w, d)
+	pw := s.BeginWait(fmt.Sprintf("waiting for %s to apply %s", s.Name(), set), shownTimeout(ctx, timeout))
+	defer pw.End()
+	return s.watchedWait(ctx, w, d, func(st *flavor.ReplicaStatus) { pw.Update(gtidBehind(set, st)) })
 }
 
 // WaitForPosition waits until the replica has applied its source's binlog
@@ -80,7 +82,9 @@ func (s *Server) WaitForPosition(ctx context.Context, pos gtid.Position, timeout
 	if err != nil {
 		return false, &Error{Op: "wait_for", Server: s.String(), Message: err.Error(), Err: err}
 	}
-	return s.watchedWait(ctx, w, d)
+	pw := s.BeginWait(fmt.Sprintf("waiting for %s to apply %s", s.Name(), pos), shownTimeout(ctx, timeout))
+	defer pw.End()
+	return s.watchedWait(ctx, w, d, func(st *flavor.ReplicaStatus) { pw.Update(positionBehind(pos, st)) })
 }
 
 // watchedWait runs w on the session while a watcher polls the replica's
@@ -88,12 +92,13 @@ func (s *Server) WaitForPosition(ctx context.Context, pos gtid.Position, timeout
 // own answer, or the watcher's error (which cancels the wait; the session
 // then kills the statement on the server). The statement's deadline is the
 // server-side timeout d plus grace: a server that does not answer by then
-// is hung, not waiting.
-func (s *Server) watchedWait(ctx context.Context, w flavor.Wait, d time.Duration) (bool, error) {
+// is hung, not waiting. Each status the watcher reads goes to seen, for
+// the wait's progress.
+func (s *Server) watchedWait(ctx context.Context, w flavor.Wait, d time.Duration, seen func(*flavor.ReplicaStatus)) (bool, error) {
 	waitCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() {
-		if err := s.watchApplier(waitCtx); err != nil {
+		if err := s.watchApplier(waitCtx, seen); err != nil {
 			cancel(err)
 		}
 	}()
@@ -118,7 +123,7 @@ func (s *Server) watchedWait(ctx context.Context, w flavor.Wait, d time.Duration
 
 // watchApplier returns an error as soon as the replica cannot make
 // progress (not a replica, SQL thread stopped), and nil when ctx ends.
-func (s *Server) watchApplier(ctx context.Context) error {
+func (s *Server) watchApplier(ctx context.Context, seen func(*flavor.ReplicaStatus)) error {
 	t := time.NewTicker(WatchInterval)
 	defer t.Stop()
 	for {
@@ -129,6 +134,7 @@ func (s *Server) watchApplier(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		seen(st)
 		if problem := applierProblem(s.String(), st); problem != nil {
 			return problem
 		}
@@ -167,11 +173,14 @@ func (s *Server) WaitAndStop(ctx context.Context, pos gtid.Position, timeout tim
 		return true, nil // the two statements are in the plan; nothing will stop
 	}
 	deadline := time.Now().Add(waitDeadline(ctx, timeout))
+	pw := s.BeginWait(fmt.Sprintf("waiting for %s to apply up to %s and stop", s.Name(), pos), shownTimeout(ctx, timeout))
+	defer pw.End()
 	for {
 		st, err := s.ReplicaStatus(ctx)
 		if err != nil {
 			return false, relabel(err, "wait_and_stop")
 		}
+		pw.Update(positionBehind(pos, st))
 		if st == nil {
 			return false, s.wrap("wait_and_stop", &NotReplicaError{Server: s.String()})
 		}

@@ -1,0 +1,134 @@
+package watch
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
+	"github.com/replicant-lua/replicant-lua/runtime/server"
+	"github.com/replicant-lua/replicant-lua/runtime/topology"
+)
+
+func TestMain(m *testing.M) { sandboxtest.Main(m) }
+
+// A real primary, SIGSTOPped: the tool's sessions time out while the
+// replicas' receivers still say "Yes" (until slave_net_timeout), and
+// their heartbeat counts stop growing. The detector calls it unreachable
+// first, then hung once the receivers have had nothing for two heartbeat
+// periods (at least 2 s), never dead; SIGCONT brings it back to healthy,
+// and kill -9 makes it dead.
+func TestDetectorAgainstAStoppedPrimary(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	ctx := context.Background()
+	var seeds []*server.Server
+	for _, in := range sb.Instances {
+		cfg, err := sb.ServerConfig(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ConnectTimeout = 300 * time.Millisecond
+		sv, err := server.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sv.Close() })
+		seeds = append(seeds, sv)
+	}
+	// Heartbeats every 500 ms, as watch would set them up.
+	for _, sv := range seeds[1:] {
+		for _, q := range []string{"STOP SLAVE", "CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = 0.5", "START SLAVE"} {
+			if _, err := sv.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	discover := func() *topology.Topology {
+		t.Helper()
+		top, err := topology.Discover(ctx, seeds, topology.Options{ServerTimeout: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return top
+	}
+	var d Detector
+	observe := func() Verdict { return primaryVerdict(t, d.Observe(time.Now(), discover())) }
+	if v := observe(); v.Kind != Healthy {
+		t.Fatalf("before: %v", v)
+	}
+	db2 := sb.Instances[1]
+	beats := func() uint64 {
+		n := discover().Node("127.0.0.1:" + strconv.Itoa(db2.Port))
+		if n == nil || n.Replica == nil {
+			for _, x := range discover().Nodes() {
+				t.Logf("node %q %s replica %v err %v partial %v", x.Name, x.Address(), x.Replica != nil, x.Err, x.Partial)
+			}
+			t.Fatalf("db2 (port %d) is not a replica in the discovery", db2.Port)
+		}
+		return n.Replica.ReceivedHeartbeats
+	}
+	b0 := beats()
+	time.Sleep(1200 * time.Millisecond)
+	if b1 := beats(); b1 <= b0 {
+		t.Fatalf("an idle primary sent no heartbeat in 1.2 s at a 0.5 s period: %d then %d", b0, b1)
+	}
+
+	pid := sb.Primary().Pid
+	if cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); !strings.Contains(string(cmd), "mariadbd") {
+		t.Fatalf("pid %d is not db1's server: %q", pid, cmd)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	var seen []Kind
+	var hung Verdict
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		v := observe()
+		if len(seen) == 0 || seen[len(seen)-1] != v.Kind {
+			seen = append(seen, v.Kind)
+		}
+		if v.Kind == DeadPrimary || v.Kind == Healthy {
+			t.Fatalf("a stopped primary judged %v (verdicts so far %v)", v, seen)
+		}
+		if v.Kind == HungPrimary {
+			hung = v
+			break
+		}
+	}
+	t.Logf("SIGSTOP: %v; hung after %s: %v", seen, time.Since(stopped).Round(time.Millisecond), hung)
+	if hung.Kind != HungPrimary {
+		t.Fatalf("no hung verdict within 15 s of SIGSTOP: %v", seen)
+	}
+	if since := time.Since(stopped); since < 2*time.Second {
+		t.Errorf("hung after %s, before the receivers had stalled for 2 s", since)
+	}
+
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitVerdict(t, observe, Healthy, "SIGCONT")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitVerdict(t, observe, DeadPrimary, "kill -9")
+}
+
+func waitVerdict(t *testing.T, observe func() Verdict, want Kind, after string) {
+	t.Helper()
+	start := time.Now()
+	var v Verdict
+	for deadline := start.Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if v = observe(); v.Kind == want {
+			t.Logf("%s: %s after %s", after, want, time.Since(start).Round(time.Millisecond))
+			return
+		}
+	}
+	t.Fatalf("%s: %v after 15 s, want %s", after, v, want)
+}
