@@ -63,9 +63,62 @@ func WriteLuaLS(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "function %s%s%s(%s) end\n\n", v, sep, member, strings.Join(names, ", "))
 	}
+	if err := writeProcedureClasses(&b); err != nil {
+		return err
+	}
 	b.WriteString("replicant.log = replicant_log\nreplicant.roles = replicant_roles\nrep = replicant\nreturn replicant\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 func luaIdent(s string) string { return strings.ReplaceAll(s, ".", "_") }
+
+// luaOptionType is the LuaLS type a table call accepts for an option kind.
+var luaOptionType = map[string]string{
+	optStringKind: "string", optServerKind: "string", optServersKind: "string[]|string", optListKind: "string[]|string",
+	optDurationKind: "number|string", optCountKind: "integer", optNumberKind: "number", optBooleanKind: "boolean",
+	optFunctionKind: "function",
+}
+
+// LuaType is the LuaLS type a table call accepts for the option.
+func (o ProcOption) LuaType() string {
+	if len(o.Choices) > 0 {
+		return `"` + strings.Join(o.Choices, `"|"`) + `"`
+	}
+	return luaOptionType[o.Kind]
+}
+
+// writeProcedureClasses annotates each bundled procedure's module and its
+// run{...} options, from the procedures' own declarations. An editor
+// learns the module's type from
+// `local sw = require "replicant.switchover" ---@type replicant.switchover`.
+func writeProcedureClasses(b *strings.Builder) error {
+	specs, err := ProcedureSpecs()
+	if err != nil {
+		return err
+	}
+	for _, p := range specs {
+		mod := "replicant." + p.Name
+		fmt.Fprintf(b, "--- Options of require(%q).run{...}; replicant-lua doc %s describes them.\n", mod, p.Name)
+		fmt.Fprintf(b, "---@class %s.options\n", mod)
+		for _, o := range p.Options {
+			name, doc := o.Name, o.Doc
+			switch {
+			case o.Required:
+				doc += " (required)"
+			case o.Default != "":
+				name += "?"
+				doc += " (default " + o.Default + ")"
+			default:
+				name += "?"
+			}
+			fmt.Fprintf(b, "---@field %s %s %s\n", name, o.LuaType(), doc)
+		}
+		fmt.Fprintf(b, "\n--- The bundled procedure %s, as require(%q) returns it.\n", p.Name, mod)
+		fmt.Fprintf(b, "---@class %s\n---@field name string\n---@field options table the option declarations\n", mod)
+		fmt.Fprintf(b, "local %s = {}\n\n", luaIdent(mod))
+		fmt.Fprintf(b, "--- Runs %s as a procedure of its own: its steps, undo and recovery text.\n", p.Name)
+		fmt.Fprintf(b, "---@param opts? %s.options\n---@return any\nfunction %s.run(opts) end\n\n", mod, luaIdent(mod))
+	}
+	return nil
+}

@@ -106,7 +106,7 @@ print(pcall(rep.duration, "-3s"))
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	want := []string{"120\t5400\t0.5\t30\t1.5", "120", `false	option --wait-timeout: "soon" is not a duration like 30s, 2m or 500ms`}
+	want := []string{"120\t5400\t0.5\t30\t1.5", "120", `false	test.lua:7: test: --wait-timeout: "soon" is not a duration like "30s", "2m" or "500ms" (or bare seconds)`}
 	for i, w := range want {
 		if i >= len(lines) || lines[i] != w {
 			t.Fatalf("line %d: got %q, want %q (all: %q)", i, lines[min(i, len(lines)-1)], w, lines)

@@ -149,6 +149,7 @@ func (s *State) setupGlobals() {
 	L.SetGlobal("replicant", mod)
 	L.SetGlobal("rep", mod) // as in the REPL and the docs' examples; playbooks still require it
 	s.installStdlibLoader()
+	s.preloadOptionParser()
 	// package.path is explicit: the current directory only. RunFile adds
 	// the script's own directory in front.
 	pkg := L.GetGlobal("package").(*lua.LTable)

@@ -13,10 +13,14 @@ local cli = require "replicant.cli"
 
 local M = {}
 
-M.options = { from = "string", lag_threshold = "duration" }
+M.needs_deployment = { unless = "from" }
+M.options = {
+  { "from", "server", "discover from this server (default: every deployment server)" },
+  { "lag_threshold", "duration", "report replicas lagging more (default: discovery's)" },
+}
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "check")
+  local o = cli.check(opts, M)
   local topo = rep.discover(o.from, { lag_threshold = o.lag_threshold, option_files = true })
   local problems = topo:problems()
   -- A replica that lags gets a second look a second later: lag that grew

@@ -26,7 +26,15 @@ local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { from = "string", to = "string", method = "string", dir = "string", wait_timeout = "duration", keep = "boolean" }
+M.needs_deployment = true
+M.options = {
+  { "from", "server", "the server to back up (a replica spares the primary)", required = true },
+  { "to", "server", "the server to overwrite with the copy", required = true },
+  { "method", "string", "how to copy (default: rep.backup's)", choices = { "logical", "physical" } },
+  { "dir", "string", "where the backup image goes, and stays (default: a temporary directory)" },
+  { "keep", "boolean", "keep the temporary image when the clone ends" },
+  { "wait_timeout", "duration", "how long the new replica may take to catch up", default = "60s" },
+}
 
 local function say(format, ...)
   print("clone: " .. string.format(format, ...))
@@ -95,9 +103,7 @@ local function describe(settings)
 end
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "clone")
-  assert(o.from and o.to, "clone: options from and to are required")
-  o.wait_timeout = o.wait_timeout or 60
+  local o = cli.check(opts, M)
   local dry = rep.dry_run()
   local from, target = rep.server(o.from), rep.server(o.to)
   local servers = ha.servers()

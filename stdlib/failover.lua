@@ -32,9 +32,17 @@ local ha = require "replicant.ha"
 
 local M = {}
 
+M.needs_deployment = true
 M.options = {
-  dead = "string", candidates = "list", prefer = "string", wait_timeout = "duration",
-  confirm_timeout = "duration", force = "boolean", before_promote = "function", after_promote = "function",
+  { "dead", "server", "refuse unless discovery finds this server as the dead primary" },
+  { "candidates", "servers", "promote one of these only" },
+  { "prefer", "server", "count this server as promotion rule prefer" },
+  { "wait_timeout", "duration", "how long replicas may take to apply their relay logs", default = "30s" },
+  { "confirm_timeout", "duration", "how long to ask again before an unreachable primary counts as running",
+    default = "5s" },
+  { "force", "boolean", "fail over although the primary is not confirmed dead" },
+  { "before_promote", "function", "called with ctx before the new primary takes writes" },
+  { "after_promote", "function", "called with ctx once the new primary takes writes" },
 }
 
 -- confirm_dead returns the topology and the dead primary. A receiver may
@@ -189,9 +197,7 @@ local function promote(ctx, o)
 end
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "failover")
-  o.wait_timeout = o.wait_timeout or 30
-  o.confirm_timeout = o.confirm_timeout or 5
+  local o = cli.check(opts, M)
   local started = rep.now()
   local topo, dead, forced = confirm_dead(o)
   rep.lock()

@@ -6,6 +6,7 @@
 -- it is read-only, and whom it replicates from. Fails (exit 1) when any
 -- server cannot be reached, after trying them all.
 local rep = require "replicant"
+local cli = require "replicant.cli"
 
 local function describe(db)
   local ro = db:variable("read_only") == 1 and "read-only" or "writable"
@@ -19,15 +20,25 @@ local function describe(db)
     db:flavor() .. " " .. db:version(), ro, role)
 end
 
-local failed = 0
-for _, db in ipairs(rep.servers()) do
-  local ok, line = pcall(describe, db)
-  if not ok then
-    failed = failed + 1
-    line = string.format("%-8s %-22s DOWN: %s", db:name(), db:address(), tostring(line))
+local M = {}
+
+M.needs_deployment = true
+M.options = {}
+
+function M.run(opts)
+  cli.check(opts, M)
+  local failed = 0
+  for _, db in ipairs(rep.servers()) do
+    local ok, line = pcall(describe, db)
+    if not ok then
+      failed = failed + 1
+      line = string.format("%-8s %-22s DOWN: %s", db:name(), db:address(), tostring(line))
+    end
+    print(line)
   end
-  print(line)
+  if failed > 0 then
+    error(failed .. " server(s) did not answer", 0)
+  end
 end
-if failed > 0 then
-  error(failed .. " server(s) did not answer", 0)
-end
+
+return cli.main(M, "ping", ...)

@@ -2,19 +2,21 @@
 -- repointing): for a replica being split off, or the last step of a
 -- failover done by hand.
 --
---   replicant-lua -d dep.lua run promote -- --server db2 [--yes]
+--   replicant-lua -d dep.lua [--yes] run promote -- --server db2
 local rep = require "replicant"
 local cli = require "replicant.cli"
 local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { server = "string", wait_timeout = "duration" }
+M.needs_deployment = true
+M.options = {
+  { "server", "server", "the replica to make a writable primary", required = true },
+  { "wait_timeout", "duration", "how long it may take to apply its relay log", default = "30s" },
+}
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "promote")
-  assert(o.server, "promote: option server is required")
-  o.wait_timeout = o.wait_timeout or 30
+  local o = cli.check(opts, M)
   local db = rep.server(o.server)
   rep.lock()
   local src, st = ha.source_of(db)

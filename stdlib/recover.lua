@@ -31,7 +31,11 @@ local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { wait_timeout = "duration", fenced = "string" }
+M.needs_deployment = true
+M.options = {
+  { "fenced", "server", "the old primary, fenced by a switchover whose candidate died after others followed it" },
+  { "wait_timeout", "duration", "how long each repointed server may take to catch up", default = "30s" },
+}
 
 -- orphans are the reachable servers whose source is a deployment server
 -- that does not answer.
@@ -126,8 +130,7 @@ local function promote(topo, r, o)
 end
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "recover")
-  o.wait_timeout = o.wait_timeout or 30
+  local o = cli.check(opts, M)
   rep.lock()
   local topo = ha.discover()
   -- --fenced names the old primary when the switchover's candidate died

@@ -12,7 +12,12 @@ local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { server = "string", primary = "string", wait_timeout = "duration" }
+M.needs_deployment = true
+M.options = {
+  { "server", "server", "the old primary to bring back as a replica", required = true },
+  { "primary", "server", "the primary to follow (default: discovery's)" },
+  { "wait_timeout", "duration", "how long it may take to catch up", default = "30s" },
+}
 
 -- primary_for finds the primary the old one should follow: the one
 -- given, or discovery's. When the old primary came back writable there
@@ -34,9 +39,7 @@ local function primary_for(topo, old, o)
 end
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "rejoin")
-  assert(o.server, "rejoin: option server is required (the old primary)")
-  o.wait_timeout = o.wait_timeout or 30
+  local o = cli.check(opts, M)
   local old = rep.server(o.server)
   rep.lock()
   local topo = ha.discover()

@@ -13,12 +13,15 @@ local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { replica = "string", below = "string", wait_timeout = "duration" }
+M.needs_deployment = true
+M.options = {
+  { "replica", "server", "the replica to move", required = true },
+  { "below", "server", "its new source", required = true },
+  { "wait_timeout", "duration", "how long the new source may take to catch up", default = "30s" },
+}
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "relocate")
-  assert(o.replica and o.below, "relocate: options replica and below are required")
-  o.wait_timeout = o.wait_timeout or 30
+  local o = cli.check(opts, M)
   local replica, source = rep.server(o.replica), rep.server(o.below)
   if replica == source then
     error("relocate: a server cannot replicate from itself", 0)

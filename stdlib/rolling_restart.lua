@@ -19,7 +19,13 @@ local ha = require "replicant.ha"
 
 local M = {}
 
-M.options = { to = "string", back = "boolean", wait_timeout = "duration", max_lag = "number" }
+M.needs_deployment = true
+M.options = {
+  { "to", "server", "the replica that takes over the primary role (default: the first candidate)" },
+  { "back", "boolean", "switch back to the original primary at the end" },
+  { "wait_timeout", "duration", "how long each restarted server may take to catch up", default = "60s" },
+  { "max_lag", "duration", "the switchovers refuse a candidate that lags more", default = "10s" },
+}
 
 local function persist_read_only(db, on)
   assert(ha.persist_read_only(db, on), db:name() .. ": no machine to reach its option file")
@@ -57,8 +63,7 @@ local function restart_replica(db, primary, timeout)
 end
 
 function M.run(opts)
-  local o = cli.check(opts, M.options, "rolling_restart")
-  o.wait_timeout = o.wait_timeout or 60
+  local o = cli.check(opts, M)
   local servers = ha.servers()
   rep.lock()
   local primary = ha.find_primary(ha.discover())

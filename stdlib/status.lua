@@ -11,11 +11,15 @@ local cli = require "replicant.cli"
 
 local M = {}
 
-M.options = { from = "string", lag_threshold = "duration" }
+M.needs_deployment = { unless = "from" }
+M.options = {
+  { "from", "server", "discover from this server (default: every deployment server)" },
+  { "lag_threshold", "duration", "mark replicas lagging more (default: discovery's)" },
+}
 
 -- M.run(opts) prints the tree and returns the topology object.
 function M.run(opts)
-  local o = cli.check(opts, M.options, "status")
+  local o = cli.check(opts, M)
   local topo = rep.discover(o.from, { lag_threshold = o.lag_threshold })
   topo:print()
   return topo

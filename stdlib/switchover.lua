@@ -2,8 +2,8 @@
 -- with writes blocked for as short a time as the servers allow.
 --
 --   replicant-lua -d dep.lua run switchover -- --to db2 [--expect-primary db1]
---       [--max-lag 10] [--wait-timeout 30s] [--long-query 60] [--skip db3,db4]
---       [--max-block 1s] [--presync-close 50ms] [--lock-wait 1] [--read-only-attempt 100ms]
+--       [--max-lag 10s] [--wait-timeout 30s] [--long-query 60s] [--skip db3,db4]
+--       [--max-block 1s] [--presync-close 50ms] [--lock-wait 1s] [--read-only-attempt 100ms]
 --       [--kill-first]
 --   require("replicant.switchover").run{ to = "db2", before_promote = function(ctx) ... end }
 --
@@ -39,11 +39,22 @@ local ha = require "replicant.ha"
 
 local M = {}
 
+M.needs_deployment = true
 M.options = {
-  to = "string", expect_primary = "string", max_lag = "number", wait_timeout = "duration",
-  long_query = "number", lock_wait = "number", before_promote = "function", after_promote = "function",
-  on_step = "function", skip = "list", max_block = "duration", presync_close = "duration",
-  kill_first = "boolean", read_only_attempt = "duration",
+  { "to", "server", "the replica to promote", required = true },
+  { "expect_primary", "server", "refuse unless this server is the primary" },
+  { "max_lag", "duration", "refuse a candidate that lags more", default = "10s" },
+  { "wait_timeout", "duration", "how long the candidate may take to catch up before the fence", default = "30s" },
+  { "long_query", "duration", "refuse while a statement has run this long on the primary", default = "60s" },
+  { "lock_wait", "duration", "how long to keep trying to fence the primary behind long statements", default = "1s" },
+  { "read_only_attempt", "duration", "the bound of one attempt at read_only (MariaDB)", default = "100ms" },
+  { "kill_first", "boolean", "kill client sessions before read_only when statements block it" },
+  { "max_block", "duration", "how long writes may stay blocked while the candidate applies", default = "1s" },
+  { "presync_close", "duration", "a catch-up this short lets the fence start", default = "50ms" },
+  { "skip", "servers", "replicas to leave as they are (listed in the report)" },
+  { "on_step", "function", "called with each step's name before it runs" },
+  { "before_promote", "function", "called with ctx before the candidate takes writes" },
+  { "after_promote", "function", "called with ctx once the candidate takes writes" },
 }
 
 -- step is rep.step with the on_step hook called first: a progress
@@ -382,16 +393,8 @@ after_failure = function(ctx, err)
 end
 
 function M.run(opts, from_cli)
-  local o = cli.check(opts, M.options, "switchover")
+  local o = cli.check(opts, M)
   hook = o.on_step
-  assert(o.to, "switchover: option to is required (the replica to promote)")
-  o.max_lag = o.max_lag or 10
-  o.wait_timeout = o.wait_timeout or 30
-  o.long_query = o.long_query or 60
-  o.lock_wait = o.lock_wait or 1
-  o.max_block = o.max_block or 1
-  o.presync_close = o.presync_close or 0.05
-  o.read_only_attempt = o.read_only_attempt or 0.1
   local started = rep.now()
   rep.lock()
   local ctx = preflight(o)

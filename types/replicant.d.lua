@@ -593,6 +593,206 @@ function BinlogEvents:next() end
 --- Ends the iteration after a break.
 function BinlogEvents:close() end
 
+--- Options of require("replicant.check").run{...}; replicant-lua doc check describes them.
+---@class replicant.check.options
+---@field from? string discover from this server (default: every deployment server)
+---@field lag_threshold? number|string report replicas lagging more (default: discovery's)
+
+--- The bundled procedure check, as require("replicant.check") returns it.
+---@class replicant.check
+---@field name string
+---@field options table the option declarations
+local replicant_check = {}
+
+--- Runs check as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.check.options
+---@return any
+function replicant_check.run(opts) end
+
+--- Options of require("replicant.clone").run{...}; replicant-lua doc clone describes them.
+---@class replicant.clone.options
+---@field from string the server to back up (a replica spares the primary) (required)
+---@field to string the server to overwrite with the copy (required)
+---@field method? "logical"|"physical" how to copy (default: rep.backup's)
+---@field dir? string where the backup image goes, and stays (default: a temporary directory)
+---@field keep? boolean keep the temporary image when the clone ends
+---@field wait_timeout? number|string how long the new replica may take to catch up (default 60s)
+
+--- The bundled procedure clone, as require("replicant.clone") returns it.
+---@class replicant.clone
+---@field name string
+---@field options table the option declarations
+local replicant_clone = {}
+
+--- Runs clone as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.clone.options
+---@return any
+function replicant_clone.run(opts) end
+
+--- Options of require("replicant.failover").run{...}; replicant-lua doc failover describes them.
+---@class replicant.failover.options
+---@field dead? string refuse unless discovery finds this server as the dead primary
+---@field candidates? string[]|string promote one of these only
+---@field prefer? string count this server as promotion rule prefer
+---@field wait_timeout? number|string how long replicas may take to apply their relay logs (default 30s)
+---@field confirm_timeout? number|string how long to ask again before an unreachable primary counts as running (default 5s)
+---@field force? boolean fail over although the primary is not confirmed dead
+---@field before_promote? function called with ctx before the new primary takes writes
+---@field after_promote? function called with ctx once the new primary takes writes
+
+--- The bundled procedure failover, as require("replicant.failover") returns it.
+---@class replicant.failover
+---@field name string
+---@field options table the option declarations
+local replicant_failover = {}
+
+--- Runs failover as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.failover.options
+---@return any
+function replicant_failover.run(opts) end
+
+--- Options of require("replicant.ping").run{...}; replicant-lua doc ping describes them.
+---@class replicant.ping.options
+
+--- The bundled procedure ping, as require("replicant.ping") returns it.
+---@class replicant.ping
+---@field name string
+---@field options table the option declarations
+local replicant_ping = {}
+
+--- Runs ping as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.ping.options
+---@return any
+function replicant_ping.run(opts) end
+
+--- Options of require("replicant.promote").run{...}; replicant-lua doc promote describes them.
+---@class replicant.promote.options
+---@field server string the replica to make a writable primary (required)
+---@field wait_timeout? number|string how long it may take to apply its relay log (default 30s)
+
+--- The bundled procedure promote, as require("replicant.promote") returns it.
+---@class replicant.promote
+---@field name string
+---@field options table the option declarations
+local replicant_promote = {}
+
+--- Runs promote as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.promote.options
+---@return any
+function replicant_promote.run(opts) end
+
+--- Options of require("replicant.recover").run{...}; replicant-lua doc recover describes them.
+---@class replicant.recover.options
+---@field fenced? string the old primary, fenced by a switchover whose candidate died after others followed it
+---@field wait_timeout? number|string how long each repointed server may take to catch up (default 30s)
+
+--- The bundled procedure recover, as require("replicant.recover") returns it.
+---@class replicant.recover
+---@field name string
+---@field options table the option declarations
+local replicant_recover = {}
+
+--- Runs recover as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.recover.options
+---@return any
+function replicant_recover.run(opts) end
+
+--- Options of require("replicant.rejoin").run{...}; replicant-lua doc rejoin describes them.
+---@class replicant.rejoin.options
+---@field server string the old primary to bring back as a replica (required)
+---@field primary? string the primary to follow (default: discovery's)
+---@field wait_timeout? number|string how long it may take to catch up (default 30s)
+
+--- The bundled procedure rejoin, as require("replicant.rejoin") returns it.
+---@class replicant.rejoin
+---@field name string
+---@field options table the option declarations
+local replicant_rejoin = {}
+
+--- Runs rejoin as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.rejoin.options
+---@return any
+function replicant_rejoin.run(opts) end
+
+--- Options of require("replicant.relocate").run{...}; replicant-lua doc relocate describes them.
+---@class replicant.relocate.options
+---@field replica string the replica to move (required)
+---@field below string its new source (required)
+---@field wait_timeout? number|string how long the new source may take to catch up (default 30s)
+
+--- The bundled procedure relocate, as require("replicant.relocate") returns it.
+---@class replicant.relocate
+---@field name string
+---@field options table the option declarations
+local replicant_relocate = {}
+
+--- Runs relocate as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.relocate.options
+---@return any
+function replicant_relocate.run(opts) end
+
+--- Options of require("replicant.rolling_restart").run{...}; replicant-lua doc rolling_restart describes them.
+---@class replicant.rolling_restart.options
+---@field to? string the replica that takes over the primary role (default: the first candidate)
+---@field back? boolean switch back to the original primary at the end
+---@field wait_timeout? number|string how long each restarted server may take to catch up (default 60s)
+---@field max_lag? number|string the switchovers refuse a candidate that lags more (default 10s)
+
+--- The bundled procedure rolling_restart, as require("replicant.rolling_restart") returns it.
+---@class replicant.rolling_restart
+---@field name string
+---@field options table the option declarations
+local replicant_rolling_restart = {}
+
+--- Runs rolling_restart as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.rolling_restart.options
+---@return any
+function replicant_rolling_restart.run(opts) end
+
+--- Options of require("replicant.status").run{...}; replicant-lua doc status describes them.
+---@class replicant.status.options
+---@field from? string discover from this server (default: every deployment server)
+---@field lag_threshold? number|string mark replicas lagging more (default: discovery's)
+
+--- The bundled procedure status, as require("replicant.status") returns it.
+---@class replicant.status
+---@field name string
+---@field options table the option declarations
+local replicant_status = {}
+
+--- Runs status as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.status.options
+---@return any
+function replicant_status.run(opts) end
+
+--- Options of require("replicant.switchover").run{...}; replicant-lua doc switchover describes them.
+---@class replicant.switchover.options
+---@field to string the replica to promote (required)
+---@field expect_primary? string refuse unless this server is the primary
+---@field max_lag? number|string refuse a candidate that lags more (default 10s)
+---@field wait_timeout? number|string how long the candidate may take to catch up before the fence (default 30s)
+---@field long_query? number|string refuse while a statement has run this long on the primary (default 60s)
+---@field lock_wait? number|string how long to keep trying to fence the primary behind long statements (default 1s)
+---@field read_only_attempt? number|string the bound of one attempt at read_only (MariaDB) (default 100ms)
+---@field kill_first? boolean kill client sessions before read_only when statements block it
+---@field max_block? number|string how long writes may stay blocked while the candidate applies (default 1s)
+---@field presync_close? number|string a catch-up this short lets the fence start (default 50ms)
+---@field skip? string[]|string replicas to leave as they are (listed in the report)
+---@field on_step? function called with each step's name before it runs
+---@field before_promote? function called with ctx before the candidate takes writes
+---@field after_promote? function called with ctx once the candidate takes writes
+
+--- The bundled procedure switchover, as require("replicant.switchover") returns it.
+---@class replicant.switchover
+---@field name string
+---@field options table the option declarations
+local replicant_switchover = {}
+
+--- Runs switchover as a procedure of its own: its steps, undo and recovery text.
+---@param opts? replicant.switchover.options
+---@return any
+function replicant_switchover.run(opts) end
+
 replicant.log = replicant_log
 replicant.roles = replicant_roles
 rep = replicant

@@ -35,6 +35,9 @@ func runDoc(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "replicant-lua: doc takes at most one name")
 		return exitUsage
 	}
+	if len(args) == 1 && args[0] == "procedure-options" {
+		return procedureOptionsTopic(stdout, stderr)
+	}
 	if len(args) == 1 {
 		if e, ok := bindings.LookupAPI(args[0]); ok {
 			fmt.Fprint(stdout, apiText(e))
@@ -47,6 +50,14 @@ func runDoc(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		fmt.Fprint(stdout, text)
+		if isBundledName(args[0]) {
+			opts, err := procedureOptionsText(args[0])
+			if err != nil {
+				fmt.Fprintln(stderr, "replicant-lua:", err)
+				return exitFailed
+			}
+			fmt.Fprint(stdout, opts)
+		}
 		return exitOK
 	}
 	fmt.Fprintln(stdout, "Bundled procedures (replicant-lua -d DEPLOYMENT run NAME -- --option value):")
@@ -142,4 +153,102 @@ func listLine(name string, col int, text string) string {
 	}
 	b.WriteString(line + "\n")
 	return b.String()
+}
+
+// procedureOptionsText is the Options section of doc NAME and run NAME
+// --help, from the procedure's own declaration.
+func procedureOptionsText(name string) (string, error) {
+	p, ok := procedureSpec(name)
+	if !ok {
+		return "", fmt.Errorf("doc: cannot read the options of %s", name)
+	}
+	var b strings.Builder
+	var hooks []bindings.ProcOption
+	fmt.Fprintf(&b, "\nOptions (replicant-lua -d DEPLOYMENT.lua run %s -- --option value):\n", name)
+	n := 0
+	for _, o := range p.Options {
+		if !o.CommandLine() {
+			hooks = append(hooks, o)
+			continue
+		}
+		n++
+		left := strings.TrimSpace(o.Flag() + " " + o.Metavar())
+		doc := o.Doc
+		switch {
+		case o.Required:
+			doc += " (required)"
+		case o.Default != "":
+			doc += " (default " + o.Default + ")"
+		}
+		b.WriteString(listLine(left, 26, doc))
+	}
+	if n == 0 {
+		b.WriteString("  none\n")
+	}
+	if len(hooks) > 0 {
+		fmt.Fprintf(&b, "From Lua only (require(\"replicant.%s\").run{ ... }):\n", name)
+		for _, o := range hooks {
+			b.WriteString(listLine(o.Name, 26, o.Doc))
+		}
+	}
+	if n > 0 {
+		b.WriteString(wrap("Durations are 30s, 2m, 500ms or seconds; lists are db2,db3. In Lua the keys are snake_case (" +
+			luaExample(p) + "). replicant-lua's own flags (--dry-run, --yes, --json) go before run."))
+	}
+	return b.String(), nil
+}
+
+func luaExample(p bindings.ProcSpec) string {
+	for _, o := range p.Options {
+		if o.CommandLine() && strings.Contains(o.Name, "_") {
+			return o.Flag() + " is " + o.Name
+		}
+	}
+	return "--max-lag is max_lag"
+}
+
+// wrap fills text to 80 columns.
+func wrap(text string) string {
+	var b strings.Builder
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > 80 {
+			b.WriteString(line + "\n")
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return b.String() + line + "\n"
+}
+
+// procedureOptionsTopic is doc procedure-options: every bundled
+// procedure's options as a table call spells them, from the declarations.
+func procedureOptionsTopic(stdout, stderr io.Writer) int {
+	specs, err := bindings.ProcedureSpecs()
+	if err != nil {
+		fmt.Fprintln(stderr, "replicant-lua:", err)
+		return exitFailed
+	}
+	fmt.Fprint(stdout, wrap("require(\"replicant.NAME\").run{...} takes the options of run NAME -- --option value, "+
+		"snake_case, hooks included; a wrong key or type raises an error of kind usage. doc NAME shows one procedure's."))
+	for _, p := range specs {
+		if len(p.Options) == 0 {
+			continue
+		}
+		fmt.Fprintf(stdout, "\n%s:\n", p.Name)
+		for _, o := range p.Options {
+			doc := o.Doc
+			switch {
+			case o.Required:
+				doc += " (required)"
+			case o.Default != "":
+				doc += " (default " + o.Default + ")"
+			}
+			fmt.Fprint(stdout, listLine(o.Name+" "+o.LuaType(), 34, doc))
+		}
+	}
+	return exitOK
 }

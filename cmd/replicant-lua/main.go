@@ -101,6 +101,9 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) > 0 && rest[0] == "doc" {
 		return runDoc(rest[1:], stdout, stderr)
 	}
+	if len(rest) > 0 && (rest[0] == "completion" || rest[0] == "__complete") {
+		return runCompletion(rest, stdout, stderr)
+	}
 	if len(rest) > 0 && rest[0] == "watch" {
 		return runWatch(ctx, g, rest[1:], stdout, stderr)
 	}
@@ -122,6 +125,9 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return flagError(err, stderr)
 		}
 		rest = withDash(fs, rest)
+		if name, ok := procedureHelp(rest); ok {
+			return runDoc([]string{name}, stdout, stderr)
+		}
 	}
 	return dispatch(ctx, g, rest, stdin, stdout, stderr)
 }
@@ -137,6 +143,48 @@ func withDash(fs *pflag.FlagSet, _ []string) []string {
 	out := append([]string{}, pos[:at]...)
 	out = append(out, "--")
 	return append(out, pos[at:]...)
+}
+
+// procedureHelp finds "run NAME --help" (or -h, before or after "--") for
+// a bundled procedure: its doc, options included, is the answer.
+func procedureHelp(rest []string) (string, bool) {
+	if len(rest) < 2 || !isBundledName(rest[1]) || fileExists(rest[1]) {
+		return "", false
+	}
+	for _, a := range rest[2:] {
+		if a == "--help" || a == "-h" {
+			return rest[1], true
+		}
+	}
+	return "", false
+}
+
+// isGlobalFlag reports whether --name is one of replicant-lua's own flags.
+func isGlobalFlag(name string) bool {
+	name, _, _ = strings.Cut(name, "=")
+	return newFlagSet(&globals{}, io.Discard, io.Discard).Lookup(name) != nil
+}
+
+// misplacedOptions is the usage error for "run NAME --to x": a
+// procedure's options follow "--", replicant-lua's flags come before run.
+func misplacedOptions(g globals, name string, args []string) string {
+	if flag, ok := strings.CutPrefix(args[0], "--"); ok && isGlobalFlag(flag) {
+		return fmt.Sprintf("%s is a flag of replicant-lua: put it before run (replicant-lua %s run %s -- ...)",
+			args[0], args[0], name)
+	}
+	dep := g.deployment
+	if dep == "" {
+		dep = "DEPLOYMENT.lua"
+	}
+	rest := args
+	for i, a := range args {
+		if a == "--" {
+			rest = append(append([]string{}, args[:i]...), args[i+1:]...)
+			break
+		}
+	}
+	return fmt.Sprintf("%s: its options follow \"--\": replicant-lua -d %s run %s -- %s", name, dep, name,
+		strings.Join(rest, " "))
 }
 
 func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -262,6 +310,9 @@ func runCommand(st *bindings.State, g globals, rest []string, stdin io.Reader, s
 		return usageError(stderr, "run needs a playbook file or a bundled procedure name")
 	}
 	target, scriptArgs := rest[0], rest[1:]
+	if flag, ok := strings.CutPrefix(target, "--"); ok && isGlobalFlag(flag) {
+		return usageError(stderr, "%s is a flag of replicant-lua: put it before run (replicant-lua %s run ...)", target, target)
+	}
 	if len(scriptArgs) > 0 && scriptArgs[0] == "--" {
 		scriptArgs = scriptArgs[1:]
 	}
@@ -276,7 +327,10 @@ func runCommand(st *bindings.State, g globals, rest []string, stdin io.Reader, s
 	case fileExists(target):
 		err = st.RunFile(target, scriptArgs)
 	case isBundledName(target):
-		err = st.RunStdlib(target, scriptArgs)
+		if len(rest) > 1 && rest[1] != "--" {
+			return usageError(stderr, "%s", misplacedOptions(g, target, rest[1:]))
+		}
+		err = st.RunProcedure(target, scriptArgs, isGlobalFlag)
 	default:
 		return usageError(stderr, "%s: no such playbook file, and no bundled procedure of that name (bundled: %s)",
 			target, bundledNames())
@@ -289,9 +343,13 @@ func report(err error, g globals, stderr io.Writer) int {
 	var exit *bindings.ExitError
 	var syntax *bindings.SyntaxError
 	var failed *bindings.RunError
+	var usage *bindings.UsageError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &usage):
+		fmt.Fprintln(stderr, "replicant-lua:", usage.Message)
+		return exitUsage
 	case errors.As(err, &exit):
 		return exit.Code
 	case errors.As(err, &syntax):
