@@ -25,7 +25,7 @@ var (
 	deploymentKeys = optSpec{"user": optTable, "repl_user": optTable, "servers": optTable,
 		"tls": optStringOrTable, "repl_tls": optTable, "connect_timeout": optDuration, "replication": optTable,
 		"proxies": optTable}
-	proxyKeys = optSpec{"kind": optString, "socket": optString, "backend": optString, "servers": optTable}
+	proxyKeys       = optSpec{"kind": optString, "socket": optString, "backend": optString, "servers": optTable}
 	replicationKeys = optSpec{"connect_retry": optDuration, "heartbeat": optDuration}
 	replTLSKeys     = optSpec{"ca": optString}
 	userKeys        = optSpec{"name": optString, "password": optAny}

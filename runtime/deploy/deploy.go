@@ -79,7 +79,7 @@ type Deployment struct {
 	// Proxies route the clients' writes: the procedures move them to the
 	// new primary (proxies = { { kind = "haproxy", ... } }).
 	Proxies []Proxy
-	Servers          map[string]Server
+	Servers map[string]Server
 }
 
 // Proxy is one proxy in front of the cluster. For HAProxy: the admin
