@@ -126,8 +126,8 @@ func TestErrorsAnOperatorReads(t *testing.T) {
 		{"unclosed block at its last line", []string{"run", unclosed}, 2, unclosed + ":2: syntax error at the end of the file", ""},
 		{"deployment typo", []string{"-d", typo, "-e", "print(1)"}, 2, typo + ":4: server db1: unknown option prot (did you mean port?)", ""},
 		{"missing env secret", []string{"-d", noEnv, "-e", "print(1)"}, 2, `env "REPLICANT_TEST_UNSET": the variable is not set`, "traceback"},
-		{"no stdlib path", []string{"-d", dep, "run", "switchover", "--", "--to", "db2"}, 0, "procedure lock granted by 0 of 1 servers", "stdlib/"},
-		{"stdlib path with -v", []string{"-v", "-d", dep, "run", "switchover", "--", "--to", "db2"}, 0, "stdlib/switchover.lua:", ""},
+		{"no stdlib path", []string{"-d", dep, "run", "switchover", "--", "--to", "db1"}, 0, "procedure lock granted by 0 of 1 servers", "stdlib/"},
+		{"stdlib path with -v", []string{"-v", "-d", dep, "run", "switchover", "--", "--to", "db1"}, 0, "stdlib/switchover.lua:", ""},
 	} {
 		r := run(t, "", nil, c.args...)
 		if (c.code != 0 && r.code != c.code) || r.code == 0 || !strings.Contains(r.stderr, c.want) ||

@@ -85,6 +85,13 @@ func TestDetectorAgainstAStoppedPrimary(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// The signal is asynchronous: look only once the process is stopped.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if strings.Contains(string(b), ") T ") || time.Now().After(deadline) {
+			break
+		}
+	}
 	stopped := time.Now()
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
 	var seen []Kind
