@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
-
-	"github.com/replicant-lua/replicant-lua/stdlib"
 )
 
 // printUsage is the top-level help: the commands, then the global flags.
@@ -78,14 +76,12 @@ func runHelp(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) int {
 			text = fmt.Sprintf(text, bundledNames())
 		}
 		fmt.Fprint(stdout, text)
+	case isBundledName(name):
+		return runDoc([]string{name}, stdout, stderr) // its doc with its options, as run NAME --help
 	default:
-		text, ok := stdlib.Doc(name)
-		if !ok {
-			fmt.Fprintf(stderr, "replicant-lua: help: no command or bundled procedure %q (commands: run, repl, sandbox, doc, help; procedures: %s)\n",
-				name, bundledNames())
-			return exitUsage
-		}
-		fmt.Fprint(stdout, text)
+		fmt.Fprintf(stderr, "replicant-lua: help: no command or bundled procedure %q (commands: run, repl, watch, sandbox, doc, completion, help; procedures: %s)\n",
+			name, bundledNames())
+		return exitUsage
 	}
 	return exitOK
 }

@@ -40,6 +40,7 @@ Usage:
   replicant-lua sandbox COMMAND [flags]                 local servers for trying things out
   replicant-lua doc [NAME]                              procedures, modules and the Lua API
   replicant-lua help [COMMAND|PROCEDURE]                this text, or one command's
+  replicant-lua completion bash|zsh|fish                a shell completion script
   replicant-lua --version
 
 Flags:
