@@ -102,14 +102,7 @@ func TestEvalLikeTheREPL(t *testing.T) {
 // secret without a traceback, and no position inside the bundled
 // procedures unless -v.
 func TestErrorsAnOperatorReads(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, src string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempWriter(t)
 	syntax := write("syntax.lua", "local x = 1\nif x then\nend end\n")
 	unclosed := write("unclosed.lua", "function f()\n  return 1\n")
 	typo := write("typo.lua", "return {\n  servers = {\n    db1 = { host = '127.0.0.1',\n      prot = 3306 },\n  },\n}\n")
@@ -155,15 +148,21 @@ func TestScriptFromStdin(t *testing.T) {
 	}
 }
 
-func TestExitCodes(t *testing.T) {
+// tempWriter writes files into a directory of the test's and returns
+// their paths.
+func tempWriter(t *testing.T) func(name, src string) string {
 	dir := t.TempDir()
-	write := func(name, src string) string {
+	return func(name, src string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
+}
+
+func TestExitCodes(t *testing.T) {
+	write := tempWriter(t)
 	luaErr := write("fails.lua", "local x = 1\n\nerror('boom')\n")
 	syntax := write("syntax.lua", "local = 1\n")
 	exits := write("exits.lua", "os.exit(7)\n")
@@ -177,11 +176,11 @@ func TestExitCodes(t *testing.T) {
 		{"lua error names file and line", []string{"run", luaErr}, 1, luaErr + ":3: boom"},
 		{"syntax error is input error", []string{"run", syntax}, 2, "syntax.lua"},
 		{"os.exit code", []string{"run", exits}, 7, ""},
-		{"missing playbook", []string{"run", filepath.Join(dir, "nope.lua")}, 2, "no such playbook file"},
+		{"missing playbook", []string{"run", filepath.Join(filepath.Dir(luaErr), "nope.lua")}, 2, "no such playbook file"},
 		{"unknown flag", []string{"--bogus"}, 2, "unknown flag: --bogus"},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"bad deployment", []string{"-d", badDep, "-e", "print(1)"}, 2, "dep.lua:1: server db1: unknown option hots (did you mean host?)"},
-		{"missing deployment", []string{"-d", filepath.Join(dir, "none.lua"), "-e", "print(1)"}, 2, "none.lua"},
+		{"missing deployment", []string{"-d", filepath.Join(filepath.Dir(luaErr), "none.lua"), "-e", "print(1)"}, 2, "none.lua"},
 		{"unknown server option", []string{"-e", "replicant.server('h:1', {prot=1})"}, 1, "(command line):1: server: unknown option prot"},
 	}
 	for _, tt := range tests {
