@@ -17,6 +17,9 @@ command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 # The traffic tests drive a real HAProxy through its runtime API (the
 # tests start it on loopback ports with their own config).
 [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# The completion scripts for zsh and fish are syntax-checked by those shells.
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
