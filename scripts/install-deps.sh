@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian machine: MariaDB's server,
 # client and backup tools, OpenSSH's server and client (the remote machine
-# tests start their own sshd on 127.0.0.1), sysbench and HAProxy. The packages' system
+# tests start their own sshd on 127.0.0.1), sysbench, HAProxy and etcd. The packages' system
 # services are not started: nothing listens on 3306 or 22 afterwards.
 set -euo pipefail
 
@@ -17,6 +17,10 @@ command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
 # The traffic tests drive a real HAProxy through its runtime API (the
 # tests start it on loopback ports with their own config).
 [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# The coordination tests start a real 3-member etcd cluster on loopback
+# ports (etcd-server) and revoke its leases with etcdctl (etcd-client).
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 # The completion scripts for zsh and fish are syntax-checked by those shells.
 command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v fish >/dev/null 2>&1 || need+=(fish)
