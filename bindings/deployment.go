@@ -24,7 +24,10 @@ type secret struct{ value server.Secret }
 var (
 	deploymentKeys = optSpec{"user": optTable, "repl_user": optTable, "servers": optTable,
 		"tls": optStringOrTable, "repl_tls": optTable, "connect_timeout": optDuration, "replication": optTable,
-		"proxies": optTable}
+		"proxies": optTable, "cluster": optString, "coordinator": optTable}
+	coordinatorKeys = optSpec{"etcd": optTable}
+	etcdKeys        = optSpec{"endpoints": optTable, "tls": optTable, "prefix": optString, "ttl": optDuration}
+	etcdTLSKeys     = optSpec{"ca": optString, "cert": optString, "key": optString}
 	proxyKeys       = optSpec{"kind": optString, "socket": optString, "backend": optString, "servers": optTable}
 	replicationKeys = optSpec{"connect_retry": optDuration, "heartbeat": optDuration}
 	replTLSKeys     = optSpec{"ca": optString}
@@ -168,6 +171,15 @@ func decodeDeployment(t *lua.LTable, path string) (*deploy.Deployment, error) {
 			return nil, fmt.Errorf("replication: heartbeat %s: want at least 1ms", d.ReplHeartbeat)
 		}
 	}
+	d.Cluster = o.str("cluster")
+	if o.has("coordinator") {
+		if d.Coordinator, err = decodeCoordinator(o.value("coordinator").(*lua.LTable)); err != nil {
+			return nil, fmt.Errorf("coordinator: %w", err)
+		}
+		if d.Cluster == "" {
+			return nil, fmt.Errorf(`coordinator: the deployment must name its cluster (cluster = "shop"): its lock and leadership are keyed by it`)
+		}
+	}
 	servers, _ := o.value("servers").(*lua.LTable)
 	if servers == nil {
 		return nil, fmt.Errorf("no servers table")
@@ -187,6 +199,49 @@ func decodeDeployment(t *lua.LTable, path string) (*deploy.Deployment, error) {
 		d.Servers[string(name)] = sv
 	})
 	return d, err
+}
+
+// decodeCoordinator reads coordinator = { etcd = { endpoints = {...},
+// tls = { ca =, cert =, key = }, prefix =, ttl = } }.
+func decodeCoordinator(t *lua.LTable) (*deploy.Coordinator, error) {
+	if err := validateOptions(t, coordinatorKeys); err != nil {
+		return nil, err
+	}
+	et, _ := t.RawGetString("etcd").(*lua.LTable)
+	if et == nil {
+		return nil, errors.New("want etcd = { endpoints = { \"host:port\", ... } }")
+	}
+	if err := validateOptions(et, etcdKeys); err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	eo := options{t: et}
+	c := &deploy.Coordinator{Prefix: eo.str("prefix"), TTL: eo.duration("ttl")}
+	if eps, _ := eo.value("endpoints").(*lua.LTable); eps != nil {
+		for i := 1; i <= eps.Len(); i++ {
+			ep, ok := eps.RawGetInt(i).(lua.LString)
+			if !ok || !strings.Contains(string(ep), ":") {
+				return nil, fmt.Errorf("etcd: endpoints[%d]: want \"host:port\"", i)
+			}
+			c.Endpoints = append(c.Endpoints, string(ep))
+		}
+	}
+	if len(c.Endpoints) == 0 {
+		return nil, errors.New("etcd: endpoints: want at least one \"host:port\"")
+	}
+	if c.TTL != 0 && (c.TTL < time.Second || c.TTL%time.Second != 0) {
+		return nil, fmt.Errorf("etcd: ttl %s: want whole seconds, at least 1s", c.TTL)
+	}
+	if tt, ok := eo.value("tls").(*lua.LTable); ok {
+		if err := validateOptions(tt, etcdTLSKeys); err != nil {
+			return nil, fmt.Errorf("etcd: tls: %w", err)
+		}
+		to := options{t: tt}
+		c.CA, c.Cert, c.Key = to.str("ca"), to.str("cert"), to.str("key")
+		if (c.Cert == "") != (c.Key == "") {
+			return nil, errors.New("etcd: tls: cert and key go together")
+		}
+	}
+	return c, nil
 }
 
 func decodeServer(name string, t *lua.LTable) (deploy.Server, error) {

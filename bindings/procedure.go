@@ -122,9 +122,7 @@ func (s *State) repStep(L *lua.LState) int {
 			return s.stepError(err)
 		}
 	}
-	if s.proc.PastReturn() {
-		s.verifyLocks(L, name)
-	}
+	s.verifyLocks(L, name, s.proc.PastReturn())
 	// The procedure tells the audit log of the step as it starts and ends.
 	if err := s.proc.CheckedStep(L.Context(), name, doAction, undoAction, check); err != nil {
 		reraise(L, err)
@@ -230,7 +228,7 @@ func (s *State) errorText(err error) string {
 // forward; recovery says how to finish the job if a later step fails.
 func (s *State) repPointOfNoReturn(L *lua.LState) int {
 	recovery := L.OptString(1, "")
-	s.verifyLocks(L, "point of no return")
+	s.verifyLocks(L, "point of no return", true)
 	s.proc.PointOfNoReturn(recovery)
 	s.audit("point_of_no_return", s.proc.Name, map[string]any{"procedure": s.proc.Name, "recovery": recovery})
 	return 0
@@ -344,9 +342,13 @@ func (s *State) renewLocks(L *lua.LState, sv *server.Server) {
 }
 
 // verifyLocks stops the procedure when its lock was lost: at the point of
-// no return, and before each step after it.
-func (s *State) verifyLocks(L *lua.LState, what string) {
+// no return, before each step after it (all, when all is set), and
+// before every step for the locks that ask for it (etcd's).
+func (s *State) verifyLocks(L *lua.LState, what string, all bool) {
 	for _, lk := range s.locks {
+		if !all && !lk.EveryStep() {
+			continue
+		}
 		if err := lk.Verify(L.Context()); err != nil {
 			s.audit("lock_lost", procedure.LockName, map[string]any{"error": err.Error(), "at": what})
 			s.raise(L, "lock", err)

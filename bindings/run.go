@@ -41,6 +41,9 @@ func newRunState(cfg Config, unknown func(error) bool) *runState {
 		started:  time.Now(),
 		progress: newProgress(cfg.Progress),
 	}
+	if cfg.Locker != nil {
+		r.locker = cfg.Locker
+	}
 	r.proc.Unknown = unknown
 	if cfg.Verbose {
 		r.proc.Log = cfg.Stderr

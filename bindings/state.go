@@ -16,6 +16,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 	"github.com/replicant-lua/replicant-lua/stdlib"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	// ForceLock grants rep.lock with fewer than a majority of the
 	// servers: the operator knows the others are down.
 	ForceLock bool
+	// Locker takes the procedure lock (rep.lock); nil: GET_LOCK on the
+	// servers themselves.
+	Locker procedure.Locker
 	// JSON keeps stdout for the one document WriteOutcome prints: print
 	// and topo:print write to Stderr instead.
 	JSON bool

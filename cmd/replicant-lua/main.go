@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/replicant-lua/replicant-lua/bindings"
+	"github.com/replicant-lua/replicant-lua/runtime/coord"
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
 )
 
@@ -57,6 +58,8 @@ type globals struct {
 	yes        bool
 	forceLock  bool
 	json       bool
+	// coordinator is --coordinator: etcd://host:port[,...]
+	coordinator string
 }
 
 func newFlagSet(g *globals, stdout, stderr io.Writer) *pflag.FlagSet {
@@ -71,6 +74,7 @@ func newFlagSet(g *globals, stdout, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&g.audit, "audit", "", "append JSON lines of every statement and step to `FILE`")
 	fs.BoolVar(&g.yes, "yes", false, "answer yes to every rep.confirm question")
 	fs.BoolVar(&g.forceLock, "force-lock", false, "take the procedure lock with fewer than a majority of the servers (when you know the others are down)")
+	fs.StringVar(&g.coordinator, "coordinator", "", "keep the procedure lock (and watch's leadership) in etcd: `etcd://HOST:PORT[,HOST:PORT...]`; the deployment names its cluster = \"...\"")
 	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout when the run ends (result, error, steps, plan); print() goes to stderr")
 	// pflag calls Usage for -h and --help only: help that was asked for
 	// goes to stdout.
@@ -217,6 +221,13 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 		defer f.Close()
 		cfg.Audit = f
+	}
+	if cc, cluster, ok, err := coordinator(g.coordinator, d); err != nil {
+		return inputError(g, stdout, stderr, err)
+	} else if ok {
+		l := &coord.Locker{Config: cc, Cluster: cluster, Holder: coord.Me(commandName(rest, g.eval), "")}
+		defer l.Close()
+		cfg.Locker = l
 	}
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		cfg.Progress = f // waits that last say how they go; never into a log or a pipe

@@ -31,9 +31,21 @@ var ErrLockLost = errors.New("the procedure lock in etcd was lost")
 // <prefix>clusters/<cluster>/lock, created only if absent and bound to a
 // lease of its holder. The servers are not asked: etcd's quorum decides.
 type Locker struct {
+	// Etcd is the connection; nil: Config is opened at the first Lock
+	// (a run that takes no lock never talks to etcd) and closed by Close.
 	Etcd    *Etcd
+	Config  Config
 	Cluster string
 	Holder  Holder
+
+	opened bool
+}
+
+// Close ends the connection Lock opened, if any.
+func (l *Locker) Close() {
+	if l.opened && l.Etcd != nil {
+		l.Etcd.Close()
+	}
 }
 
 var _ procedure.Locker = (*Locker)(nil)
@@ -54,6 +66,13 @@ func (l *Locker) Lock(ctx context.Context, _ []*server.Server, force bool) (proc
 }
 
 func (l *Locker) lock(ctx context.Context) (*Lock, error) {
+	if l.Etcd == nil {
+		e, err := Open(ctx, l.Config)
+		if err != nil {
+			return nil, err
+		}
+		l.Etcd, l.opened = e, true
+	}
 	e := l.Etcd
 	s, err := e.newSession(ctx)
 	if err != nil {
@@ -134,6 +153,9 @@ func (l *Lock) Summary() string {
 	return fmt.Sprintf("etcd %s, key %s, lease %x (ttl %s)", l.etcd.where(), l.key, l.session.Lease(), l.etcd.ttl)
 }
 
+// EveryStep is true: a check is one read, so every step makes it.
+func (l *Lock) EveryStep() bool { return true }
+
 // Renew has nothing to do: the lock does not live on a server.
 func (l *Lock) Renew(context.Context, *server.Server) error { return nil }
 
@@ -143,6 +165,7 @@ type forcedLock struct{ why error }
 func (f *forcedLock) Verify(context.Context) error                { return nil }
 func (f *forcedLock) Release()                                    {}
 func (f *forcedLock) Renew(context.Context, *server.Server) error { return nil }
+func (f *forcedLock) EveryStep() bool                             { return false }
 func (f *forcedLock) Summary() string {
 	return "FORCED: no lock held (" + f.why.Error() + "); nothing keeps another host from acting"
 }

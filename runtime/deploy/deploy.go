@@ -80,6 +80,22 @@ type Deployment struct {
 	// new primary (proxies = { { kind = "haproxy", ... } }).
 	Proxies []Proxy
 	Servers map[string]Server
+	// Cluster names the cluster in a coordinator shared by several
+	// deployments and hosts (cluster = "shop"): its lock and its watch
+	// leadership are keyed by it. Required with a coordinator.
+	Cluster string
+	// Coordinator is the etcd cluster that several operator hosts agree
+	// through (coordinator = { etcd = { ... } }); nil: this host alone,
+	// the procedure lock on the servers themselves.
+	Coordinator *Coordinator
+}
+
+// Coordinator is where the etcd cluster is and how to talk to it.
+type Coordinator struct {
+	Endpoints     []string // host:port of each member
+	CA, Cert, Key string   // TLS files; no CA: plain text
+	Prefix        string   // of every key ("/replicant/" when empty)
+	TTL           time.Duration
 }
 
 // Proxy is one proxy in front of the cluster. For HAProxy: the admin

@@ -29,6 +29,11 @@ type Lock interface {
 	// restarted (its session ended with the server): an error when
 	// another session took it meanwhile.
 	Renew(ctx context.Context, sv *server.Server) error
+	// EveryStep says whether Verify runs before every step, or only from
+	// the point of no return on. A lock checked in one cheap round trip
+	// (etcd) is checked before every change; GET_LOCK, a round trip to
+	// every server, only where losing it costs the most.
+	EveryStep() bool
 }
 
 // Locker takes a cluster's procedure lock. force grants it with fewer
@@ -157,6 +162,9 @@ func (cl *ClusterLock) Verify(ctx context.Context) error {
 }
 
 // Summary implements Lock.
+// EveryStep is false: each check asks every server.
+func (cl *ClusterLock) EveryStep() bool { return false }
+
 func (cl *ClusterLock) Summary() string {
 	s := fmt.Sprintf("procedure lock held on %d of %d servers", len(cl.locks), cl.total)
 	if cl.forced {
