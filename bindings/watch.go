@@ -38,6 +38,13 @@ type WatchConfig struct {
 	OnLook func(time.Duration)
 	// OnClear is called when the operator clears the block.
 	OnClear func()
+	// Gate and Leader are the watcher's (watch.Options), with a
+	// coordinator: only the leader of the cluster acts.
+	Gate   func(ctx context.Context) error
+	Leader func() string
+	// AroundFailover, when set, runs each failover (run): to record it
+	// where the other watchers see it, before and after.
+	AroundFailover func(ctx context.Context, inc watch.Incident, run func() error) error
 }
 
 // probeTimeout bounds each probe session: connect and every read of a
@@ -83,7 +90,13 @@ func NewWatcher(wc WatchConfig) (w *watch.Watcher, close func(), err error) {
 			return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: timeout,
 				Member: func(sv *server.Server) bool { _, ok := d.Servers[sv.Config().Name]; return ok }})
 		},
-		Failover: func(ctx context.Context, inc watch.Incident) error { return runIncident(ctx, wc, inc) },
+		Gate: wc.Gate, Leader: wc.Leader,
+		Failover: func(ctx context.Context, inc watch.Incident) error {
+			if wc.AroundFailover != nil {
+				return wc.AroundFailover(ctx, inc, func() error { return runIncident(ctx, wc, inc) })
+			}
+			return runIncident(ctx, wc, inc)
+		},
 		Demote:   func(ctx context.Context, n *topology.Node) error { return demote(ctx, wc, n.Name) },
 	}
 	if opts.FenceNone = wc.FenceNone; !wc.FenceNone {

@@ -33,6 +33,12 @@ and refuses without one unless --fence none. No second automatic
 failover of a cluster within --block, until POST /clear. A primary
 failed over that comes back writable is made read-only again.
 
+With --coordinator (or the deployment's coordinator key), several
+watchers on several hosts campaign in etcd for each cluster: only the
+leader acts, a standby takes over within the lease's TTL, and the last
+failover (its block, whether it ended) is shared there. A watcher that
+loses etcd's quorum does not act.
+
 Flags:
 `
 
@@ -146,12 +152,22 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 				held = nil
 			}
 		}
+		co, err := coordinateWatch(ctx, g, d, &wc, block, logLine)
+		if err != nil {
+			fmt.Fprintln(stderr, "replicant-lua watch:", err)
+			return exitUsage
+		}
 		w, closeProbes, err := bindings.NewWatcher(wc)
 		if err != nil {
 			fmt.Fprintln(stderr, "replicant-lua:", err)
 			return exitUsage
 		}
 		defer closeProbes()
+		if co != nil {
+			co.attach(w)
+			defer co.close()
+			go co.report(ctx)
+		}
 		watchers = append(watchers, w)
 		if len(held) > 0 {
 			var why []string

@@ -65,6 +65,15 @@ type Options struct {
 	// OnClear is called when the operator clears the block (to record
 	// that the runs a Hold named were dealt with).
 	OnClear func()
+	// Gate, when set, is asked before every action (failover, fence,
+	// demotion): an error keeps this watcher from acting — it is a
+	// standby, or its coordinator lost its quorum — and is logged when it
+	// changes. It may call Hold or BlockUntil (a watcher that just took
+	// over honours its predecessor's block). nil: this watcher acts alone.
+	Gate func(ctx context.Context) error
+	// Leader says who acts for the cluster, for the status ("" when the
+	// watcher acts alone).
+	Leader func() string
 }
 
 // Record is what the watcher did about one incident.
@@ -89,7 +98,9 @@ type Status struct {
 	Suppressed   *Record   `json:"suppressed,omitempty"`
 	BlockedUntil time.Time `json:"blocked_until,omitempty"`
 	BlockReason  string    `json:"block_reason,omitempty"`
-	Failovers    int       `json:"failovers_total"`
+	// Leader says which watcher acts for the cluster, with a coordinator.
+	Leader    string `json:"leader,omitempty"`
+	Failovers int    `json:"failovers_total"`
 	// LookDuration is how long the last discovery took.
 	LookDuration time.Duration `json:"look_duration_ns"`
 	Servers      []ServerState `json:"servers"`
@@ -139,6 +150,8 @@ type Watcher struct {
 	// formerPrimary is the primary of the last failover: if it comes
 	// back writable it is demoted.
 	formerPrimary string
+	// gated is the Gate's last refusal ("" when it let the watcher act).
+	gated string
 }
 
 // New checks the options and returns a watcher.
@@ -224,8 +237,32 @@ func (w *Watcher) Look(ctx context.Context) {
 	}
 }
 
+// gate asks Options.Gate whether this watcher may act, and logs the
+// answer when it changes.
+func (w *Watcher) gate(ctx context.Context, what string) bool {
+	if w.o.Gate == nil {
+		return true
+	}
+	err := w.o.Gate(ctx)
+	why := ""
+	if err != nil {
+		why = err.Error()
+	}
+	w.mu.Lock()
+	changed := why != w.gated
+	w.gated = why
+	w.mu.Unlock()
+	if err != nil && changed {
+		w.logf("NOT acting on %s: %v", what, err)
+	}
+	return err == nil
+}
+
 // act fails over, unless a failover of this cluster ran within Block.
 func (w *Watcher) act(ctx context.Context, inc Incident) {
+	if !w.gate(ctx, string(inc.Verdict.Kind)+" "+inc.Verdict.Server) {
+		return
+	}
 	w.mu.Lock()
 	if until := w.status.BlockedUntil; inc.At.Before(until) {
 		reason := w.status.BlockReason
@@ -316,6 +353,9 @@ func (w *Watcher) demoteFormer(ctx context.Context, top *topology.Topology) {
 		w.logf("%s, failed over before, is writable again: make it read-only (no demote configured)", former)
 		return
 	}
+	if !w.gate(ctx, "the demotion of "+former) {
+		return
+	}
 	if err := w.o.Demote(ctx, n); err != nil {
 		w.logf("%s, failed over before, is writable again and could not be made read-only: %v", former, err)
 		return
@@ -334,6 +374,20 @@ func (w *Watcher) Hold(reason string) {
 	w.logf("no automatic failover until cleared: %s", reason)
 }
 
+// BlockUntil blocks automatic failovers until the given time, unless a
+// longer block holds already: a failover another watcher ran.
+func (w *Watcher) BlockUntil(until time.Time, reason string) {
+	w.mu.Lock()
+	later := until.After(w.status.BlockedUntil)
+	if later {
+		w.status.BlockedUntil, w.status.BlockReason = until, reason
+	}
+	w.mu.Unlock()
+	if later {
+		w.logf("no automatic failover until %s: %s", until.UTC().Format(time.RFC3339), reason)
+	}
+}
+
 // Clear lifts the block, so that the next dead primary is failed over.
 func (w *Watcher) Clear() {
 	w.mu.Lock()
@@ -350,6 +404,9 @@ func (w *Watcher) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	st := w.status
+	if w.o.Leader != nil {
+		st.Leader = w.o.Leader()
+	}
 	st.Verdicts = append([]Verdict(nil), st.Verdicts...)
 	st.Servers = append([]ServerState(nil), st.Servers...)
 	for _, r := range []**Record{&st.Last, &st.Suppressed} {

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/replicant-lua/replicant-lua/bindings"
+	"github.com/replicant-lua/replicant-lua/runtime/coord"
+	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/watch"
+)
+
+// watchCoordination joins the watcher of one cluster to the watchers of
+// other hosts through etcd: it campaigns to lead the cluster, lets the
+// watcher act only while etcd confirms it leads, takes the procedure
+// lock there for each failover, and shares the last failover (its block,
+// and whether it ended) so that a watcher that takes over honours them.
+type watchCoordination struct {
+	etcd    *coord.Etcd
+	camp    *coord.Campaign
+	cluster string
+	block   time.Duration
+	log     func(string)
+	me      coord.Holder
+
+	mu      sync.Mutex
+	w       *watch.Watcher
+	leading bool   // the gate's last answer: a change means a takeover
+	leader  string // for the status, refreshed by report
+}
+
+// coordinateWatch sets wc up to act only as the cluster's leader; nil
+// when neither --coordinator nor the deployment names one.
+func coordinateWatch(ctx context.Context, g globals, d *deploy.Deployment, wc *bindings.WatchConfig,
+	block time.Duration, log func(string)) (*watchCoordination, error) {
+	cfg, cluster, ok, err := coordinator(g.coordinator, d)
+	if err != nil || !ok {
+		return nil, err
+	}
+	e, err := coord.Open(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Path, err)
+	}
+	c := &watchCoordination{etcd: e, cluster: cluster, block: block, me: coord.Me("watch", ""),
+		log: func(s string) { log(d.Path + ": " + s) }}
+	c.camp = e.Campaign(cluster, c.me)
+	wc.Run.Locker = &coord.Locker{Etcd: e, Cluster: cluster, Holder: coord.Me("watch: failover", "")}
+	wc.Gate, wc.Leader, wc.AroundFailover = c.gate, c.leaderText, c.around
+	cleared := wc.OnClear
+	wc.OnClear = func() {
+		if cleared != nil {
+			cleared()
+		}
+		c.clearShared()
+	}
+	return c, nil
+}
+
+// attach gives the coordination its watcher, once built.
+func (c *watchCoordination) attach(w *watch.Watcher) {
+	c.mu.Lock()
+	c.w = w
+	c.mu.Unlock()
+}
+
+// close resigns the leadership (a standby takes over at once) and ends
+// the connection.
+func (c *watchCoordination) close() {
+	c.camp.Stop()
+	c.etcd.Close()
+}
+
+// gate lets the watcher act only while etcd confirms it leads. On taking
+// over it reads the last failover first: one that never ended holds the
+// watcher; one within the block blocks it as it blocked its author.
+func (c *watchCoordination) gate(ctx context.Context) error {
+	if err := c.camp.Check(ctx); err != nil {
+		c.mu.Lock()
+		c.leading = false
+		c.mu.Unlock()
+		return err
+	}
+	c.mu.Lock()
+	took, w := !c.leading, c.w
+	c.leading = true
+	c.mu.Unlock()
+	if !took || w == nil {
+		return nil
+	}
+	last, ok, err := c.etcd.LastFailover(ctx, c.cluster)
+	if err != nil {
+		c.mu.Lock()
+		c.leading = false // read it again at the next attempt
+		c.mu.Unlock()
+		return err
+	}
+	if !ok || last.Cleared {
+		return nil
+	}
+	what := fmt.Sprintf("the failover of %s (%s) that %s started at %s", last.From, last.Verdict, last.By,
+		last.At.UTC().Format(time.RFC3339))
+	switch {
+	case last.Outcome == "running":
+		w.Hold(what + " has no end in etcd: that watcher stopped in the middle; check the cluster " +
+			"(run check), finish or undo by hand, then POST /clear")
+	case last.BlockedUntil.After(time.Now()):
+		w.BlockUntil(last.BlockedUntil, what+": "+last.Outcome)
+	}
+	return nil
+}
+
+// around records the failover in etcd before it starts and when it ends.
+// Without that record no failover starts: a watcher that takes over
+// would not know of it.
+func (c *watchCoordination) around(ctx context.Context, inc watch.Incident, run func() error) error {
+	rec := coord.Failover{At: inc.At, Verdict: string(inc.Verdict.Kind), From: inc.Verdict.Server,
+		Outcome: "running", By: c.me}
+	if err := c.etcd.PutFailover(ctx, c.cluster, rec); err != nil {
+		return fmt.Errorf("not started: recording it in etcd: %w", err)
+	}
+	err := run()
+	rec.Outcome, rec.BlockedUntil = "done", inc.At.Add(c.block)
+	if err != nil {
+		rec.Outcome, rec.Error = "failed", err.Error()
+	}
+	// The record must survive the incident's own context (SIGTERM).
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if perr := c.etcd.PutFailover(pctx, c.cluster, rec); perr != nil {
+		c.log(fmt.Sprintf("the failover's end could not be recorded in etcd: %v; a watcher that takes over will hold", perr))
+	}
+	return err
+}
+
+// clearShared marks the last failover cleared in etcd, so that a watcher
+// taking over does not block again.
+func (c *watchCoordination) clearShared() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	last, ok, err := c.etcd.LastFailover(ctx, c.cluster)
+	if err == nil && ok {
+		last.Cleared = true
+		err = c.etcd.PutFailover(ctx, c.cluster, last)
+	}
+	if err != nil {
+		c.log(fmt.Sprintf("the clear could not be recorded in etcd: %v", err))
+	}
+}
+
+func (c *watchCoordination) leaderText() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leader
+}
+
+// report follows the leadership every second (one linearizable read),
+// for the status and the log: a line when this watcher starts or stops
+// leading, or loses etcd's quorum.
+func (c *watchCoordination) report(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := ""
+	for {
+		var now string
+		// The leader asks etcd too: it believes it leads until its lease
+		// runs out, and etcd may have lost its quorum long before.
+		if err := c.camp.Check(ctx); err == nil {
+			now = "this watcher leads: " + c.me.String()
+		} else if h, ok, err := c.etcd.Leader(ctx, c.cluster); err != nil {
+			now = "nobody acts here: " + err.Error()
+			if errors.Is(err, coord.ErrNoQuorum) {
+				now = "no quorum: not acting: " + err.Error()
+			}
+		} else if ok {
+			now = "standby; the leader is " + h.String()
+		} else {
+			now = "no leader yet"
+		}
+		c.mu.Lock()
+		c.leader = now
+		c.mu.Unlock()
+		if now != last && ctx.Err() == nil {
+			c.log("cluster " + c.cluster + ": " + now)
+			last = now
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
