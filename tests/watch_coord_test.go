@@ -84,9 +84,19 @@ func TestTwoWatchersOneFailover(t *testing.T) {
 	if rec["outcome"] != "done" || rec["from"] != "db1" || rec["verdict"] != "dead_primary" {
 		t.Errorf("etcd's record: %v", rec)
 	}
+	// Nothing secret in etcd: every key and value under the prefix.
+	dump, err := ec.Etcdctl("get", "--prefix", "/t/")
+	if err != nil || !strings.Contains(dump, "/t/clusters/shop/last_failover") {
+		t.Fatalf("etcdctl get --prefix: %v: %s", err, dump)
+	}
+	for _, c := range []sandbox.Credential{sb.User, sb.ReplUser, sb.AppUser} {
+		if pw, err := c.Password(); err != nil || pw == "" || strings.Contains(dump, pw) {
+			t.Errorf("%s's password is in etcd (or unreadable: %v)", c.Name, err)
+		}
+	}
 	for _, w := range []*watcher{leader, standby} {
-		if strings.Contains(w.stderr.String(), "t0ken-") {
-			t.Errorf("a token in the log")
+		if strings.Contains(w.stderr.String(), "t0ken-") || strings.Contains(dump, "t0ken-") {
+			t.Errorf("a token in the log or in etcd")
 		}
 	}
 	newPrimary := primaryName(t, sb)
