@@ -16,7 +16,7 @@ import (
 
 // coordinated wraps the sandbox's deployment: it names its cluster and
 // keeps its lock in the test's etcd, with a short lease.
-func coordinated(t *testing.T, sb *sandbox.Sandbox, ec *etcdtest.Cluster, ttl string) {
+func coordinated(t testing.TB, sb *sandbox.Sandbox, ec *etcdtest.Cluster, ttl string) {
 	t.Helper()
 	base := filepath.Join(filepath.Dir(sb.DeploymentPath), "uncoordinated-deployment.lua")
 	if err := os.Rename(sb.DeploymentPath, base); err != nil {

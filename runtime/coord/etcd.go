@@ -232,3 +232,13 @@ func (e *Etcd) newSession(ctx context.Context) (*concurrency.Session, error) {
 	}
 	return s, nil
 }
+
+// closeSession stops a session's keep-alive and revokes its lease, which
+// deletes its keys. Bounded like every request: without a quorum the
+// lease cannot be revoked, and expires by itself within its TTL.
+func (e *Etcd) closeSession(s *concurrency.Session) {
+	s.Orphan()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	e.cli.Revoke(ctx, s.Lease())
+}

@@ -71,7 +71,7 @@ func (c *Campaign) loop(ctx context.Context) {
 		}()
 		if err := el.Campaign(cctx, string(val)); err != nil {
 			stop()
-			s.Close()
+			c.etcd.closeSession(s)
 			c.set(nil, nil, false, err)
 			continue
 		}
@@ -84,7 +84,7 @@ func (c *Campaign) loop(ctx context.Context) {
 			cancel()
 		}
 		stop()
-		s.Close()
+		c.etcd.closeSession(s)
 		c.set(nil, nil, false, nil)
 	}
 }

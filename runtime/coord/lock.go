@@ -87,11 +87,11 @@ func (l *Locker) lock(ctx context.Context) (*Lock, error) {
 		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(s.Lease()))).
 		Else(clientv3.OpGet(key)).Commit()
 	if err != nil {
-		s.Close()
+		e.closeSession(s)
 		return nil, e.noQuorum(err)
 	}
 	if !resp.Succeeded {
-		s.Close()
+		e.closeSession(s)
 		h := Holder{What: "a process that just released it"}
 		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
 			h = decodeHolder(kvs[0].Value, kvs[0].Lease)
@@ -137,16 +137,8 @@ func (l *Lock) Verify(ctx context.Context) error {
 	return nil
 }
 
-// Release deletes the key if it is still this holder's and revokes the
-// lease.
-func (l *Lock) Release() {
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	defer cancel()
-	l.etcd.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", l.rev)).
-		Then(clientv3.OpDelete(l.key)).Commit()
-	l.session.Close()
-}
+// Release revokes the lease, which deletes the key with it: one write.
+func (l *Lock) Release() { l.etcd.closeSession(l.session) }
 
 // Summary says where the lock is held.
 func (l *Lock) Summary() string {
