@@ -133,6 +133,8 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 		defer f.Close()
 		audit = f
 	}
+	var coords coordinations
+	defer coords.close()
 	var watchers []*watch.Watcher
 	metrics := watch.NewMetrics(func() []*watch.Watcher { return watchers })
 	for _, path := range deployments {
@@ -152,7 +154,7 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 				held = nil
 			}
 		}
-		co, err := coordinateWatch(ctx, g, d, &wc, block, logLine)
+		co, err := coords.join(ctx, g, d, &wc, block, logLine)
 		if err != nil {
 			fmt.Fprintln(stderr, "replicant-lua watch:", err)
 			return exitUsage

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -32,17 +31,38 @@ type watchCoordination struct {
 	leader  string // for the status, refreshed by report
 }
 
-// coordinateWatch sets wc up to act only as the cluster's leader; nil
-// when neither --coordinator nor the deployment names one.
-func coordinateWatch(ctx context.Context, g globals, d *deploy.Deployment, wc *bindings.WatchConfig,
+// coordinations are the etcd connections of one watch process: one per
+// distinct coordinator, whatever the number of clusters on it.
+type coordinations struct {
+	conns map[string]*coord.Etcd
+}
+
+// close ends every connection: the leaderships left go to the standbys
+// at once.
+func (cs *coordinations) close() {
+	for _, e := range cs.conns {
+		e.Close()
+	}
+}
+
+// join sets wc up to act only as the cluster's leader; nil when neither
+// --coordinator nor the deployment names a coordinator.
+func (cs *coordinations) join(ctx context.Context, g globals, d *deploy.Deployment, wc *bindings.WatchConfig,
 	block time.Duration, log func(string)) (*watchCoordination, error) {
 	cfg, cluster, ok, err := coordinator(g.coordinator, d)
 	if err != nil || !ok {
 		return nil, err
 	}
-	e, err := coord.Open(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.Path, err)
+	key := fmt.Sprintf("%q", cfg)
+	e := cs.conns[key]
+	if e == nil {
+		if e, err = coord.Open(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Path, err)
+		}
+		if cs.conns == nil {
+			cs.conns = map[string]*coord.Etcd{}
+		}
+		cs.conns[key] = e
 	}
 	c := &watchCoordination{etcd: e, cluster: cluster, block: block, me: coord.Me("watch", ""),
 		log: func(s string) { log(d.Path + ": " + s) }}
@@ -66,12 +86,8 @@ func (c *watchCoordination) attach(w *watch.Watcher) {
 	c.mu.Unlock()
 }
 
-// close resigns the leadership (a standby takes over at once) and ends
-// the connection.
-func (c *watchCoordination) close() {
-	c.camp.Stop()
-	c.etcd.Close()
-}
+// close resigns the leadership: a standby takes over at once.
+func (c *watchCoordination) close() { c.camp.Stop() }
 
 // gate lets the watcher act only while etcd confirms it leads. On taking
 // over it reads the last failover first: one that never ended holds the
@@ -156,28 +172,36 @@ func (c *watchCoordination) leaderText() string {
 	return c.leader
 }
 
-// report follows the leadership every second (one linearizable read),
-// for the status and the log: a line when this watcher starts or stops
-// leading, or loses etcd's quorum.
+// report follows the leadership every second, for the status and the
+// log: a line when this watcher starts or stops leading, or loses etcd's
+// quorum. The quorum check is shared by the connection's clusters, and a
+// standby looks the leader up (a serializable read) only when its own
+// role changes and every minute: a fleet's status costs etcd little.
 func (c *watchCoordination) report(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	last := ""
+	var last, role, standby string
+	var looked time.Time
 	for {
 		var now string
-		// The leader asks etcd too: it believes it leads until its lease
-		// runs out, and etcd may have lost its quorum long before.
-		if err := c.camp.Check(ctx); err == nil {
-			now = "this watcher leads: " + c.me.String()
-		} else if h, ok, err := c.etcd.Leader(ctx, c.cluster); err != nil {
-			now = "nobody acts here: " + err.Error()
-			if errors.Is(err, coord.ErrNoQuorum) {
-				now = "no quorum: not acting: " + err.Error()
+		switch err := c.etcd.Quorum(ctx); {
+		case err != nil:
+			now, role = "no quorum: not acting: "+err.Error(), "none"
+		case c.camp.Leading():
+			now, role = "this watcher leads: "+c.me.String(), "leader"
+		default:
+			if role != "standby" || time.Since(looked) > time.Minute {
+				role, looked = "standby", time.Now()
+				standby = "no leader yet"
+				if h, ok, err := c.etcd.LeaderNow(ctx, c.cluster); err != nil {
+					standby = "standby; the leader is unknown: " + err.Error()
+				} else if ok {
+					standby = "standby; the leader is " + h.String()
+				} else {
+					role = "" // nobody leads yet: look again at the next tick
+				}
 			}
-		} else if ok {
-			now = "standby; the leader is " + h.String()
-		} else {
-			now = "no leader yet"
+			now = standby
 		}
 		c.mu.Lock()
 		c.leader = now

@@ -19,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -77,6 +78,11 @@ type Etcd struct {
 	prefix string
 	ttl    time.Duration
 	eps    []string
+
+	mu      sync.Mutex
+	session *concurrency.Session // the campaigns' lease (shared)
+	checked time.Time            // the last quorum check, and its answer
+	quorum  error
 }
 
 // Open connects to etcd and checks that it has a quorum (a linearizable
@@ -153,7 +159,54 @@ func (e *Etcd) where() string { return strings.Join(e.eps, ",") }
 
 // Close ends the connection; leases it holds expire with their TTL unless
 // released first.
-func (e *Etcd) Close() error { return e.cli.Close() }
+func (e *Etcd) Close() error {
+	e.mu.Lock()
+	s := e.session
+	e.session = nil
+	e.mu.Unlock()
+	if s != nil {
+		e.closeSession(s)
+	}
+	return e.cli.Close()
+}
+
+// shared is the session of every campaign on this connection, made anew
+// when its lease is gone.
+func (e *Etcd) shared(ctx context.Context) (*concurrency.Session, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.session != nil {
+		select {
+		case <-e.session.Done():
+			e.session = nil
+		default:
+			return e.session, nil
+		}
+	}
+	s, err := e.newSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.session = s
+	return s, nil
+}
+
+// Quorum is Healthy at most once a second: what the status pages of
+// many clusters share.
+func (e *Etcd) Quorum(ctx context.Context) error {
+	e.mu.Lock()
+	if time.Since(e.checked) < time.Second {
+		err := e.quorum
+		e.mu.Unlock()
+		return err
+	}
+	e.mu.Unlock()
+	err := e.Healthy(ctx)
+	e.mu.Lock()
+	e.checked, e.quorum = time.Now(), err
+	e.mu.Unlock()
+	return err
+}
 
 // TTL is the lease of locks and leaderships.
 func (e *Etcd) TTL() time.Duration { return e.ttl }

@@ -15,7 +15,9 @@ import (
 // Campaign is one watcher's candidacy to lead one cluster, through
 // etcd's election recipe: the candidate with the oldest key under
 // <prefix>clusters/<cluster>/leader leads, each key bound to its
-// candidate's lease. A leader that dies or is cut off from etcd loses
+// candidate's lease. One lease serves all the campaigns of a connection
+// (Etcd.shared): a fleet's keep-alives grow with its watcher processes,
+// not with its clusters. A leader that dies or is cut off from etcd loses
 // its lease within the TTL, its key goes, and the next candidate leads.
 //
 // Leading says what this process last knew; Check asks etcd, and is
@@ -51,7 +53,7 @@ func (c *Campaign) loop(ctx context.Context) {
 	defer close(c.done)
 	val, _ := json.Marshal(c.holder)
 	for ctx.Err() == nil {
-		s, err := c.etcd.newSession(ctx)
+		s, err := c.etcd.shared(ctx)
 		if err != nil {
 			c.set(nil, nil, false, err)
 			sleep(ctx, time.Second)
@@ -71,20 +73,23 @@ func (c *Campaign) loop(ctx context.Context) {
 		}()
 		if err := el.Campaign(cctx, string(val)); err != nil {
 			stop()
-			c.etcd.closeSession(s)
 			c.set(nil, nil, false, err)
+			if ctx.Err() == nil {
+				sleep(ctx, 100*time.Millisecond)
+			}
 			continue
 		}
 		c.set(s, el, true, nil)
 		select {
 		case <-s.Done(): // the lease is gone: so is the leadership
 		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-			el.Resign(rctx)
-			cancel()
 		}
+		// Resign deletes this cluster's key only: the session goes on for
+		// the process's other clusters.
+		rctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		el.Resign(rctx)
+		cancel()
 		stop()
-		c.etcd.closeSession(s)
 		c.set(nil, nil, false, nil)
 	}
 }
@@ -152,9 +157,20 @@ func (c *Campaign) Leader(ctx context.Context) (h Holder, ok bool, err error) {
 
 // Leader is the process that leads a cluster's watch now.
 func (e *Etcd) Leader(ctx context.Context, cluster string) (h Holder, ok bool, err error) {
+	return e.leader(ctx, cluster)
+}
+
+// LeaderNow is Leader from the member the connection talks to, without
+// asking the quorum (a serializable read, possibly a moment stale): for
+// status pages, never for a decision.
+func (e *Etcd) LeaderNow(ctx context.Context, cluster string) (h Holder, ok bool, err error) {
+	return e.leader(ctx, cluster, clientv3.WithSerializable())
+}
+
+func (e *Etcd) leader(ctx context.Context, cluster string, opts ...clientv3.OpOption) (h Holder, ok bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	resp, err := e.cli.Get(ctx, e.clusterKey(cluster, "leader")+"/", clientv3.WithFirstCreate()...)
+	resp, err := e.cli.Get(ctx, e.clusterKey(cluster, "leader")+"/", append(clientv3.WithFirstCreate(), opts...)...)
 	if err != nil {
 		return h, false, e.noQuorum(err)
 	}

@@ -67,8 +67,8 @@ type Options struct {
 	OnClear func()
 	// Gate, when set, is asked before every action (failover, fence,
 	// demotion): an error keeps this watcher from acting — it is a
-	// standby, or its coordinator lost its quorum — and is logged when it
-	// changes. It may call Hold or BlockUntil (a watcher that just took
+	// standby, or its coordinator lost its quorum — and is logged when
+	// the watcher starts being refused. It may call Hold or BlockUntil (a watcher that just took
 	// over honours its predecessor's block). nil: this watcher acts alone.
 	Gate func(ctx context.Context) error
 	// Leader says who acts for the cluster, for the status ("" when the
@@ -237,8 +237,8 @@ func (w *Watcher) Look(ctx context.Context) {
 	}
 }
 
-// gate asks Options.Gate whether this watcher may act, and logs the
-// answer when it changes.
+// gate asks Options.Gate whether this watcher may act, and logs a
+// refusal that follows an action allowed (or the first).
 func (w *Watcher) gate(ctx context.Context, what string) bool {
 	if w.o.Gate == nil {
 		return true
@@ -249,7 +249,7 @@ func (w *Watcher) gate(ctx context.Context, what string) bool {
 		why = err.Error()
 	}
 	w.mu.Lock()
-	changed := why != w.gated
+	changed := (why == "") != (w.gated == "") // logged when it starts refusing, not at each new reason
 	w.gated = why
 	w.mu.Unlock()
 	if err != nil && changed {

@@ -191,3 +191,38 @@ func TestWatcherFailedFailoverBlocks(t *testing.T) {
 		t.Errorf("failed %v; status %+v; log %q", s.failed, st, s.lines)
 	}
 }
+
+// A gate that refuses (a standby, no quorum) keeps the watcher from
+// failing over, logged once however many looks see the dead primary;
+// once it lets the watcher act, the failover runs. A gate that blocks
+// (a takeover honouring its predecessor's failover) is obeyed at once.
+func TestWatcherActsOnlyThroughItsGate(t *testing.T) {
+	s := newScript(t, true)
+	gateErr := errors.New("not the leader of main")
+	s.w.o.Gate = func(context.Context) error { return gateErr }
+	s.w.o.Leader = func() string { return "standby; the leader is elsewhere" }
+	for range 3 {
+		s.look(250*time.Millisecond, cluster(refused, receiversDown))
+	}
+	if len(s.failed) != 0 || s.logged("NOT acting on dead_primary db1: not the leader of main") != 1 {
+		t.Fatalf("failed %v; log %q", s.failed, s.lines)
+	}
+	if st := s.w.Status(); st.Leader != "standby; the leader is elsewhere" {
+		t.Errorf("status leader %q", st.Leader)
+	}
+	gateErr = nil
+	s.look(250*time.Millisecond, cluster(refused, receiversDown))
+	if len(s.failed) != 1 {
+		t.Fatalf("failed %v after the gate opened", s.failed)
+	}
+
+	b := newScript(t, true)
+	b.w.o.Gate = func(context.Context) error {
+		b.w.BlockUntil(b.now.Add(time.Hour), "the failover of db0 another watcher ran")
+		return nil
+	}
+	b.look(0, cluster(refused, receiversDown))
+	if st := b.w.Status(); len(b.failed) != 0 || st.Suppressed == nil || !strings.Contains(st.BlockReason, "another watcher") {
+		t.Errorf("failed %v; status %+v", b.failed, st)
+	}
+}
