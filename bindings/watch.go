@@ -97,7 +97,7 @@ func NewWatcher(wc WatchConfig) (w *watch.Watcher, close func(), err error) {
 			}
 			return runIncident(ctx, wc, inc)
 		},
-		Demote:   func(ctx context.Context, n *topology.Node) error { return demote(ctx, wc, n.Name) },
+		Demote: func(ctx context.Context, n *topology.Node) error { return demote(ctx, wc, n.Name) },
 	}
 	if opts.FenceNone = wc.FenceNone; !wc.FenceNone {
 		opts.Fence = func(ctx context.Context, n *topology.Node) error { return fence(ctx, wc, n.Name) }
