@@ -18,16 +18,21 @@ import (
 // keeps its lock in the test's etcd, with a short lease.
 func coordinated(t testing.TB, sb *sandbox.Sandbox, ec *etcdtest.Cluster, ttl string) {
 	t.Helper()
+	coordinatedAs(t, sb, ec, ttl, "shop")
+}
+
+func coordinatedAs(t testing.TB, sb *sandbox.Sandbox, ec *etcdtest.Cluster, ttl, cluster string) {
+	t.Helper()
 	base := filepath.Join(filepath.Dir(sb.DeploymentPath), "uncoordinated-deployment.lua")
 	if err := os.Rename(sb.DeploymentPath, base); err != nil {
 		t.Fatal(err)
 	}
 	eps := `"` + strings.Join(ec.Endpoints(), `", "`) + `"`
 	os.WriteFile(sb.DeploymentPath, []byte(fmt.Sprintf(`local d = dofile(%q)
-d.cluster = "shop"
+d.cluster = %q
 d.coordinator = { etcd = { endpoints = { %s }, prefix = "/t/", ttl = %q } }
 return d
-`, base, eps, ttl)), 0o600)
+`, base, cluster, eps, ttl)), 0o600)
 }
 
 // startHolder runs a replicant-lua that takes the cluster's lock and

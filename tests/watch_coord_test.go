@@ -210,3 +210,39 @@ require("replicant.failover").run { dead = incident.server, confirm_timeout = 0,
 		t.Fatalf("the standby failed over again: %+v", st)
 	}
 }
+
+// Two watchers of the same two clusters end up leading one each: the
+// first to start leads both, then hands one over.
+func TestLeadershipSpreadsOverTheWatchers(t *testing.T) {
+	ec := etcdtest.Start(t, etcdtest.Options{})
+	shop := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	billing := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	coordinatedAs(t, shop, ec, "2s", "shop")
+	coordinatedAs(t, billing, ec, "2s", "billing")
+	leading := func(w *watcher) int {
+		var out struct {
+			Clusters []struct {
+				Leader string `json:"leader"`
+			}
+		}
+		json.Unmarshal([]byte(w.get("/status")), &out)
+		n := 0
+		for _, c := range out.Clusters {
+			if strings.HasPrefix(c.Leader, "this watcher leads") {
+				n++
+			}
+		}
+		return n
+	}
+	a := startWatch(t, shop, "-d", billing.DeploymentPath)
+	waitFor(t, "the first watcher to lead both", func() bool { return leading(a) == 2 })
+	b := startWatch(t, shop, "-d", billing.DeploymentPath)
+	waitFor(t, "one leadership each", func() bool { return leading(a) == 1 && leading(b) == 1 })
+	if a.count("handed a cluster's leadership over") != 1 || b.count("handed a cluster's leadership over") != 0 {
+		t.Errorf("handovers: a %d, b %d", a.count("handed a cluster's leadership over"), b.count("handed a cluster's leadership over"))
+	}
+	time.Sleep(4 * time.Second) // a balance round more: nothing moves
+	if leading(a) != 1 || leading(b) != 1 {
+		t.Errorf("leaderships moved again: a %d, b %d", leading(a), leading(b))
+	}
+}

@@ -191,6 +191,7 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 		logLine(fmt.Sprintf("serving /healthz, /status, /metrics on http://%s", ln.Addr()))
 	}
 	logLine(fmt.Sprintf("watching %d cluster(s) every %s", len(watchers), interval))
+	go coords.balance(ctx)
 	var wg sync.WaitGroup
 	for _, w := range watchers {
 		wg.Add(1)

@@ -35,6 +35,31 @@ type watchCoordination struct {
 // distinct coordinator, whatever the number of clusters on it.
 type coordinations struct {
 	conns map[string]*coord.Etcd
+	camps map[string][]*coord.Campaign // per connection
+	log   func(string)
+}
+
+// balanceEvery is how often a watch process checks that it leads no more
+// than its share of the clusters on a coordinator.
+const balanceEvery = 3 * time.Second
+
+// balance spreads the leaderships over the watchers, one handover per
+// connection per round, until ctx ends.
+func (cs *coordinations) balance(ctx context.Context) {
+	tick := time.NewTicker(balanceEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for key, e := range cs.conns {
+			if yielded, _ := coord.Balance(ctx, e, cs.camps[key]); yielded && cs.log != nil {
+				cs.log("handed a cluster's leadership over: this watcher led more than its share")
+			}
+		}
+	}
 }
 
 // close ends every connection: the leaderships left go to the standbys
@@ -60,13 +85,15 @@ func (cs *coordinations) join(ctx context.Context, g globals, d *deploy.Deployme
 			return nil, fmt.Errorf("%s: %w", d.Path, err)
 		}
 		if cs.conns == nil {
-			cs.conns = map[string]*coord.Etcd{}
+			cs.conns, cs.camps = map[string]*coord.Etcd{}, map[string][]*coord.Campaign{}
 		}
 		cs.conns[key] = e
 	}
+	cs.log = log
 	c := &watchCoordination{etcd: e, cluster: cluster, block: block, me: coord.Me("watch", ""),
 		log: func(s string) { log(d.Path + ": " + s) }}
 	c.camp = e.Campaign(cluster, c.me)
+	cs.camps[key] = append(cs.camps[key], c.camp)
 	wc.Run.Locker = &coord.Locker{Etcd: e, Cluster: cluster, Holder: coord.Me("watch: failover", "")}
 	wc.Gate, wc.Leader, wc.AroundFailover = c.gate, c.leaderText, c.around
 	cleared := wc.OnClear

@@ -187,6 +187,15 @@ func (e *Etcd) shared(ctx context.Context) (*concurrency.Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The process says it is there, with the same lease: Balance counts
+	// the watchers alive.
+	pctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	key := fmt.Sprintf("%swatchers/%x", e.prefix, s.Lease())
+	if _, err := e.cli.Put(pctx, key, "", clientv3.WithLease(s.Lease())); err != nil {
+		e.closeSession(s)
+		return nil, e.noQuorum(err)
+	}
 	e.session = s
 	return s, nil
 }

@@ -35,6 +35,7 @@ type Campaign struct {
 	leading  bool
 	err      error // why the last attempt to campaign failed
 
+	yield  chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -44,7 +45,7 @@ type Campaign struct {
 func (e *Etcd) Campaign(cluster string, h Holder) *Campaign {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Campaign{etcd: e, cluster: cluster, holder: h, prefix: e.clusterKey(cluster, "leader"),
-		cancel: cancel, done: make(chan struct{})}
+		cancel: cancel, done: make(chan struct{}), yield: make(chan struct{}, 1)}
 	go c.loop(ctx)
 	return c
 }
@@ -83,6 +84,7 @@ func (c *Campaign) loop(ctx context.Context) {
 		select {
 		case <-s.Done(): // the lease is gone: so is the leadership
 		case <-ctx.Done():
+		case <-c.yield: // resign, and campaign again behind the others
 		}
 		// Resign deletes this cluster's key only: the session goes on for
 		// the process's other clusters.
@@ -178,6 +180,67 @@ func (e *Etcd) leader(ctx context.Context, cluster string, opts ...clientv3.OpOp
 		return h, false, nil
 	}
 	return decodeHolder(resp.Kvs[0].Value, resp.Kvs[0].Lease), true, nil
+}
+
+// Yield hands the leadership to the next candidate, if this one leads
+// and another waits: resign, then campaign again behind it. Balance
+// calls it to spread many clusters over the watchers.
+func (c *Campaign) Yield(ctx context.Context) bool {
+	if !c.Leading() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	resp, err := c.etcd.cli.Get(ctx, c.prefix+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || resp.Count < 2 {
+		return false
+	}
+	select {
+	case c.yield <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// Watchers counts the watcher processes whose lease is alive on this
+// etcd (each registers itself with its campaigns' lease).
+func (e *Etcd) Watchers(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	resp, err := e.cli.Get(ctx, e.prefix+"watchers/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, e.noQuorum(err)
+	}
+	return int(resp.Count), nil
+}
+
+// Balance spreads leaderships: with n watchers alive and these
+// campaigns (one process's), it yields one leadership while this process
+// leads more than its share, ⌈clusters / n⌉. Called every few seconds,
+// it converges in as many rounds as leaderships to hand over, one at a
+// time so that no cluster is left without a leader for long.
+func Balance(ctx context.Context, e *Etcd, camps []*Campaign) (yielded bool, err error) {
+	n, err := e.Watchers(ctx)
+	if err != nil || n < 2 {
+		return false, err
+	}
+	share := (len(camps) + n - 1) / n
+	var leading []*Campaign
+	for _, c := range camps {
+		if c.Leading() {
+			leading = append(leading, c)
+		}
+	}
+	if len(leading) <= share {
+		return false, nil
+	}
+	for i := len(leading) - 1; i >= 0; i-- { // the last ones first: stable across rounds
+		if leading[i].Yield(ctx) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Stop ends the campaign, resigning if it leads.
