@@ -156,9 +156,10 @@ var APIEntries = []APIEntry{
 	{Name: "rep.now", Class: "replicant", Signature: "rep.now() -> seconds",
 		Summary: "Seconds since the run started, with microsecond precision.", Returns: []APIField{p("", "number", "")}},
 	{Name: "rep.lock", Class: "replicant", Signature: "rep.lock(server...)",
-		Summary: "Takes the procedure lock (GET_LOCK) on the deployment's servers, or those given, held until the run ends.",
-		Text:    "It is granted by a majority of them (with --force-lock: by any one); each server that did not grant it is named with its reason.",
-		Params:  []APIField{p("...", "Server", "servers; the deployment's when none")}},
+		Summary: "Takes the cluster's procedure lock, held until the run ends: in etcd with a coordinator, else GET_LOCK on the deployment's servers (or those given).",
+		Text: "GET_LOCK: granted by a majority of the servers (with --force-lock: by any one); each server that did not grant it is named with its reason; checked from the point of no return on. " +
+			"etcd (--coordinator, or the deployment's coordinator key): one key under a lease, refused naming its holder, checked before every step; without etcd's quorum it is refused (with --force-lock the run goes on with no lock, and says so).",
+		Params: []APIField{p("...", "Server", "servers; the deployment's when none")}},
 	{Name: "rep.shell", Class: "replicant", Signature: "rep.shell(cmd, {timeout=}) -> output",
 		Summary: "Runs an external command through sh -c; audited, recorded instead of run in a dry run.",
 		Params:  []APIField{p("cmd", "string", ""), p("opts", "{timeout?: "+durationType+"}?", "")}, Returns: []APIField{p("", "string", "its stdout")}},
