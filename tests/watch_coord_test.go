@@ -246,3 +246,37 @@ func TestLeadershipSpreadsOverTheWatchers(t *testing.T) {
 		t.Errorf("leaderships moved again: a %d, b %d", leading(a), leading(b))
 	}
 }
+
+// The leading watcher killed (kill -9: no resign), then the primary: the
+// standby leads once the dead leader's lease expires, fails over, and
+// only its audit trail has a failover run.
+func TestStandbyFailsOverAfterTheLeaderDied(t *testing.T) {
+	ec := etcdtest.Start(t, etcdtest.Options{})
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	coordinated(t, sb, ec, "2s")
+	dir := t.TempDir()
+	a := startWatch(t, sb, "--audit", filepath.Join(dir, "a.jsonl"))
+	waitFor(t, "a leads", func() bool { return strings.HasPrefix(leaderOf(a), "this watcher leads") })
+	b := startWatch(t, sb, "--audit", filepath.Join(dir, "b.jsonl"))
+	waitFor(t, "b stands by", func() bool { return strings.HasPrefix(leaderOf(b), "standby; ") })
+
+	a.cmd.Process.Kill()
+	<-a.done
+	killed := time.Now()
+	signalPid(t, sb.Primary().Pid, syscall.SIGKILL)
+	waitFor(t, "the standby's failover", func() bool { st := b.status(); return st.Last != nil && st.Last.Outcome == "done" })
+	t.Logf("leader and primary killed → the standby's failover done after %s (ttl 2s)", time.Since(killed).Round(10*time.Millisecond))
+	if st := b.status(); st.Failovers != 1 {
+		t.Errorf("standby: %+v", st)
+	}
+	runs := func(file string) int {
+		b, _ := os.ReadFile(file)
+		return strings.Count(string(b), `"type":"run_start"`)
+	}
+	if ra, rb := runs(filepath.Join(dir, "a.jsonl")), runs(filepath.Join(dir, "b.jsonl")); ra != 0 || rb != 1 {
+		t.Errorf("failover runs in the audit trails: dead leader %d, standby %d; want 0 and 1", ra, rb)
+	}
+	if rec := lastFailover(t, ec); rec["outcome"] != "done" {
+		t.Errorf("etcd's record: %v", rec)
+	}
+}
