@@ -234,7 +234,7 @@ func TestCompletionCandidates(t *testing.T) {
 		words []string
 		want  string
 	}{
-		{[]string{""}, "run repl doc help sandbox watch completion"},
+		{[]string{""}, "run repl doc help sandbox test watch completion"},
 		{[]string{"--dry"}, "--dry-run"},
 		{[]string{"-d", dep, "run", ""}, "check clone failover ping promote recover rejoin relocate rolling_restart status switchover"},
 		{[]string{"run", "re"}, "recover rejoin relocate"},

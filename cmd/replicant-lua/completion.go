@@ -100,7 +100,7 @@ func complete(words []string) []string {
 		if strings.HasPrefix(cur, "-") {
 			return matching(cur, globalFlagNames(fs))
 		}
-		return matching(cur, []string{"run", "repl", "doc", "help", "sandbox", "watch", "completion"})
+		return matching(cur, []string{"run", "repl", "doc", "help", "sandbox", "test", "watch", "completion"})
 	}
 	args := before[i+1:]
 	switch before[i] {

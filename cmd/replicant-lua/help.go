@@ -70,6 +70,8 @@ func runHelp(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, sandboxHelp)
 	case name == "watch":
 		return runWatch(context.Background(), globals{}, []string{"-h"}, stdout, stderr)
+	case name == "test":
+		return runTest(context.Background(), globals{}, []string{"-h"}, stdout, stderr)
 	case commandHelp[name] != "":
 		text := commandHelp[name]
 		if strings.Contains(text, "%s") {

@@ -38,6 +38,7 @@ Usage:
   replicant-lua [flags] -e 'CODE' [-e 'CODE'...]        run one-liners in order, print what they return
   replicant-lua [flags] repl                            interactive Lua (default on a terminal)
   replicant-lua [flags] watch [-d DEPLOYMENT...]        detect a failed primary and fail over (watch -h)
+  replicant-lua test [-j N] [--builtin] [DIR...]        run scenario tests against fresh sandboxes (test -h)
   replicant-lua sandbox COMMAND [flags]                 local servers for trying things out
   replicant-lua doc [NAME]                              procedures, modules and the Lua API
   replicant-lua help [COMMAND|PROCEDURE]                this text, or one command's
@@ -111,6 +112,9 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(rest) > 0 && rest[0] == "watch" {
 		return runWatch(ctx, g, rest[1:], stdout, stderr)
+	}
+	if len(rest) > 0 && rest[0] == "test" {
+		return runTest(ctx, g, rest[1:], stdout, stderr)
 	}
 	if len(rest) > 0 && rest[0] == "sandbox" {
 		ctx, stop := cancelOnSignal(ctx, stderr)

@@ -1,0 +1,1 @@
+dofile("../clone_physical/setup.lua")

@@ -1,0 +1,3 @@
+local expect = require "replicant.test"
+expect.topology_is("db2", { "db3" })
+for _, n in ipairs { "db2", "db3" } do expect.rows(n, "s.t", 10) end

@@ -1,0 +1,1 @@
+dofile("../failover_kill9/setup.lua")

@@ -1,0 +1,1 @@
+dofile("../failover_wrong_password/setup.lua")

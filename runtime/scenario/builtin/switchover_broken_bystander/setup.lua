@@ -1,0 +1,1 @@
+dofile("../switchover_skip_broken_bystander/setup.lua")

@@ -1,0 +1,1 @@
+dofile("../switchover_primary_dies_after_promotion/setup.lua")

@@ -1,0 +1,2 @@
+-- db3 applies an hour late on purpose.
+dofile("../switchover_delayed_candidate/setup.lua")

@@ -1,0 +1,1 @@
+require("replicant.test").topology_is("db2", { "db1", "db3" })

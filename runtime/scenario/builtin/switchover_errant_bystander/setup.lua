@@ -1,0 +1,1 @@
+dofile("../switchover_errant_strict_off/setup.lua")

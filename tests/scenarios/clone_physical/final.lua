@@ -1,4 +1,0 @@
-local expect = require "expect"
-replicant.server("db1"):exec("INSERT INTO s.t (v) VALUES (11)")
-expect.topology("db1", { "db2", "db3" })
-expect.rows("db3", "s.t", 11)

@@ -1,2 +1,0 @@
-require("expect").topology("db3", { "db1", "db2" })
-for _, n in ipairs { "db1", "db2", "db3" } do require("expect").rows(n, "s.t", 13) end

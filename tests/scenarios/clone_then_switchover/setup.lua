@@ -1,1 +1,0 @@
-dofile("scenarios/clone_physical/setup.lua")

@@ -1,1 +1,0 @@
-dofile("scenarios/failover_kill9/setup.lua")

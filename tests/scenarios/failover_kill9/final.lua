@@ -1,3 +1,0 @@
-local expect = require "expect"
-expect.topology("db2", { "db3" })
-for _, n in ipairs { "db2", "db3" } do expect.rows(n, "s.t", 10) end

@@ -1,1 +1,0 @@
-dofile("scenarios/failover_wrong_password/setup.lua")

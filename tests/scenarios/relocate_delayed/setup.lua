@@ -1,2 +1,0 @@
--- db3 applies an hour late on purpose.
-dofile("scenarios/switchover_delayed_candidate/setup.lua")

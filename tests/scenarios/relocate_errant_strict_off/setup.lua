@@ -1,1 +1,0 @@
-dofile("scenarios/switchover_errant_strict_off/setup.lua")

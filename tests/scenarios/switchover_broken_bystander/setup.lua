@@ -1,1 +1,0 @@
-dofile("scenarios/switchover_skip_broken_bystander/setup.lua")

@@ -1,1 +1,0 @@
-dofile("scenarios/switchover_primary_dies_after_promotion/setup.lua")

@@ -1,1 +1,0 @@
-require("expect").topology("db2", { "db1", "db3" })

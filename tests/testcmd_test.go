@@ -1,0 +1,135 @@
+package tests
+
+import (
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func writeScenario(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// alive reports whether pid runs (a zombie counts as gone).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && !strings.Contains(string(b), ") Z ")
+}
+
+// `replicant-lua test` on a passing and a failing scenario: a line each,
+// the summary, exit 1, a JUnit report that says the same; with --keep the
+// failed scenario's servers stay up and the output says how to stop them.
+func TestTestCommandReportsPassAndFail(t *testing.T) {
+	dir := t.TempDir()
+	writeScenario(t, filepath.Join(dir, "s", "passes"), map[string]string{
+		"servers": "2\n", "args": "-e\nprint(rep.server('db2'):variable('read_only'))\n", "stdout": "1\n",
+		"final.lua": `require("replicant.test").topology_is("db1", { "db2" })` + "\n"})
+	writeScenario(t, filepath.Join(dir, "s", "fails"), map[string]string{
+		"servers": "1\n", "args": "-e\nprint('hello')\n", "stdout": "goodbye\n"})
+	junit := filepath.Join(dir, "report.xml")
+	r := run(t, "", nil, "test", "-j", "2", "--keep", "--junit", junit, filepath.Join(dir, "s"))
+	out := r.stdout
+	if r.code != 1 || !strings.Contains(out, "ok   passes (") || !strings.Contains(out, "FAIL fails (") ||
+		!strings.Contains(out, `stdout lacks "goodbye"`) || !strings.HasSuffix(out, "1 passed, 1 failed\n") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, out, r.stderr)
+	}
+	var report struct {
+		Suites []struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Cases    []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil || xml.Unmarshal(b, &report) != nil || len(report.Suites) != 1 {
+		t.Fatalf("junit %s: %v\n%s", junit, err, b)
+	}
+	s := report.Suites[0]
+	if s.Tests != 2 || s.Failures != 1 || len(s.Cases) != 2 || s.Cases[0].Name != "fails" || s.Cases[0].Failure == nil ||
+		!strings.Contains(s.Cases[0].Failure.Message, "stdout lacks") || s.Cases[1].Failure != nil {
+		t.Errorf("junit report: %+v\n%s", s, b)
+	}
+	m := regexp.MustCompile(`kept: replicant-lua -d (\S+)/deployment.lua; stop it with: replicant-lua sandbox down --dir (\S+) --remove`).FindStringSubmatch(out)
+	if m == nil || strings.Contains(out, "kept: replicant-lua -d "+filepath.Dir(m[1])+"/passes") {
+		t.Fatalf("--keep: no kept line for the failure alone:\n%s", out)
+	}
+	st := run(t, "", nil, "-d", m[1]+"/deployment.lua", "-e", "print(rep.server('db1'):variable('server_id'))")
+	if st.code != 0 || strings.TrimSpace(st.stdout) != "1" {
+		t.Errorf("the kept sandbox does not answer: %+v", st)
+	}
+	if down := run(t, "", nil, "sandbox", "down", "--dir", m[2], "--remove"); down.code != 0 {
+		t.Errorf("sandbox down: %+v", down)
+	}
+	if _, err := os.Stat(m[2]); err == nil {
+		t.Errorf("sandbox down --remove left %s", m[2])
+	}
+	os.RemoveAll(filepath.Dir(m[2])) // the kept run's folder: the template
+}
+
+// Ctrl-C in the middle of a scenario stops its servers: none is left.
+func TestTestCommandInterruptedStopsItsServers(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "pids")
+	writeScenario(t, filepath.Join(dir, "slow"), map[string]string{
+		"args": "-e\nprint(1)\n",
+		"setup.lua": `local f = assert(io.open(os.getenv("MARKER"), "w"))
+f:write(os.getenv("DB1_PID"), " ", os.getenv("DB2_PID"), " ", os.getenv("DB3_PID"), "\n"); f:close()
+require("replicant").sleep("60s")
+`})
+	cmd := exec.Command(binary(t), "test", filepath.Join(dir, "slow"))
+	cmd.Env = append(os.Environ(), "MARKER="+marker)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	var pids []int
+	waitFor(t, "the scenario's setup", func() bool {
+		b, _ := os.ReadFile(marker)
+		pids = nil
+		for _, f := range strings.Fields(string(b)) {
+			if p, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, p)
+			}
+		}
+		return len(pids) == 3
+	})
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("test did not stop within 60 s of SIGINT:\n%s", out)
+	}
+	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out.String(), "interrupted") {
+		t.Errorf("exit %d:\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+	for _, p := range pids {
+		if alive(p) {
+			t.Errorf("server pid %d still runs after the interrupted test:\n%s", p, out)
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+	}
+}
