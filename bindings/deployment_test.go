@@ -3,8 +3,8 @@ package bindings
 import (
 	"context"
 	"errors"
-	"os"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
