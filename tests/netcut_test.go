@@ -171,6 +171,34 @@ return table.concat(out, " ")`)
 	if got := strings.Trim(strings.TrimSpace(out.stdout), `"`); out.code != 0 || got != want {
 		t.Errorf("after the switchover: %q (%s), want %q", got, out.stderr, want)
 	}
+
+	// And a failover: db2 killed, the survivor left a replica follows the
+	// new primary at its replication address.
+	signalPid(t, db2.Pid, syscall.SIGKILL)
+	waitFor(t, "the receivers to lose db2", func() bool {
+		out := run(t, "", nil, "-d", sb.DeploymentPath, "-e",
+			`return tostring(rep.server("db1"):replica_status().io_running or rep.server("db3"):replica_status().io_running)`)
+		return strings.Contains(out.stdout, "false")
+	})
+	r = run(t, "", nil, "-d", dep, "--timeout", "1m", "run", "failover", "--", "--dead", "db2")
+	if r.code != 0 {
+		t.Fatalf("failover: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	out = run(t, "", nil, "-d", sb.DeploymentPath, "-e", `
+local p = rep.discover({ "db1", "db3" }):primary():name()
+local r = p == "db1" and "db3" or "db1"
+local st = rep.server(r):replica_status()
+return p .. " " .. r .. "=" .. st.source_host .. ":" .. st.source_port .. ":" .. tostring(st.io_running)`)
+	got := strings.Trim(strings.TrimSpace(out.stdout), `"`)
+	ok := false
+	for _, np := range []string{"db1", "db3"} {
+		in, _ := sb.Instance(np)
+		other := map[string]string{"db1": "db3", "db3": "db1"}[np]
+		ok = ok || got == fmt.Sprintf("%s %s=127.0.0.1:%d:true", np, other, in.Port)
+	}
+	if out.code != 0 || !ok {
+		t.Errorf("after the failover: %q (%s); want the replica at the new primary's real port", got, out.stderr)
+	}
 }
 
 // logLine is the first line of watch's log that contains sub.
