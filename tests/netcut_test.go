@@ -110,6 +110,21 @@ func TestWatchToolCutFromThePrimary(t *testing.T) {
 	if got := primaryOf(t, sb); got != "db1 read_only=0" {
 		t.Errorf("during the cut the primary is %q, want db1 read_only=0", got)
 	}
+	// Through the cut path, a discovery from db2 alone follows its source
+	// to db1 at the tool's address (unreachable: db3, which only db1
+	// lists, stays unseen), never to the replication address; and the
+	// failover procedure refuses.
+	out := run(t, "", nil, "-d", dep, "-e", `
+local t = rep.discover("db2", { timeout = "1s" })
+local v = t:verdict()
+return v.state .. " " .. v.name .. " " .. #t:nodes() .. " " .. #v.connected`)
+	if got := strings.Trim(strings.TrimSpace(out.stdout), `"`); out.code != 0 || got != "unreachable db1 2 1" {
+		t.Errorf("discover from db2 during the cut: %q (%s), want unreachable db1 2 1", got, out.stderr)
+	}
+	r := run(t, "", nil, "-d", dep, "--timeout", "1m", "run", "failover", "--", "--dead", "db1")
+	if r.code != 1 || !strings.Contains(r.stderr, "the receiver of db2 and db3 is connected") {
+		t.Errorf("failover during the cut: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 	proxies["db1"].Heal()
 	waitFor(t, "healthy again", func() bool { return w.count(dep+": healthy db1:") == 2 })
 	w.waitLooks(t, 4)
