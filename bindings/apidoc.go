@@ -55,6 +55,8 @@ var APIClasses = []APIClass{
 		{"servers", "table<string, DeploymentServer>", "each server by name"}, {"names", "string[]", "the names, sorted"}}},
 	{Name: "DeploymentServer", Summary: "One server entry of rep.deployment().", Fields: []APIField{
 		{"name", "string", ""}, {"host", "string", ""}, {"port", "integer", ""}, {"socket", "string", ""},
+		{"replication_host", "string", "where replicas reach it (replication_host, else host)"},
+		{"replication_port", "integer", "where replicas reach it (replication_port, else port)"},
 		{"promotion", "string", "prefer, neutral or must_not"}, {"role", "string?", "the role the entry names"},
 		{"role_master", "string?", "the role's source"}}},
 	{Name: "Verdict", Summary: "What topo:verdict() returns.", Fields: []APIField{

@@ -33,6 +33,7 @@ var (
 	replTLSKeys     = optSpec{"ca": optString}
 	userKeys        = optSpec{"name": optString, "password": optAny}
 	serverKeys      = optSpec{"host": optString, "port": optInt, "socket": optString,
+		"replication_host": optString, "replication_port": optInt,
 		"promotion": optString, "tls": optStringOrTable, "user": optTable,
 		"machine": optTable, "option_file": optString, "role": optStringOrTable, "server_id": optInt}
 	roleKeys = optSpec{"kind": optString, "master": optString}
@@ -257,6 +258,10 @@ func decodeServer(name string, t *lua.LTable) (deploy.Server, error) {
 	sv.Host, sv.Port, sv.Socket, sv.Promotion = o.str("host"), o.int("port"), o.str("socket"), o.str("promotion")
 	if sv.Port == 0 && sv.Socket == "" {
 		sv.Port = server.DefaultPort
+	}
+	sv.ReplicationHost, sv.ReplicationPort = o.str("replication_host"), o.int("replication_port")
+	if sv.ReplicationPort < 0 || sv.ReplicationPort > 65535 {
+		return sv, fmt.Errorf("server %s: replication_port %d is out of range", name, sv.ReplicationPort)
 	}
 	if o.has("tls") {
 		tc, err := decodeTLS(o.value("tls"))

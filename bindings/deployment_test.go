@@ -3,13 +3,17 @@ package bindings
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -81,6 +85,12 @@ func TestLoadDeploymentErrors(t *testing.T) {
 		{"missing file", `return { user = { name = 'u', password = file 'nope.pw' } }`, "nope.pw"},
 		{"syntax", "return {\n user = ", "dep.lua"},
 		{"no user", `return { servers = { db1 = { host = "h" } } }`, "server db1: no user"},
+		{"replication typo", "return { user = {name='u'}, servers = {\n db1 = { host = 'h', replication_hots = 'r' } } }",
+			`dep.lua:2: server db1: unknown option replication_hots (did you mean replication_host?)`},
+		{"shared replication address", `return { user = {name="u"}, servers = { db1 = { host = "a", replication_host = "r" },
+			db2 = { host = "b", replication_host = "r" } } }`, "servers db1 and db2: replicas would reach both at r:3306"},
+		{"replication port range", `return { user = {name="u"}, servers = { db1 = { host = "h", replication_port = 70000 } } }`,
+			"server db1: replication_port 70000 is out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,6 +255,38 @@ func TestDeploymentReplicationSettings(t *testing.T) {
 		bad := writeFile(t, dir, "bad.lua", `return { servers = { db1 = { host = "h" } }, `+src+` }`)
 		if _, err := LoadDeployment(context.Background(), bad, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+}
+
+// replication_host and replication_port are where replicas reach a
+// server; the tool keeps host and port, and a replica's source at the
+// replication address is that server.
+func TestDeploymentReplicationAddress(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "dep.lua", `
+return {
+  user = { name = "u" },
+  servers = {
+    db1 = { host = "10.0.0.1", port = 3306, replication_host = "10.1.0.1" },
+    db2 = { host = "10.0.0.2", replication_port = 3307 },
+    db3 = { host = "10.0.0.3" },
+  },
+}`)
+	d, err := LoadDeployment(context.Background(), p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"db1": "10.1.0.1:3306", "db2": "10.0.0.2:3307", "db3": "10.0.0.3:3306"} {
+		cfg, _ := d.ServerConfig(name)
+		h, port := cfg.ReplicationAddress()
+		if got := net.JoinHostPort(h, strconv.Itoa(port)); got != want || cfg.Address() != d.Servers[name].Host+":3306" {
+			t.Errorf("%s: replication address %s, tool address %s; want %s", name, got, cfg.Address(), want)
+		}
+	}
+	for addr, want := range map[string]string{"10.1.0.1:3306": "db1", "10.0.0.1:3306": "db1", "10.0.0.2:3307": "db2"} {
+		h, port, _, _ := server.ParseAddress(addr)
+		if name, ok := deploymentNameOf(d, h, port, ""); !ok || name != want {
+			t.Errorf("%s is %q, want %s", addr, name, want)
 		}
 	}
 }

@@ -102,6 +102,11 @@ func (s *State) repDeployment(L *lua.LState) int {
 		e.RawSetString("host", lua.LString(sp.Host))
 		e.RawSetString("port", lua.LNumber(sp.Port))
 		e.RawSetString("socket", lua.LString(sp.Socket))
+		if cfg, err := d.ServerConfig(n); err == nil {
+			rh, rp := cfg.ReplicationAddress()
+			e.RawSetString("replication_host", lua.LString(rh))
+			e.RawSetString("replication_port", lua.LNumber(rp))
+		}
 		promotion := sp.Promotion
 		if promotion == "" {
 			promotion = "neutral"

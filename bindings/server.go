@@ -318,6 +318,19 @@ func deploymentNameOf(d *deploy.Deployment, host string, port int, socket string
 			return name, true
 		}
 	}
+	// The address replicas use for a server (replication_host) is that
+	// server too: a replica's source prints under its name and is reached
+	// at the tool's address.
+	for _, name := range d.Names() {
+		sv := d.Servers[name]
+		if sv.ReplicationHost == "" && sv.ReplicationPort == 0 {
+			continue
+		}
+		cfg, _ := d.ServerConfig(name)
+		if h, p := cfg.ReplicationAddress(); socket == "" && h == host && p == port {
+			return name, true
+		}
+	}
 	return "", false
 }
 

@@ -117,11 +117,14 @@ func (s *State) serverChangeSource(L *lua.LState) int {
 		}
 		opts.Host, opts.Port = host, port
 	default:
+		// A server object is pointed at by the address replicas use for
+		// it (replication_host in the deployment), not the tool's.
 		cfg := checkServer(L, 2).Config()
-		if cfg.Host == "" {
-			L.ArgError(2, fmt.Sprintf("%s is reached over a socket; a replica needs its host and port", cfg.Address()))
+		host, port := cfg.ReplicationAddress()
+		if host == "" {
+			L.ArgError(2, fmt.Sprintf("%s is reached over a socket; a replica needs its host and port (replication_host)", cfg.Address()))
 		}
-		opts.Host, opts.Port = cfg.Host, cfg.Port
+		opts.Host, opts.Port = host, port
 	}
 	if err := sv.ChangeSource(L.Context(), opts); err != nil {
 		return s.raise(L, "change_source", err)

@@ -33,6 +33,12 @@ type watcher struct {
 
 func startWatch(t testing.TB, sb *sandbox.Sandbox, args ...string) *watcher {
 	t.Helper()
+	return startWatchOn(t, sb.DeploymentPath, args...)
+}
+
+// startWatchOn is startWatch on a deployment file of the test's own.
+func startWatchOn(t testing.TB, deployment string, args ...string) *watcher {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +50,7 @@ func startWatch(t testing.TB, sb *sandbox.Sandbox, args ...string) *watcher {
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	all := append([]string{"-d", sb.DeploymentPath, "watch", "--interval", "250ms", "--http", addr,
+	all := append([]string{"-d", deployment, "watch", "--interval", "250ms", "--http", addr,
 		"--http-token-file", tokenFile}, args...)
 	w := &watcher{t: t, cmd: exec.Command(binary(t), all...), done: make(chan error, 1), stderr: &lockedBuffer{},
 		addr: addr, token: token}
@@ -66,7 +72,7 @@ func startWatch(t testing.TB, sb *sandbox.Sandbox, args ...string) *watcher {
 			t.Logf("watch's log:\n%s", w.stderr)
 		}
 	})
-	waitFor(t, "watch's first look", func() bool { return strings.Contains(w.stderr.String(), sb.DeploymentPath+": ") })
+	waitFor(t, "watch's first look", func() bool { return strings.Contains(w.stderr.String(), deployment+": ") })
 	return w
 }
 

@@ -5,7 +5,10 @@ package deploy
 
 import (
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/machine"
@@ -37,13 +40,19 @@ func ValidPromotion(p string) bool {
 
 // Server is one server of the deployment as the file describes it.
 type Server struct {
-	Name      string
-	Host      string
-	Port      int
-	Socket    string
-	Promotion string // one of the Promotion* rules; "" means neutral
-	TLS       server.TLSConfig
-	User      *Credentials // overrides the deployment's user for this server
+	Name   string
+	Host   string
+	Port   int
+	Socket string
+	// ReplicationHost and ReplicationPort are the address replicas use to
+	// reach it when it differs from Host and Port (replication_host,
+	// replication_port): procedures point replicas there, and discovery
+	// takes a replica whose source is that address for this server.
+	ReplicationHost string
+	ReplicationPort int
+	Promotion       string // one of the Promotion* rules; "" means neutral
+	TLS             server.TLSConfig
+	User            *Credentials // overrides the deployment's user for this server
 
 	// Machine says how the server is started and stopped and its files
 	// reached; nil when the deployment does not say.
@@ -133,6 +142,9 @@ func (d *Deployment) ServerConfig(name string) (server.Config, error) {
 		Password:       d.User.Password,
 		TLS:            d.TLS,
 		ConnectTimeout: d.ConnectTimeout,
+
+		ReplicationHost: s.ReplicationHost,
+		ReplicationPort: s.ReplicationPort,
 	}
 	if s.User != nil {
 		cfg.User, cfg.Password = s.User.Name, s.User.Password
@@ -156,9 +168,15 @@ func (d *Deployment) Validate() error {
 		if s.Promotion != "" && !ValidPromotion(s.Promotion) {
 			return fmt.Errorf("%s: server %s: promotion %q: want prefer, neutral, prefer_not or must_not", d.Path, name, s.Promotion)
 		}
+		if s.Socket != "" && s.Host == "" && s.ReplicationHost == "" && s.ReplicationPort != 0 {
+			return fmt.Errorf("%s: server %s: replication_port needs replication_host: the server is reached over a socket", d.Path, name)
+		}
 		if d.User.Name == "" && s.User == nil {
 			return fmt.Errorf("%s: server %s: no user (set user = { name = ..., password = ... })", d.Path, name)
 		}
+	}
+	if err := d.validateReplicationAddresses(); err != nil {
+		return err
 	}
 	for i, p := range d.Proxies {
 		for name := range p.Servers {
@@ -166,6 +184,29 @@ func (d *Deployment) Validate() error {
 				return fmt.Errorf("%s: proxies[%d]: servers: no server named %q (have: %v)", d.Path, i+1, name, d.Names())
 			}
 		}
+	}
+	return nil
+}
+
+// validateReplicationAddresses refuses two servers that replicas would
+// reach at one address: discovery would take one for the other.
+func (d *Deployment) validateReplicationAddresses() error {
+	owner := map[string]string{}
+	for _, name := range d.Names() {
+		s := d.Servers[name]
+		if s.Host == "" && s.ReplicationHost == "" {
+			continue
+		}
+		host, port := s.Host, s.Port
+		if s.ReplicationHost != "" || s.ReplicationPort != 0 {
+			cfg := server.Config{Host: s.Host, Port: s.Port, ReplicationHost: s.ReplicationHost, ReplicationPort: s.ReplicationPort}
+			host, port = cfg.ReplicationAddress()
+		}
+		key := strings.ToLower(net.JoinHostPort(host, strconv.Itoa(port)))
+		if other, ok := owner[key]; ok {
+			return fmt.Errorf("%s: servers %s and %s: replicas would reach both at %s (give each its own replication_host/replication_port)", d.Path, other, name, key)
+		}
+		owner[key] = name
 	}
 	return nil
 }

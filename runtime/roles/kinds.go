@@ -180,15 +180,15 @@ func Follow(ctx context.Context, db, src *server.Server, repl Credentials, opts 
 	if src == nil {
 		return fmt.Errorf("no source given (master = ...)")
 	}
-	cfg := src.Config()
-	if cfg.Host == "" {
-		return fmt.Errorf("source %s is reached over a socket; a replica needs its host and port", src)
+	host, port := src.Config().ReplicationAddress()
+	if host == "" {
+		return fmt.Errorf("source %s is reached over a socket; a replica needs its host and port (replication_host)", src)
 	}
 	st, err := db.ReplicaStatus(ctx)
 	if err != nil {
 		return err
 	}
-	if st != nil && st.SourceHost == cfg.Host && st.SourcePort == cfg.Port && st.IORunning && st.SQLRunning &&
+	if st != nil && st.SourceHost == host && st.SourcePort == port && st.IORunning && st.SQLRunning &&
 		(opts.SSLCA == "" || (st.SSLVerifyServerCert && st.SSLCA == opts.SSLCA)) {
 		return nil
 	}
@@ -197,7 +197,7 @@ func Follow(ctx context.Context, db, src *server.Server, repl Credentials, opts 
 			return err
 		}
 	}
-	change := flavor.ChangeSourceOptions{Host: cfg.Host, Port: cfg.Port, User: repl.User,
+	change := flavor.ChangeSourceOptions{Host: host, Port: port, User: repl.User,
 		Password: repl.Password, GTID: flavor.GTIDAutoPosition, ConnectRetry: opts.ConnectRetry, Heartbeat: opts.Heartbeat}
 	if opts.SSLCA != "" {
 		change.SSL, change.SSLCA, change.SSLVerifyServerCert = flavor.SSLOn, opts.SSLCA, flavor.SSLOn

@@ -48,13 +48,19 @@ type TLSConfig struct {
 
 // Config describes how to reach and log in to one server.
 type Config struct {
-	Name     string // the deployment's name for it ("db2"); may be empty
-	Host     string
-	Port     int
-	Socket   string // unix socket path; used instead of Host:Port when set
-	User     string
-	Password Secret
-	TLS      TLSConfig
+	Name   string // the deployment's name for it ("db2"); may be empty
+	Host   string
+	Port   int
+	Socket string // unix socket path; used instead of Host:Port when set
+	// ReplicationHost and ReplicationPort are the address replicas use to
+	// reach the server when it is not the one the tool uses (the tool on
+	// an admin network or through a proxy, replication on another); empty
+	// and 0 mean Host and Port.
+	ReplicationHost string
+	ReplicationPort int
+	User            string
+	Password        Secret
+	TLS             TLSConfig
 
 	// ConnectTimeout bounds a new connection: dial, greeting,
 	// authentication and the first query. Statements are bounded by their
@@ -105,6 +111,24 @@ func (c Config) Address() string {
 	return net.JoinHostPort(c.Host, strconv.Itoa(port))
 }
 
+// ReplicationAddress is the host and port a replica is pointed at to
+// replicate from the server: ReplicationHost and ReplicationPort where
+// set, Host and Port otherwise. The host is "" for a server reached over
+// a socket that has no replication address.
+func (c Config) ReplicationAddress() (host string, port int) {
+	host, port = c.Host, c.Port
+	if c.ReplicationHost != "" {
+		host = c.ReplicationHost
+	}
+	if c.ReplicationPort != 0 {
+		port = c.ReplicationPort
+	}
+	if port == 0 {
+		port = DefaultPort
+	}
+	return host, port
+}
+
 // Validate reports what is missing or contradictory, before any dial.
 func (c Config) Validate() error {
 	if c.Socket == "" && c.Host == "" {
@@ -112,6 +136,9 @@ func (c Config) Validate() error {
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("server %s: port %d is out of range", c.label(), c.Port)
+	}
+	if c.ReplicationPort < 0 || c.ReplicationPort > 65535 {
+		return fmt.Errorf("server %s: replication_port %d is out of range", c.label(), c.ReplicationPort)
 	}
 	if c.User == "" {
 		return fmt.Errorf("server %s: no user to log in as (set user in the deployment or the server's options)", c.label())

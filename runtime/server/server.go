@@ -106,12 +106,15 @@ func (s *Server) Address() string { return s.cfg.Address() }
 // Config returns a copy of how the server is reached.
 func (s *Server) Config() Config { return s.cfg }
 
+// maxIdle is how many idle connections the pool keeps.
+const maxIdle = 2
+
 func (s *Server) pool() *sql.DB {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
 		s.db = sql.OpenDB(s.connector)
-		s.db.SetMaxIdleConns(2)
+		s.db.SetMaxIdleConns(maxIdle)
 		s.db.SetConnMaxIdleTime(time.Minute)
 	}
 	return s.db

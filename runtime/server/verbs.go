@@ -170,7 +170,27 @@ func (s *Server) KillConnection(ctx context.Context, id uint64) error {
 	if errors.As(err, &e) && e.Code == errUnknownThread {
 		return nil
 	}
+	if err == nil {
+		s.dropIdle()
+	}
 	return err
+}
+
+// dropIdle closes the pool's idle connections. After a KILL one of them
+// may be the victim: the server ends a killed connection after KILL has
+// returned, so one taken from the pool at once can pass the driver's
+// liveness check and die under its next statement. Seen through a TCP
+// proxy, where the close reaches the tool later: a switchover's FLUSH
+// TABLES WITH READ LOCK, on a connection the fence had just killed, got
+// "invalid connection (unexpected EOF)".
+func (s *Server) dropIdle() {
+	s.mu.Lock()
+	db := s.db
+	s.mu.Unlock()
+	if db != nil {
+		db.SetMaxIdleConns(0) // closes the idle ones
+		db.SetMaxIdleConns(maxIdle)
+	}
 }
 
 func toUint(v any) (uint64, error) {

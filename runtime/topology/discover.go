@@ -98,6 +98,9 @@ func Discover(ctx context.Context, seeds []*server.Server, opts Options) (*Topol
 			pending = append(pending, n)
 		}
 	}
+	for _, n := range pending {
+		d.aliasReplication(n)
+	}
 	for len(pending) > 0 {
 		gatherAll(ctx, pending, opts.ServerTimeout)
 		if err := ctx.Err(); err != nil {
@@ -166,11 +169,65 @@ func (d *discovery) follow(hp hostPort, via string, lister *Node, id uint64) *No
 		sv = nil
 		err = fmt.Errorf("%s: %w", hp, err)
 	}
+	if tool, ok := toolAddress(sv, hp); ok {
+		// hp is where replicas reach a server the tool reaches elsewhere:
+		// the node stands at the tool's address, hp is an alias of it.
+		if known := d.byAddr[addrKey(tool.host, tool.port)]; known != nil {
+			d.byAddr[addrKey(hp.host, hp.port)] = known
+			return nil
+		}
+		hp = tool
+	}
 	n := d.add(sv, err, hp.host, hp.port, via)
+	if n == nil {
+		return nil
+	}
+	d.aliasReplication(n)
 	if lister != nil {
 		n.Source, n.reportedID = lister, id
 	}
 	return n
+}
+
+// toolAddress is the address the tool reaches sv at, when found at hp
+// and hp is only the address replicas use for it (its replication_host).
+func toolAddress(sv *server.Server, hp hostPort) (hostPort, bool) {
+	if sv == nil {
+		return hostPort{}, false
+	}
+	cfg := sv.Config()
+	rh, rp := cfg.ReplicationAddress()
+	tool := hostPort{cfg.Host, cfg.Port}
+	if cfg.Socket != "" || !strings.EqualFold(rh, hp.host) || rp != hp.port ||
+		addrKey(tool.host, tool.port) == addrKey(hp.host, hp.port) {
+		return hostPort{}, false
+	}
+	if tool.port == 0 {
+		tool.port = server.DefaultPort
+	}
+	return tool, true
+}
+
+// aliasReplication makes the address replicas use for n's server (its
+// replication address, when it has one of its own) lead to n, so that a
+// replica pointed there is linked to n without the tool dialling an
+// address it is not meant to use: with the tool's path to the primary
+// cut, the replicas' receivers still tell that the primary runs.
+func (d *discovery) aliasReplication(n *Node) {
+	if n.Server == nil {
+		return
+	}
+	cfg := n.Server.Config()
+	if cfg.ReplicationHost == "" && cfg.ReplicationPort == 0 {
+		return
+	}
+	host, port := cfg.ReplicationAddress()
+	if host == "" {
+		return
+	}
+	if key := addrKey(host, port); d.byAddr[key] == nil {
+		d.byAddr[key] = n
+	}
 }
 
 // gatherAll reads the nodes in parallel, one goroutine per server.
