@@ -150,8 +150,14 @@ func runIncident(ctx context.Context, wc WatchConfig, inc watch.Incident) error 
 		err = st.RunFile(wc.Playbook, nil)
 	} else {
 		// The watcher has judged the primary already: failover need not
-		// ask its replicas again for --confirm-timeout.
-		args := []string{"--dead", inc.Verdict.Server, "--confirm-timeout", "0"}
+		// ask its replicas again for --confirm-timeout. Unless the watcher
+		// just fenced it: a receiver takes a moment to notice its source
+		// killed, and until then says it is connected.
+		confirm := "0"
+		if inc.Fenced {
+			confirm = "5s"
+		}
+		args := []string{"--dead", inc.Verdict.Server, "--confirm-timeout", confirm}
 		if inc.Verdict.Kind == watch.HungPrimary && !inc.Fenced {
 			// --fence none: the operator fences hung primaries their own
 			// way, and failover's own check would refuse one that hangs.

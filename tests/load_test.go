@@ -107,7 +107,7 @@ func failoverUnderSysbench(t *testing.T, cutReplicas bool) {
 	script := filepath.Join(t.TempDir(), "after.lua")
 	writePlaybook(t, script, fmt.Sprintf(`
 local rep = require "replicant"
-require("expect").topology(%[1]q, { %[2]q })
+require("replicant.test").topology_is(%[1]q, { %[2]q })
 -- More transactions than the old primary can have kept to itself, so the
 -- new primary's seq_no passes the old one's: the histories must then be
 -- told apart by server_id, not by seq_no.
@@ -131,8 +131,8 @@ assert(db1:variable("read_only") == 1, "db1 came back writable")
 		}
 		t.Logf("rejoin accepted db1: %s", strings.TrimSpace(r.stdout))
 		writePlaybook(t, final, fmt.Sprintf(`
-local expect = require "expect"
-expect.topology(%q, { "db1", %q })
+local expect = require "replicant.test"
+expect.topology_is(%q, { "db1", %q })
 local n = replicant.server(%q):query_row("SELECT COUNT(*) AS n FROM sbtest.sbtest1").n
 expect.rows("db1", "sbtest.sbtest1", n)
 `, newPrimary, other, newPrimary))

@@ -118,7 +118,7 @@ end }`)
 	if res.acked == 0 || res.lost != 0 {
 		t.Errorf("writer after the undo: %+v", res)
 	}
-	r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `require("expect").topology("db1", {"db2", "db3"})`)
+	r := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `require("replicant.test").topology_is("db1", {"db2", "db3"})`)
 	if r.code != 0 {
 		t.Errorf("topology after the undo: %s", r.stderr)
 	}
@@ -188,8 +188,8 @@ func TestSwitchoverKillsAdminWriter(t *testing.T) {
 		t.Fatalf("switchover: exit %d: %s", r.code, r.stderr)
 	}
 	check := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `
-local expect = require "expect"
-expect.topology("db2", {"db1", "db3"})
+local expect = require "replicant.test"
+expect.topology_is("db2", {"db1", "db3"})
 print(replicant.server("db2"):query_row("SELECT COUNT(*) AS n FROM mysql.admin_probe").n)`)
 	// The fence may kill the admin session after its last INSERT committed
 	// but before the answer arrived: one row more than acknowledged is fine.

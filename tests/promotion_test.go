@@ -117,7 +117,7 @@ func TestFailoverRefusesHungPrimary(t *testing.T) {
 	if err := syscall.Kill(sb.Primary().Pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	c := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `require("expect").topology("db1", { "db2", "db3" })`)
+	c := run(t, "", nil, "-d", sb.DeploymentPath, "-e", `require("replicant.test").topology_is("db1", { "db2", "db3" })`)
 	if c.code != 0 {
 		t.Errorf("after SIGCONT: %s", c.stderr)
 	}

@@ -164,7 +164,7 @@ func TestRollingRestart(t *testing.T) {
 			t.Errorf("no restart lines for %s:\n%s", name, r.stdout)
 		}
 	}
-	check := run(t, "", nil, "-d", dep, "-e", `require("expect").topology("db1", {"db2", "db3"})
+	check := run(t, "", nil, "-d", dep, "-e", `require("replicant.test").topology_is("db1", {"db2", "db3"})
 for _, n in ipairs{"db1", "db2", "db3"} do print(n, replicant.server(n):query_row("SELECT @@pid_file AS f").f) end`)
 	if check.code != 0 {
 		t.Errorf("topology after: %s", check.stderr)

@@ -116,6 +116,8 @@ local Deployment = {}
 ---@field host string
 ---@field port integer
 ---@field socket string
+---@field replication_host string where replicas reach it (replication_host, else host)
+---@field replication_port integer where replicas reach it (replication_port, else port)
 ---@field promotion string prefer, neutral or must_not
 ---@field role string? the role the entry names
 ---@field role_master string? the role's source
@@ -212,8 +214,8 @@ function replicant.try(fn, ...) end
 ---@return number
 function replicant.now() end
 
---- Takes the procedure lock (GET_LOCK) on the deployment's servers, or those given, held until the run ends.
---- It is granted by a majority of them (with --force-lock: by any one); each server that did not grant it is named with its reason.
+--- Takes the cluster's procedure lock, held until the run ends: in etcd with a coordinator, else GET_LOCK on the deployment's servers (or those given).
+--- GET_LOCK: granted by a majority of the servers (with --force-lock: by any one); each server that did not grant it is named with its reason; checked from the point of no return on. etcd (--coordinator, or the deployment's coordinator key): one key under a lease, refused naming its holder, checked before every step; without etcd's quorum it is refused (with --force-lock the run goes on with no lock, and says so).
 ---@param ... Server servers; the deployment's when none
 function replicant.lock(...) end
 
