@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,13 +58,7 @@ return #w`)
 		t.Fatalf("a survivor took writes while the failover was held: %+v", out)
 	}
 
-	req, _ := http.NewRequest("POST", "http://"+second.addr+"/clear", nil)
-	req.Header.Set("Authorization", "Bearer "+second.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	second.clear()
 	waitFor(t, "the failover after clear", func() bool { st := second.status(); return st.Last != nil && st.Last.Outcome != "" })
 	if st := second.status(); st.Last.Outcome != "done" || st.Failovers != 1 {
 		t.Fatalf("after clear: %+v", st)

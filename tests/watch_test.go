@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -133,6 +132,22 @@ func (w *watcher) stop() int {
 
 func (w *watcher) count(sub string) int { return strings.Count(w.stderr.String(), sub) }
 
+// clear lifts watch's block the way an operator does: POST /clear with
+// the bearer token.
+func (w *watcher) clear() {
+	w.t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+w.addr+"/clear", nil)
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+		w.t.Fatalf("POST /clear: %s", resp.Status)
+	}
+}
+
 func signalPid(t testing.TB, pid int, sig syscall.Signal) {
 	t.Helper()
 	cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
@@ -203,12 +218,7 @@ func TestWatchFailsOverAKilledPrimary(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || w.status().Failovers != 1 {
 		t.Errorf("clear without the token: %s", resp.Status)
 	}
-	req, _ := http.NewRequestWithContext(context.Background(), "POST", "http://"+w.addr+"/clear", nil)
-	req.Header.Set("Authorization", "Bearer "+w.token)
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	w.clear()
 	waitFor(t, "the failover after clear", func() bool { return w.status().Failovers == 2 })
 	if code := w.stop(); code != 0 {
 		t.Errorf("watch exited %d after SIGTERM", code)
@@ -297,13 +307,7 @@ end }
 	if st := w.status(); st.Failovers != 0 {
 		t.Fatalf("failed over while held: %+v", st)
 	}
-	req, _ := http.NewRequest("POST", "http://"+w.addr+"/clear", nil)
-	req.Header.Set("Authorization", "Bearer "+w.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	w.clear()
 	waitFor(t, "the failover after clear", func() bool { st := w.status(); return st.Last != nil && st.Last.Outcome != "" })
 	w.stop()
 	again := startWatch(t, sb, "--audit", audit)
