@@ -332,6 +332,11 @@ var APIEntries = []APIEntry{
 		Summary: "The servers a switchover repoints, each with its problems.",
 		Params:  []APIField{p("primary", "Server", ""), p("candidate", "Server", ""), p("opts", "{skip?: string[]}?", "")},
 		Returns: []APIField{p("", "{name: string, server: Server, problems: string[]}[]", "")}},
+	{Name: "topology:failover_loss", Class: "Topology", Signature: "topo:failover_loss(db) -> {semi_sync=, text=}",
+		Summary: "What promoting db (the most advanced replica after a drain) may lose of what the dead primary " +
+			"acknowledged: semi_sync is true when its replicas had semi-sync on; text says so, or from which GTID " +
+			"writes may be lost under asynchronous replication.",
+		Params: []APIField{p("db", "Server|string", "")}, Returns: []APIField{p("", "table", "")}},
 	{Name: "topology:errant", Class: "Topology", Signature: "topo:errant(db, against) -> {gtids=, reasons=}|nil",
 		Summary: "Nil when db could follow against; otherwise the errant GTIDs and why.",
 		Params:  []APIField{p("db", "Server", ""), p("against", "Server", "")}, Returns: []APIField{p("", "{gtids: Gtid, reasons: string[]}?", "")}},

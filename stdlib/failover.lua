@@ -168,7 +168,7 @@ local function choose(o, usable, lost)
   for _, db in ipairs(usable) do
     if ok[db:name()] and db ~= best then table.insert(others, db) end
   end
-  return best, most, others
+  return best, most, others, topo:failover_loss(most)
 end
 
 local function promote(ctx, o)
@@ -210,8 +210,10 @@ function M.run(opts)
   if #usable == 0 then
     error("failover: no replica could apply its relay log; nothing was promoted", 0)
   end
-  local new, most, others = choose(o, usable, lost)
-  local ctx = { dead = dead, primary = new, replicas = usable, forced = forced, notes = {} }
+  local new, most, others, loss = choose(o, usable, lost)
+  -- What the dead primary acknowledged and nobody received: Go decides
+  -- (topology.FailoverLoss), the report says it.
+  local ctx = { dead = dead, primary = new, replicas = usable, forced = forced, notes = { loss.text }, loss = loss }
   if new ~= most then
     rep.log.warn("%s is chosen but behind %s: catching it up from there first", new:name(), most:name())
     rep.step("catch " .. new:name() .. " up from " .. most:name(), function()

@@ -134,3 +134,21 @@ func TestCandidatesSemiSync(t *testing.T) {
 		}
 	}
 }
+
+func TestFailoverLoss(t *testing.T) {
+	p := unreachable(mariadb("db1", 1, 1))
+	p.Role = RolePrimary
+	db2 := same(t, replicaOf(mariadb("db2", 2, 2), p), "0-1-1234", "0-1-1234")
+	db3 := same(t, replicaOf(mariadb("db3", 3, 3), p), "0-1-1200", "0-1-1200")
+	top := New([]*Node{p, db2, db3}, Options{})
+	top.primary = p
+	semi, text := top.FailoverLoss(db2)
+	if want := "replication was asynchronous: writes db1 acknowledged after 0-1-1234 (db2's position) may be lost"; semi || !strings.Contains(text, want) {
+		t.Errorf("async: %v %q, want %q", semi, text, want)
+	}
+	db3.SemiSync = &flavor.SemiSync{Available: true, ReplicaEnabled: true}
+	semi, text = top.FailoverLoss(db2)
+	if want := "semi-synchronous replication was on (db3)"; !semi || !strings.Contains(text, want) {
+		t.Errorf("semi-sync: %v %q, want %q", semi, text, want)
+	}
+}
