@@ -287,6 +287,12 @@ var APIEntries = []APIEntry{
 			"state before, for an undo. A dry run plans the statements.",
 		Params:  []APIField{p("opts", "{primary?: boolean, replica?: boolean, timeout?: "+durationType+", wait_point?: string}", "")},
 		Returns: []APIField{p("before", "table", "db:semi_sync() before the change"), p("restarted", "boolean", "")}},
+	{Name: "server:unreplicated", Class: "Server", Signature: "dead:unreplicated(gtids) -> {text=, count=, first=, last=, files=} | nil, why",
+		Summary: "For a stopped server with a machine: the transactions in its binary log files (datadir and log-bin " +
+			"from its option file) that the GTID set gtids lacks, newest files first until one has none; nil and why " +
+			"when the files cannot be read.",
+		Params:  []APIField{p("gtids", "Gtid", "e.g. the new primary's gtid_executed() before it takes writes")},
+		Returns: []APIField{p("", "table?", ""), p("why", "string?", "")}},
 	{Name: "server:lock_tables", Class: "Server", Signature: "db:lock_tables{lock_wait = \"2s\"}",
 		Summary: "FLUSH TABLES WITH READ LOCK on a session of its own; lock_wait bounds the wait behind running statements.",
 		Params:  []APIField{p("opts", "{lock_wait?: "+durationType+"}?", "")}},

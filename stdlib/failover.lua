@@ -211,6 +211,7 @@ function M.run(opts)
     error("failover: no replica could apply its relay log; nothing was promoted", 0)
   end
   local new, most, others, loss = choose(o, usable, lost)
+  local drained = most:gtid_executed() -- before the new primary writes GTIDs of its own
   -- What the dead primary acknowledged and nobody received: Go decides
   -- (topology.FailoverLoss), the report says it.
   local ctx = { dead = dead, primary = new, replicas = usable, forced = forced, notes = { loss.text }, loss = loss }
@@ -238,6 +239,17 @@ function M.run(opts)
     end)
   end
   ha.verify(new, repoint, o.wait_timeout)
+  -- What the dead primary logged beyond the drained position, read from
+  -- its binary log files through its machine, where it has one.
+  local u, why = dead:unreplicated(drained)
+  if u and u.count == 0 then
+    table.insert(ctx.notes, string.format("%s's binary log holds nothing %s lacks", dead:name(), most:name()))
+  elseif u then
+    table.insert(ctx.notes, string.format("%s did not receive from %s: %s", most:name(), dead:name(), u.text))
+  else
+    table.insert(ctx.notes, "the lost transactions are not listed: " .. why)
+  end
+  ctx.unreplicated = u
   ctx.wall = rep.now() - started
   print(string.format("failover: %s -> %s done in %s (promoted after %s); %d replica(s) repointed%s",
     dead:name(), new:name(), ha.ms(ctx.wall), ha.ms(ctx.writable_at - started), #repoint,

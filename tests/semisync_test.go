@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,6 +56,16 @@ func TestSemiSyncKillLosesNothing(t *testing.T) {
 		t.Errorf("the report does not say semi-sync was on:\n%s", r.stdout)
 	}
 	target := failoverTarget(t, sb, r.stdout)
+	// A commit the kill cut before any replica acknowledged it may be in
+	// db1's log, unacknowledged: a few at most (one per writer connection).
+	m := regexp.MustCompile(`failover: (db1's binary log holds nothing db\d lacks|db\d did not receive from db1: \S+, (\d+) transactions?;)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("the report does not read db1's binary log:\n%s", r.stdout)
+	}
+	t.Logf("report: %s", m[0])
+	if n, _ := strconv.Atoi(m[2]); n > 1 {
+		t.Errorf("db1's binary log holds %d transactions the new primary lacks; semi-sync allows one per writer", n)
+	}
 	w.waitAcked(t, 200) // the writer goes on, on the new primary
 	res := w.finish(t, target)
 	t.Logf("semi-sync: %d acknowledged, %d lost, %d duplicated, %d errors", res.acked, res.lost, res.dupes, res.errors)
@@ -111,6 +122,18 @@ func TestAsyncKillReportsLoss(t *testing.T) {
 	t.Logf("async: %d acknowledged, %d lost, %d duplicated; report: after %v", res.acked, res.lost, res.dupes, m)
 	if res.lost < 300 {
 		t.Errorf("%d acknowledged writes lost, want at least the 300 written after the receivers stopped", res.lost)
+	}
+	// The report lists them from db1's binary log: one transaction per
+	// insert, so at least the writer's lost count (a commit killed before
+	// its client heard of it is in the log too, and was not acknowledged).
+	counted := regexp.MustCompile(`failover: ` + name + ` did not receive from db1: \S+, (\d+) transactions?; ` +
+		`they are in db1's binary log mysql-bin\.\d+`).FindStringSubmatch(r.stdout)
+	if counted == nil {
+		t.Fatalf("the report does not list the lost transactions:\n%s", r.stdout)
+	}
+	t.Logf("report: %s", counted[0])
+	if n, _ := strconv.Atoi(counted[1]); n < res.lost || n > res.lost+5 {
+		t.Errorf("the report counts %d transactions db1 logged and %s lacks; the writer lost %d", n, name, res.lost)
 	}
 }
 

@@ -439,6 +439,12 @@ function Server:semi_sync() end
 ---@return boolean restarted
 function Server:set_semi_sync(opts) end
 
+--- For a stopped server with a machine: the transactions in its binary log files (datadir and log-bin from its option file) that the GTID set gtids lacks, newest files first until one has none; nil and why when the files cannot be read.
+---@param gtids Gtid e.g. the new primary's gtid_executed() before it takes writes
+---@return table?
+---@return string? why
+function Server:unreplicated(gtids) end
+
 --- FLUSH TABLES WITH READ LOCK on a session of its own; lock_wait bounds the wait behind running statements.
 ---@param opts {lock_wait?: string|number}?
 function Server:lock_tables(opts) end
