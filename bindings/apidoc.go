@@ -278,6 +278,24 @@ var APIEntries = []APIEntry{
 	{Name: "server:set_read_only", Class: "Server", Signature: "db:set_read_only(on, {super=, max_time=})",
 		Summary: "Sets read_only (super_read_only on MySQL with super = true).",
 		Params:  []APIField{p("on", "boolean", ""), p("opts", "{super?: boolean, max_time?: "+durationType+"}?", "")}},
+	{Name: "server:semi_sync", Class: "Server", Signature: "db:semi_sync() -> state",
+		Summary: "Reads semi-synchronous replication in one query: primary_enabled, replica_enabled, primary_active " +
+			"(the primary waits for acknowledgements; false after a timeout fell back to asynchronous), replica_active, " +
+			"clients, acked_tx, unacked_tx, timeout (seconds), wait_point (after_sync or after_commit), available " +
+			"(false on MySQL without the plugins).",
+		Returns: []APIField{p("state", "table", "")}},
+	{Name: "server:set_semi_sync", Class: "Server", Signature: "db:set_semi_sync{primary=, replica=, timeout=, wait_point=} -> before, restarted",
+		Summary: "Changes the given semi-sync settings (installing the MySQL plugin when missing); a replica-side change " +
+			"restarts a running receiver, which reads it only when it connects, and restarted says so. Returns the " +
+			"state before, for an undo. A dry run plans the statements.",
+		Params:  []APIField{p("opts", "{primary?: boolean, replica?: boolean, timeout?: "+durationType+", wait_point?: string}", "")},
+		Returns: []APIField{p("before", "table", "db:semi_sync() before the change"), p("restarted", "boolean", "")}},
+	{Name: "server:unreplicated", Class: "Server", Signature: "dead:unreplicated(gtids) -> {text=, count=, first=, last=, files=} | nil, why",
+		Summary: "For a stopped server with a machine: the transactions in its binary log files (datadir and log-bin " +
+			"from its option file) that the GTID set gtids lacks, newest files first until one has none; nil and why " +
+			"when the files cannot be read.",
+		Params:  []APIField{p("gtids", "Gtid", "e.g. the new primary's gtid_executed() before it takes writes")},
+		Returns: []APIField{p("", "table?", ""), p("why", "string?", "")}},
 	{Name: "server:lock_tables", Class: "Server", Signature: "db:lock_tables{lock_wait = \"2s\"}",
 		Summary: "FLUSH TABLES WITH READ LOCK on a session of its own; lock_wait bounds the wait behind running statements.",
 		Params:  []APIField{p("opts", "{lock_wait?: "+durationType+"}?", "")}},
@@ -323,6 +341,11 @@ var APIEntries = []APIEntry{
 		Summary: "The servers a switchover repoints, each with its problems.",
 		Params:  []APIField{p("primary", "Server", ""), p("candidate", "Server", ""), p("opts", "{skip?: string[]}?", "")},
 		Returns: []APIField{p("", "{name: string, server: Server, problems: string[]}[]", "")}},
+	{Name: "topology:failover_loss", Class: "Topology", Signature: "topo:failover_loss(db) -> {semi_sync=, text=}",
+		Summary: "What promoting db (the most advanced replica after a drain) may lose of what the dead primary " +
+			"acknowledged: semi_sync is true when its replicas had semi-sync on; text says so, or from which GTID " +
+			"writes may be lost under asynchronous replication.",
+		Params: []APIField{p("db", "Server|string", "")}, Returns: []APIField{p("", "table", "")}},
 	{Name: "topology:errant", Class: "Topology", Signature: "topo:errant(db, against) -> {gtids=, reasons=}|nil",
 		Summary: "Nil when db could follow against; otherwise the errant GTIDs and why.",
 		Params:  []APIField{p("db", "Server", ""), p("against", "Server", "")}, Returns: []APIField{p("", "{gtids: Gtid, reasons: string[]}?", "")}},

@@ -27,7 +27,21 @@ func (s *State) decisionMethods() map[string]lua.LGFunction {
 		"errant":         s.topoErrant,
 		"recovery":       s.topoRecovery,
 		"falling_behind": s.topoFallingBehind,
+		"failover_loss":  s.topoFailoverLoss,
 	}
+}
+
+// topo:failover_loss(db) → {semi_sync=, text=}: what promoting db, the
+// most advanced replica after a drain, may lose of what the dead primary
+// acknowledged (topology.FailoverLoss), for the failover's report.
+func (s *State) topoFailoverLoss(L *lua.LState) int {
+	t := checkTopology(L, 1)
+	semi, text := t.FailoverLoss(s.nodeArg(L, t, 2))
+	r := L.NewTable()
+	r.RawSetString("semi_sync", lua.LBool(semi))
+	r.RawSetString("text", lua.LString(text))
+	L.Push(r)
+	return 1
 }
 
 // topo:verdict() → {state=, primary=, name=, reason=, connected={...}}:

@@ -11,6 +11,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/replicant-lua/replicant-lua/runtime/binlog"
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
 	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/mycnf"
@@ -44,11 +45,12 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 		}
 	}
 	return map[string]lua.LGFunction{
-		"start":   control("start", machine.Machine.Start),
-		"stop":    control("stop", machine.Machine.Stop),
-		"restart": control("restart", machine.Machine.Restart),
-		"config":  s.serverConfigFile,
-		"imbue":   s.serverImbue,
+		"start":        control("start", machine.Machine.Start),
+		"stop":         control("stop", machine.Machine.Stop),
+		"restart":      control("restart", machine.Machine.Restart),
+		"config":       s.serverConfigFile,
+		"imbue":        s.serverImbue,
+		"unreplicated": s.serverUnreplicated,
 	}
 }
 
@@ -401,5 +403,56 @@ func (s *State) serverImbue(L *lua.LState) int {
 	}
 	s.audit("imbue", sv.String(), map[string]any{"role": r.role.Name(), "restarted": strconv.FormatBool(res.Restarted)})
 	L.Push(lua.LBool(res.Restarted))
+	return 1
+}
+
+// dead:unreplicated(gtids) → {text=, count=, first=, last=, files={...}},
+// or nil and why: the transactions in a stopped server's binary log that
+// gtids (a GTID set value: the new primary's gtid_executed) lacks, read
+// from the log files through the server's machine. The log's location is
+// the option file's datadir and log-bin.
+func (s *State) serverUnreplicated(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	have := checkGTID(L, 2)
+	fail := func(why string) int {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(why))
+		return 2
+	}
+	if d := s.cfg.Deployment; d == nil || d.Servers[sv.Config().Name].Machine == nil {
+		if _, ok := s.reg.machines[sv]; !ok {
+			return fail(sv.String() + ": no machine to read its binary log through")
+		}
+	}
+	m, entry := s.realMachine(L, sv)
+	if entry.OptionFile == "" {
+		return fail(sv.String() + ": no option file known")
+	}
+	data, err := m.ReadFile(L.Context(), entry.OptionFile)
+	if err != nil {
+		return fail(fmt.Sprintf("%s: option file: %v", sv, err))
+	}
+	f, err := mycnf.Parse(bytes.NewReader(data), entry.OptionFile)
+	if err != nil {
+		return fail(fmt.Sprintf("%s: option file: %v", sv, err))
+	}
+	datadir, _ := f.Get("mysqld", "datadir")
+	logBin, _ := f.Get("mysqld", "log-bin")
+	if datadir.Value == "" || logBin.Value == "" {
+		return fail(fmt.Sprintf("%s: the option file names no datadir or no log-bin base name", sv))
+	}
+	u, err := binlog.UnreplicatedInFiles(L.Context(), m, datadir.Value, logBin.Value, have)
+	if err != nil {
+		return fail(fmt.Sprintf("%s: %v", sv, err))
+	}
+	t := L.NewTable()
+	t.RawSetString("text", lua.LString(u.Text(sv.Name())))
+	t.RawSetString("count", lua.LNumber(len(u.GTIDs)))
+	if len(u.GTIDs) > 0 {
+		t.RawSetString("first", lua.LString(u.GTIDs[0]))
+		t.RawSetString("last", lua.LString(u.GTIDs[len(u.GTIDs)-1]))
+	}
+	t.RawSetString("files", stringList(L, u.Files))
+	L.Push(t)
 	return 1
 }

@@ -386,6 +386,9 @@ func (s *State) nodeTable(L *lua.LState, n *topology.Node) *lua.LTable {
 	optional("gtid_strict_mode", n.GTIDStrictMode)
 	str("gtid_mode", n.GTIDMode)
 	str("errant", n.Errant)
+	if n.SemiSync != nil {
+		t.RawSetString("semi_sync", semiSyncTable(L, *n.SemiSync))
+	}
 	s.nodeGTIDs(L, t, n)
 	if n.Lag != nil {
 		t.RawSetString("lag", lua.LNumber(*n.Lag))

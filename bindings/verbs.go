@@ -29,6 +29,8 @@ func (s *State) verbMethods() map[string]lua.LGFunction {
 		"kill_connections": s.serverKillConnections,
 		"connections":      s.serverConnections,
 		"set_variable":     s.serverSetVariable,
+		"semi_sync":        s.serverSemiSync,
+		"set_semi_sync":    s.serverSetSemiSync,
 	}
 }
 

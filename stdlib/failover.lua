@@ -168,7 +168,7 @@ local function choose(o, usable, lost)
   for _, db in ipairs(usable) do
     if ok[db:name()] and db ~= best then table.insert(others, db) end
   end
-  return best, most, others
+  return best, most, others, topo:failover_loss(most)
 end
 
 local function promote(ctx, o)
@@ -210,8 +210,11 @@ function M.run(opts)
   if #usable == 0 then
     error("failover: no replica could apply its relay log; nothing was promoted", 0)
   end
-  local new, most, others = choose(o, usable, lost)
-  local ctx = { dead = dead, primary = new, replicas = usable, forced = forced, notes = {} }
+  local new, most, others, loss = choose(o, usable, lost)
+  local drained = most:gtid_executed() -- before the new primary writes GTIDs of its own
+  -- What the dead primary acknowledged and nobody received: Go decides
+  -- (topology.FailoverLoss), the report says it.
+  local ctx = { dead = dead, primary = new, replicas = usable, forced = forced, notes = { loss.text }, loss = loss }
   if new ~= most then
     rep.log.warn("%s is chosen but behind %s: catching it up from there first", new:name(), most:name())
     rep.step("catch " .. new:name() .. " up from " .. most:name(), function()
@@ -236,6 +239,17 @@ function M.run(opts)
     end)
   end
   ha.verify(new, repoint, o.wait_timeout)
+  -- What the dead primary logged beyond the drained position, read from
+  -- its binary log files through its machine, where it has one.
+  local u, why = dead:unreplicated(drained)
+  if u and u.count == 0 then
+    table.insert(ctx.notes, string.format("%s's binary log holds nothing %s lacks", dead:name(), most:name()))
+  elseif u then
+    table.insert(ctx.notes, string.format("%s did not receive from %s: %s", most:name(), dead:name(), u.text))
+  else
+    table.insert(ctx.notes, "the lost transactions are not listed: " .. why)
+  end
+  ctx.unreplicated = u
   ctx.wall = rep.now() - started
   print(string.format("failover: %s -> %s done in %s (promoted after %s); %d replica(s) repointed%s",
     dead:name(), new:name(), ha.ms(ctx.wall), ha.ms(ctx.writable_at - started), #repoint,

@@ -431,6 +431,22 @@ function Server:wait_and_stop(position, opts) end
 ---@param opts {super?: boolean, max_time?: string|number}?
 function Server:set_read_only(on, opts) end
 
+--- Reads semi-synchronous replication in one query: primary_enabled, replica_enabled, primary_active (the primary waits for acknowledgements; false after a timeout fell back to asynchronous), replica_active, clients, acked_tx, unacked_tx, timeout (seconds), wait_point (after_sync or after_commit), available (false on MySQL without the plugins).
+---@return table state
+function Server:semi_sync() end
+
+--- Changes the given semi-sync settings (installing the MySQL plugin when missing); a replica-side change restarts a running receiver, which reads it only when it connects, and restarted says so. Returns the state before, for an undo. A dry run plans the statements.
+---@param opts {primary?: boolean, replica?: boolean, timeout?: string|number, wait_point?: string}
+---@return table before db:semi_sync() before the change
+---@return boolean restarted
+function Server:set_semi_sync(opts) end
+
+--- For a stopped server with a machine: the transactions in its binary log files (datadir and log-bin from its option file) that the GTID set gtids lacks, newest files first until one has none; nil and why when the files cannot be read.
+---@param gtids Gtid e.g. the new primary's gtid_executed() before it takes writes
+---@return table?
+---@return string? why
+function Server:unreplicated(gtids) end
+
 --- FLUSH TABLES WITH READ LOCK on a session of its own; lock_wait bounds the wait behind running statements.
 ---@param opts {lock_wait?: string|number}?
 function Server:lock_tables(opts) end
@@ -515,6 +531,11 @@ function Topology:verdict() end
 ---@param opts {skip?: string[]}?
 ---@return {name: string, server: Server, problems: string[]}[]
 function Topology:bystanders(primary, candidate, opts) end
+
+--- What promoting db (the most advanced replica after a drain) may lose of what the dead primary acknowledged: semi_sync is true when its replicas had semi-sync on; text says so, or from which GTID writes may be lost under asynchronous replication.
+---@param db Server|string
+---@return table
+function Topology:failover_loss(db) end
 
 --- Nil when db could follow against; otherwise the errant GTIDs and why.
 ---@param db Server

@@ -23,7 +23,7 @@ const (
 	sandboxUsage  = 2
 )
 
-const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers N] [--base-port PORT] [--binary PATH] [--tls]
+const sandboxHelp = `usage: replicant-lua sandbox up     [--dir DIR] [--servers N] [--base-port PORT] [--binary PATH] [--tls] [--semi-sync]
        replicant-lua sandbox down   [--dir DIR] [--remove]
        replicant-lua sandbox status [--dir DIR] [--json]
        replicant-lua sandbox start|stop|restart NAME [--dir DIR]
@@ -120,6 +120,7 @@ func sandboxUp(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.IntVar(&opts.BasePort, "base-port", 0, "port of db1, the others follow; 0 picks free ports")
 		fs.StringVar(&opts.Binary, "binary", "", "server `path` (default: mariadbd or mysqld on PATH or in /usr/sbin)")
 		fs.BoolVar(&opts.TLS, "tls", false, "certificates in DIR/tls; the deployment verifies TLS to every server")
+		fs.BoolVar(&opts.SemiSync, "semi-sync", false, "semi-synchronous replication (AFTER_SYNC, 10 s timeout) on every server")
 	})
 	if !ok {
 		return code

@@ -115,3 +115,22 @@ func (f Flavor) SupportsSuperReadOnly() bool {
 func (f Flavor) SupportsDemoteToReplica() bool {
 	return f.IsMariaDB() && f.AtLeast(10, 10, 0)
 }
+
+// semiSyncBuiltIn: MariaDB 10.3.3 built semi-synchronous replication into
+// the server: "the semisynchronous replication plugin ... no longer needs
+// to be installed" (MariaDB KB, Semisynchronous Replication); its variables
+// keep the rpl_semi_sync_master_*/slave_* names on every later version.
+// MySQL always needs INSTALL PLUGIN.
+func (f Flavor) semiSyncBuiltIn() bool {
+	return f.IsMariaDB() && f.AtLeast(10, 3, 3)
+}
+
+// semiSyncSourceNames: the rpl_semi_sync_source / rpl_semi_sync_replica
+// plugins (semisync_source.so, semisync_replica.so), whose variables and
+// status are rpl_semi_sync_source_* / rpl_semi_sync_replica_*. MySQL 8.0.26:
+// "From MySQL 8.0.26, new versions of the source and replica plugins are
+// supplied, which replace the terms master and slave with source and
+// replica" (refman 8.0, 19.4.10.1); MySQL 8.4 ships only the new ones.
+func (f Flavor) semiSyncSourceNames() bool {
+	return !f.IsMariaDB() && f.AtLeast(8, 0, 26)
+}

@@ -115,12 +115,24 @@ var goldenOps = map[string]func(f Flavor) (string, error){
 	"wait gtid": func(f Flavor) (string, error) {
 		return waitText(f.WaitForGTID(sampleGTIDs(f), 1500*time.Millisecond))
 	},
+	"semi-sync state": func(f Flavor) (string, error) { return plain(f.SemiSyncQuery()) },
+	"semi-sync on": func(f Flavor) (string, error) {
+		on, timeout := true, 10*time.Second
+		return f.SetSemiSync(SemiSyncSettings{Primary: &on, Replica: &on, Timeout: &timeout, WaitPoint: "after_sync"})
+	},
+	"semi-sync off": func(f Flavor) (string, error) {
+		off := false
+		return f.SetSemiSync(SemiSyncSettings{Primary: &off, Replica: &off})
+	},
+	"semi-sync install": func(f Flavor) (string, error) { return strings.Join(f.SemiSyncPlugins(true, true), "; "), nil },
 	"wait pos": func(f Flavor) (string, error) {
 		return waitText(f.WaitForPosition("mysql-bin.000003", 1234, 30*time.Second))
 	},
 }
 
-func goldenRows() []golden { return append(append([]golden{}, goldenMySQL...), goldenMariaDB...) }
+func goldenRows() []golden {
+	return append(append(append([]golden{}, goldenMySQL...), goldenMariaDB...), goldenSemiSync...)
+}
 
 func TestGoldenSQL(t *testing.T) {
 	for _, g := range goldenRows() {

@@ -129,6 +129,15 @@ func optionFile(in Instance, primary string, tls *TLSFiles) (*mycnf.File, error)
 	return f, nil
 }
 
+// semiSyncOptions are Options.SemiSync's settings (MariaDB's built-in
+// semi-sync, whose options exist from 10.3.3).
+var semiSyncOptions = [][2]string{
+	{"rpl-semi-sync-master-enabled", "ON"},
+	{"rpl-semi-sync-slave-enabled", "ON"},
+	{"rpl-semi-sync-master-timeout", "10000"},
+	{"rpl-semi-sync-master-wait-point", "AFTER_SYNC"},
+}
+
 // comment keeps text on its comment line: a newline in a path must not
 // turn the rest of it into options.
 func comment(text string) string {
@@ -152,6 +161,13 @@ func launch(ctx context.Context, in Instance, m *machine.Process, primary string
 		f, err := optionFile(in, primary, tls)
 		if err != nil {
 			return err
+		}
+		if o.SemiSync {
+			for _, kv := range semiSyncOptions {
+				if err := f.Set("mysqld", kv[0], kv[1]); err != nil {
+					return fmt.Errorf("sandbox: %s: option %s: %w", in, kv[0], err)
+				}
+			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(o.ServerOptions)) {
 			if err := f.Set("mysqld", k, o.ServerOptions[k]); err != nil {

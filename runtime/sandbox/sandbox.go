@@ -99,6 +99,14 @@ type Options struct {
 	// MASTER_SSL_VERIFY_SERVER_CERT).
 	TLS bool
 
+	// SemiSync turns on semi-synchronous replication in every server's
+	// option file, both sides on every server so that a promoted replica
+	// waits for acknowledgements and a demoted primary gives them: wait
+	// point AFTER_SYNC (a commit is visible to no one before a replica has
+	// it) and a 10 s timeout, so that a short test never falls back to
+	// asynchronous replication unnoticed.
+	SemiSync bool
+
 	// ServerOptions are set in every server's [mysqld] group after the
 	// sandbox's own, overriding them: {"gtid-strict-mode": "0"} gives
 	// MariaDB's default, under which errant writes get buried.

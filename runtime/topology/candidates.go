@@ -39,13 +39,17 @@ type Candidate struct {
 //     ranks above it (fewest servers ahead of it first, then most servers
 //     behind it): promoting a server behind another loses what the other
 //     has;
-//  2. promotion rule: prefer, neutral, prefer_not;
-//  3. distance from the primary: direct replicas before replicas of
+//  2. semi-sync: among equally advanced servers, a semi-sync replica
+//     (its receiver acknowledges, or, once the primary is gone, it was
+//     set to) first: with semi-sync on, the primary committed nothing that
+//     no such replica had received;
+//  3. promotion rule: prefer, neutral, prefer_not;
+//  4. distance from the primary: direct replicas before replicas of
 //     relays, which would need to be moved first;
-//  4. lower lag;
-//  5. newer server version first (replicas of an older primary are fine,
+//  5. lower lag;
+//  6. newer server version first (replicas of an older primary are fine,
 //     the reverse is not supported by MySQL or MariaDB);
-//  6. name.
+//  7. name.
 func (t *Topology) Candidates(opts CandidateOptions) []Candidate {
 	var ok, out []Candidate
 	for _, n := range t.nodes {
@@ -128,6 +132,7 @@ func (t *Topology) exclusions(n *Node, opts CandidateOptions) []string {
 type rankKey struct {
 	depth, rule   int
 	behind, ahead int // how many candidates strictly contain its GTIDs / it strictly contains
+	semiSync      bool
 	noLogUpdates  bool
 	major, minor  int
 	patch         int
@@ -142,6 +147,8 @@ func (a rankKey) less(b rankKey) bool {
 		return a.behind < b.behind
 	case a.ahead != b.ahead:
 		return a.ahead > b.ahead
+	case a.semiSync != b.semiSync:
+		return a.semiSync
 	case a.rule != b.rule:
 		return a.rule < b.rule
 	case a.depth != b.depth:
@@ -201,6 +208,9 @@ func (t *Topology) rankKeys(cs []Candidate, opts CandidateOptions) map[*Node]ran
 		k.reasons = append(k.reasons, t.placeReason(n, &k))
 		k.reasons = append(k.reasons, "promotion rule "+rule(n, opts))
 		k.reasons = append(k.reasons, gtidReasons(n, cs, &k)...)
+		if k.semiSync = t.semiSyncReplica(n); k.semiSync {
+			k.reasons = append(k.reasons, "semi-sync replica: acknowledged the primary's last transactions")
+		}
 		if n.LogReplicaUpdates {
 			k.reasons = append(k.reasons, "log_slave_updates ON")
 		} else {
@@ -213,6 +223,21 @@ func (t *Topology) rankKeys(cs []Candidate, opts CandidateOptions) map[*Node]ran
 		keys[n] = k
 	}
 	return keys
+}
+
+// semiSyncReplica: the receiver runs a semi-sync connection
+// (Rpl_semi_sync_slave_status) while the primary answers; once the primary
+// is dead the receiver has stopped and the status with it, so the setting
+// stands in.
+func (t *Topology) semiSyncReplica(n *Node) bool {
+	st := n.SemiSync
+	if st == nil || !st.ReplicaEnabled {
+		return false
+	}
+	if t.primary != nil && t.primary.Reachable() {
+		return st.ReplicaActive
+	}
+	return true
 }
 
 func (t *Topology) placeReason(n *Node, k *rankKey) string {

@@ -87,3 +87,68 @@ func TestCandidatesWithoutPrimary(t *testing.T) {
 		t.Errorf("reasons %q", r)
 	}
 }
+
+// Semi-sync breaks ties between equally advanced replicas, and only those:
+// a semi-sync replica behind another is still ranked behind it.
+func TestCandidatesSemiSync(t *testing.T) {
+	for _, primaryDead := range []bool{false, true} {
+		p := same(t, writable(mariadb("p", 1, 1)), "0-1-50", "0-1-50")
+		if primaryDead {
+			p = unreachable(mariadb("p", 1, 1))
+			p.Role = RolePrimary
+		}
+		mk := func(name string, port int, pos string, semi *flavor.SemiSync) *Node {
+			n := same(t, replicaOf(mariadb(name, port, uint64(port)), p), pos, pos)
+			n.SemiSync = semi
+			if primaryDead { // the receiver lost the dead primary: its semi-sync status went with it
+				n.Replica.IORunning, n.Replica.IOThread = false, "Connecting"
+				if semi != nil {
+					semi.ReplicaActive = false
+				}
+			}
+			return n
+		}
+		async := mk("a_async", 2, "0-1-50", nil)
+		inactive := mk("b_inactive", 3, "0-1-50", &flavor.SemiSync{Available: true, ReplicaEnabled: true})
+		semi := mk("c_semi", 4, "0-1-50", &flavor.SemiSync{Available: true, ReplicaEnabled: true, ReplicaActive: true})
+		behind := mk("d_semi_behind", 5, "0-1-49", &flavor.SemiSync{Available: true, ReplicaEnabled: true, ReplicaActive: true})
+		top := New([]*Node{p, async, inactive, semi, behind}, Options{})
+		if primaryDead {
+			top.primary = p
+		}
+		cs := top.Candidates(CandidateOptions{})
+		// While the primary answers, only an active semi-sync connection
+		// counts; once it is dead, the setting does (b_inactive too).
+		want := "c_semi:1 a_async:2 b_inactive:3 d_semi_behind:4"
+		if primaryDead {
+			want = "b_inactive:1 c_semi:2 a_async:3 d_semi_behind:4"
+		}
+		if got := order(cs); got != want {
+			t.Errorf("primary dead %v: order\n got %s\nwant %s", primaryDead, got, want)
+		}
+		if r := reasonsOf(cs, "c_semi"); !strings.Contains(r, "semi-sync replica: acknowledged the primary's last transactions") {
+			t.Errorf("c_semi reasons %q", r)
+		}
+		if r := reasonsOf(cs, "a_async"); strings.Contains(r, "semi-sync") {
+			t.Errorf("a_async reasons %q", r)
+		}
+	}
+}
+
+func TestFailoverLoss(t *testing.T) {
+	p := unreachable(mariadb("db1", 1, 1))
+	p.Role = RolePrimary
+	db2 := same(t, replicaOf(mariadb("db2", 2, 2), p), "0-1-1234", "0-1-1234")
+	db3 := same(t, replicaOf(mariadb("db3", 3, 3), p), "0-1-1200", "0-1-1200")
+	top := New([]*Node{p, db2, db3}, Options{})
+	top.primary = p
+	semi, text := top.FailoverLoss(db2)
+	if want := "replication was asynchronous: writes db1 acknowledged after 0-1-1234 (db2's position) may be lost"; semi || !strings.Contains(text, want) {
+		t.Errorf("async: %v %q, want %q", semi, text, want)
+	}
+	db3.SemiSync = &flavor.SemiSync{Available: true, ReplicaEnabled: true}
+	semi, text = top.FailoverLoss(db2)
+	if want := "semi-synchronous replication was on (db3)"; !semi || !strings.Contains(text, want) {
+		t.Errorf("semi-sync: %v %q, want %q", semi, text, want)
+	}
+}

@@ -22,11 +22,17 @@ import (
 // on MariaDB only. information_schema.GLOBAL_VARIABLES would do the same
 // but MySQL 8.0 removed it (and 5.7 refuses it under its default
 // show_compatibility_56=OFF). The values are short; the GTID variables,
-// which are not, come from flavor.GTIDStateQuery.
+// which are not, come from flavor.GTIDStateQuery. The semi-sync
+// variables (flavor.SemiSyncVariableNames) are here too, so that only a
+// server with semi-sync turned on costs one more query, for its status.
 const variablesQuery = "SHOW GLOBAL VARIABLES WHERE Variable_name IN (" +
 	"'server_id', 'server_uuid', 'hostname', 'port', 'datadir', " +
 	"'read_only', 'super_read_only', 'log_bin', 'log_slave_updates', 'log_replica_updates', " +
-	"'binlog_format', 'gtid_strict_mode', 'gtid_mode')"
+	"'binlog_format', 'gtid_strict_mode', 'gtid_mode', " +
+	"'rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled', " +
+	"'rpl_semi_sync_master_timeout', 'rpl_semi_sync_master_wait_point', " +
+	"'rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled', " +
+	"'rpl_semi_sync_source_timeout', 'rpl_semi_sync_source_wait_point')"
 
 // dumpThreadsQuery lists the connections that stream this server's binary
 // log: each replica's IO thread, but also binlog clients (mariadb-binlog
@@ -59,6 +65,9 @@ func gather(ctx context.Context, n *Node) {
 	if err := readGTIDs(ctx, n); err != nil {
 		n.Partial = append(n.Partial, err)
 	}
+	if err := n.readSemiSyncStatus(ctx); err != nil {
+		n.Partial = append(n.Partial, err)
+	}
 	if err := n.readReplicaStatus(ctx); err != nil {
 		n.Partial = append(n.Partial, err)
 	}
@@ -68,13 +77,7 @@ func gather(ctx context.Context, n *Node) {
 }
 
 func (n *Node) readVariables(res *server.Result) error {
-	vars := map[string]string{}
-	for i := range res.Rows {
-		row := res.Row(i)
-		name, _ := row["Variable_name"].(string)
-		value, _ := row["Value"].(string)
-		vars[strings.ToLower(name)] = value
-	}
+	vars := nameValues(res)
 	var err error
 	n.ServerID, err = strconv.ParseUint(vars["server_id"], 10, 32)
 	if err != nil {
@@ -91,6 +94,42 @@ func (n *Node) readVariables(res *server.Result) error {
 	n.BinlogFormat = vars["binlog_format"]
 	n.GTIDStrictMode = optionalOn(vars, "gtid_strict_mode")
 	n.GTIDMode = vars["gtid_mode"]
+	n.semiSyncVars = vars
+	if st := flavor.ParseSemiSync(vars); st.Available {
+		n.SemiSync = &st
+	}
+	return nil
+}
+
+func nameValues(res *server.Result) map[string]string {
+	vars := map[string]string{}
+	for i := range res.Rows {
+		row := res.Row(i)
+		name, _ := row["Variable_name"].(string)
+		value, _ := row["Value"].(string)
+		vars[strings.ToLower(name)] = value
+	}
+	return vars
+}
+
+// readSemiSyncStatus adds the semi-sync status to the settings
+// readVariables found, on a server where either side is turned on.
+func (n *Node) readSemiSyncStatus(ctx context.Context) error {
+	if n.SemiSync == nil || !n.SemiSync.PrimaryEnabled && !n.SemiSync.ReplicaEnabled {
+		return nil
+	}
+	res, err := n.Server.Aside(ctx, n.Flavor.SemiSyncStatusQuery())
+	if err != nil {
+		return fmt.Errorf("%s: semi-sync status: %w", n.Server, err)
+	}
+	vars := nameValues(res)
+	for _, name := range flavor.SemiSyncVariableNames {
+		if v, ok := n.semiSyncVars[name]; ok {
+			vars[name] = v
+		}
+	}
+	st := flavor.ParseSemiSync(vars)
+	n.SemiSync = &st
 	return nil
 }
 

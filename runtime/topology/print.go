@@ -122,5 +122,39 @@ func (t *Topology) line(n *Node) string {
 			s += " (source " + n.SourceAddress() + " not found)"
 		}
 	}
+	if ss := semiSyncText(n); ss != "" {
+		s += "; " + ss
+	}
 	return s
+}
+
+// semiSyncText is "semi-sync primary: on, 2 clients" for a primary that
+// waits for acknowledgements ("off" once a timeout made it asynchronous)
+// and "semi-sync replica" for a replica whose receiver acknowledges
+// ("inactive" while it does not); "" where both sides are turned off.
+func semiSyncText(n *Node) string {
+	st := n.SemiSync
+	if st == nil {
+		return ""
+	}
+	var parts []string
+	if st.PrimaryEnabled {
+		state := "off (asynchronous)"
+		if st.PrimaryActive {
+			state = "on"
+		}
+		clients := "clients"
+		if st.Clients == 1 {
+			clients = "client"
+		}
+		parts = append(parts, fmt.Sprintf("semi-sync primary: %s, %d %s", state, st.Clients, clients))
+	}
+	if st.ReplicaEnabled && n.IsReplica() {
+		if st.ReplicaActive {
+			parts = append(parts, "semi-sync replica")
+		} else {
+			parts = append(parts, "semi-sync replica: inactive")
+		}
+	}
+	return strings.Join(parts, "; ")
 }

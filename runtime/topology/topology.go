@@ -77,6 +77,11 @@ type Node struct {
 	// (domain, server_id) pair in its binary log.
 	BinlogState BinlogState
 
+	// SemiSync is the semi-synchronous replication state: the settings
+	// always, the status (active, clients) only where a side is turned on;
+	// nil on a MySQL server without the plugins.
+	SemiSync *flavor.SemiSync
+
 	Replica *flavor.ReplicaStatus // nil when the server is not a replica
 	Lag     *int64                // seconds behind its source; nil when unknown or not a replica
 
@@ -87,10 +92,11 @@ type Node struct {
 	// "" when none were found (see errant.go for how).
 	Errant string
 
-	reported    []reportedReplica // what its SHOW REPLICA HOSTS listed
-	dumpThreads int               // binlog dump threads in its processlist
-	guessed     []hostPort        // addresses guessed from those threads
-	reportedID  uint64            // the Server_id its lister gave, for Via "replica hosts"
+	semiSyncVars map[string]string // readVariables' values, for readSemiSyncStatus
+	reported     []reportedReplica // what its SHOW REPLICA HOSTS listed
+	dumpThreads  int               // binlog dump threads in its processlist
+	guessed      []hostPort        // addresses guessed from those threads
+	reportedID   uint64            // the Server_id its lister gave, for Via "replica hosts"
 }
 
 type hostPort struct {
