@@ -154,7 +154,14 @@ func (r *Runner) runOne(ctx context.Context, s *Scenario, dir, template string) 
 		}
 	}
 	appPW, _ := sb.AppUser.Password()
-	x.env = []string{"APP_PASSWORD=" + appPW}
+	// A TMPDIR of its own: what a scenario's runs leave there (a clone's
+	// image) is its alone, and goes with its sandbox.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		x.fail("tmpdir: %v", err)
+		return res
+	}
+	x.env = []string{"APP_PASSWORD=" + appPW, "TMPDIR=" + tmp}
 	for _, in := range sb.Instances {
 		x.env = append(x.env, strings.ToUpper(in.Name)+"_PID="+strconv.Itoa(in.Pid))
 	}

@@ -25,7 +25,8 @@
 //
 // Any other file is an error: a misspelt "fualt" must not silently test
 // nothing. Runs happen in the scenario's folder; playbooks get
-// APP_PASSWORD and DB1_PID, DB2_PID, ... in their environment.
+// APP_PASSWORD, DB1_PID, DB2_PID, ... and a TMPDIR of the scenario's own in
+// their environment.
 package scenario
 
 import (
