@@ -86,10 +86,10 @@ func NewWatcher(wc WatchConfig) (w *watch.Watcher, close func(), err error) {
 	}
 	opts := watch.Options{
 		Cluster: d.Path, Interval: wc.Interval, Block: wc.Block, HungAfter: wc.HungAfter, Log: wc.Log, OnLook: wc.OnLook, OnClear: wc.OnClear,
-		Discover: func(ctx context.Context) (*topology.Topology, error) {
+		Discover: (&watch.Prober{Discover: func(ctx context.Context) (*topology.Topology, error) {
 			return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: timeout,
 				Member: func(sv *server.Server) bool { _, ok := d.Servers[sv.Config().Name]; return ok }})
-		},
+		}}).Look,
 		Gate: wc.Gate, Leader: wc.Leader,
 		Failover: func(ctx context.Context, inc watch.Incident) error {
 			if wc.AroundFailover != nil {
