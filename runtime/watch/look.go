@@ -7,9 +7,11 @@ import (
 )
 
 // DefaultFullEvery is how many looks a Prober makes between two full
-// discoveries while nothing changes: 8 looks, 2 s at the default
-// interval.
-const DefaultFullEvery = 8
+// discoveries while nothing changes: 20 looks, 5 s at the default
+// interval. What only a full discovery sees (a new replica, GTID state
+// and errant transactions, settings other than read_only) decides no
+// failover by itself: it may wait that long.
+const DefaultFullEvery = 20
 
 // Prober makes a watcher's looks cheap while the cluster is steady: a
 // refresh of the last discovery (topology.Refresh: each server's
