@@ -149,9 +149,16 @@ func runIncident(ctx context.Context, wc WatchConfig, inc watch.Incident) error 
 	if wc.Playbook != "" {
 		err = st.RunFile(wc.Playbook, nil)
 	} else {
-		// The watcher has judged the primary already: failover need not
-		// ask its replicas again for --confirm-timeout.
-		args := []string{"--dead", inc.Verdict.Server, "--confirm-timeout", "0"}
+		// A dead primary the watcher has judged already: failover need not
+		// ask its replicas again for --confirm-timeout. A hung one it has
+		// just fenced: the receivers may take a moment to notice the
+		// process gone (seen under load: db2's receiver still "connected"
+		// 295 ms after the fence), so failover asks them again, for its
+		// default confirm timeout at most.
+		args := []string{"--dead", inc.Verdict.Server}
+		if !inc.Fenced {
+			args = append(args, "--confirm-timeout", "0")
+		}
 		if inc.Verdict.Kind == watch.HungPrimary && !inc.Fenced {
 			// --fence none: the operator fences hung primaries their own
 			// way, and failover's own check would refuse one that hangs.
