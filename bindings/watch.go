@@ -86,10 +86,10 @@ func NewWatcher(wc WatchConfig) (w *watch.Watcher, close func(), err error) {
 	}
 	opts := watch.Options{
 		Cluster: d.Path, Interval: wc.Interval, Block: wc.Block, HungAfter: wc.HungAfter, Log: wc.Log, OnLook: wc.OnLook, OnClear: wc.OnClear,
-		Discover: func(ctx context.Context) (*topology.Topology, error) {
+		Discover: (&watch.Prober{Discover: func(ctx context.Context) (*topology.Topology, error) {
 			return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: timeout,
 				Member: func(sv *server.Server) bool { _, ok := d.Servers[sv.Config().Name]; return ok }})
-		},
+		}}).Look,
 		Gate: wc.Gate, Leader: wc.Leader,
 		Failover: func(ctx context.Context, inc watch.Incident) error {
 			if wc.AroundFailover != nil {
@@ -149,15 +149,16 @@ func runIncident(ctx context.Context, wc WatchConfig, inc watch.Incident) error 
 	if wc.Playbook != "" {
 		err = st.RunFile(wc.Playbook, nil)
 	} else {
-		// The watcher has judged the primary already: failover need not
-		// ask its replicas again for --confirm-timeout. Unless the watcher
-		// just fenced it: a receiver takes a moment to notice its source
-		// killed, and until then says it is connected.
-		confirm := "0"
-		if inc.Fenced {
-			confirm = "5s"
+		// A dead primary the watcher has judged already: failover need not
+		// ask its replicas again for --confirm-timeout. A hung one it has
+		// just fenced: the receivers may take a moment to notice the
+		// process gone (seen under load: db2's receiver still "connected"
+		// 295 ms after the fence), so failover asks them again, for its
+		// default confirm timeout at most.
+		args := []string{"--dead", inc.Verdict.Server}
+		if !inc.Fenced {
+			args = append(args, "--confirm-timeout", "0")
 		}
-		args := []string{"--dead", inc.Verdict.Server, "--confirm-timeout", confirm}
 		if inc.Verdict.Kind == watch.HungPrimary && !inc.Fenced {
 			// --fence none: the operator fences hung primaries their own
 			// way, and failover's own check would refuse one that hangs.

@@ -26,7 +26,7 @@ type haproxy struct {
 	addr, socket string
 }
 
-func startHAProxy(t *testing.T, sb *sandbox.Sandbox) *haproxy {
+func startHAProxy(t testing.TB, sb *sandbox.Sandbox) *haproxy {
 	t.Helper()
 	bin := "/usr/sbin/haproxy"
 	if _, err := os.Stat(bin); err != nil {
@@ -55,12 +55,19 @@ func startHAProxy(t *testing.T, sb *sandbox.Sandbox) *haproxy {
 		}
 		fmt.Fprintf(&servers, "  server %s 127.0.0.1:%d%s\n", in.Name, in.Port, state)
 	}
+	// A client connecting while the backend's ready server is the dead
+	// primary waits in HAProxy's retries, each after a turn-around of
+	// min(timeout connect, 1 s); redispatch sends each retry to the
+	// server ready now, so once the failover moved the writes the client
+	// gets there within one turn-around (1 s with "timeout connect 1s").
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`global
   stats socket %s mode 600 level admin
 defaults
   mode tcp
-  timeout connect 1s
+  timeout connect 250ms
+  retries 10
+  option redispatch 1
   timeout client 60s
   timeout server 60s
 listen writer

@@ -72,46 +72,143 @@ func BenchmarkWatchKill(b *testing.B) {
 	b.ReportMetric(ms(f50), "first-write-p50-ms")
 }
 
-// BenchmarkWatchStall: b.N stalls of the primary (SIGSTOP for 500 ms,
-// then SIGCONT, 2 s apart): each one that watch fails over is a false
-// failover.
+// BenchmarkWatchKillHAProxy: kill -9 of the primary of a 3-server
+// sandbox behind a real HAProxy, watch running, a client writing through
+// HAProxy's address and connecting again after each error: how long until
+// its first acknowledged write after the kill (the failover's and the
+// proxy's moves together).
+func BenchmarkWatchKillHAProxy(b *testing.B) {
+	var firstWrite []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
+		h := startHAProxy(b, sb) // before watch: it names the proxy in the deployment
+		w := startWatch(b, sb)
+		wr := startProxyWriter(b, sb, h.addr)
+		wr.waitAcked(b, 100)
+		b.StartTimer()
+		killed := time.Now()
+		signalPid(b, sb.Primary().Pid, syscall.SIGKILL)
+		first, ok := wr.firstAckAfter(killed, 30*time.Second)
+		b.StopTimer()
+		if !ok {
+			b.Fatalf("no write through haproxy acknowledged 30 s after the kill; watch's log:\n%s", w.stderr)
+		}
+		firstWrite = append(firstWrite, first)
+		fmt.Printf("watch kill through haproxy %d: first acknowledged write after %s\n", i+1, first.Round(100*time.Microsecond))
+		wr.close()
+		w.stop()
+		b.StartTimer()
+	}
+	p50, worst := percentiles(firstWrite)
+	fmt.Printf("watch kill -9 through haproxy: %d runs: first acknowledged write p50 %s max %s\n", len(firstWrite), p50, worst)
+	b.ReportMetric(ms(p50), "first-write-p50-ms")
+	b.ReportMetric(ms(worst), "first-write-max-ms")
+}
+
+// BenchmarkWatchStop: SIGSTOP of the primary of a 3-server sandbox,
+// watch with its default settings: how long until its failover is done
+// (the primary judged hung once its replicas received nothing for two
+// heartbeat periods, fenced, failed over).
+func BenchmarkWatchStop(b *testing.B) {
+	var done []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
+		w := startWatch(b, sb)
+		pid := sb.Primary().Pid
+		b.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+		b.StartTimer()
+		stopped := time.Now()
+		signalPid(b, pid, syscall.SIGSTOP)
+		var took time.Duration
+		for deadline := stopped.Add(60 * time.Second); took == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if st := w.status(); st.Last != nil && st.Last.Outcome == "done" {
+				took = time.Since(stopped)
+			}
+		}
+		b.StopTimer()
+		if took == 0 {
+			b.Fatalf("no failover done 60 s after SIGSTOP; watch's log:\n%s", w.stderr)
+		}
+		done = append(done, took)
+		fmt.Printf("watch SIGSTOP %d: failover done after %s\n", i+1, took.Round(time.Millisecond))
+		w.stop()
+		b.StartTimer()
+	}
+	p50, worst := percentiles(done)
+	fmt.Printf("watch SIGSTOP: %d runs: failover done p50 %s max %s\n", len(done), p50, worst)
+	b.ReportMetric(ms(p50), "done-p50-ms")
+	b.ReportMetric(ms(worst), "done-max-ms")
+}
+
+// BenchmarkWatchStall: stalls of the primary (SIGSTOP for 500 ms, then
+// SIGCONT, 2 s apart), REPLICANT_BENCH_STALLS of them (default 5) per
+// iteration: each one that watch fails over is a false failover.
 func BenchmarkWatchStall(b *testing.B) {
+	stalls := envInt(b, "REPLICANT_BENCH_STALLS", 5)
 	sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
 	w := startWatch(b, sb)
 	pid := sb.Primary().Pid
 	b.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	done := 0
 	for i := 0; i < b.N; i++ {
-		signalPid(b, pid, syscall.SIGSTOP)
-		time.Sleep(500 * time.Millisecond)
-		signalPid(b, pid, syscall.SIGCONT)
-		time.Sleep(2 * time.Second)
-		if w.status().Failovers > 0 {
-			break
+		for j := 0; j < stalls && w.status().Failovers == 0; j++ {
+			signalPid(b, pid, syscall.SIGSTOP)
+			time.Sleep(500 * time.Millisecond)
+			signalPid(b, pid, syscall.SIGCONT)
+			time.Sleep(2 * time.Second)
+			done++
 		}
 	}
 	false_ := w.status().Failovers
-	fmt.Printf("watch stalls: %d stalls of 500 ms: %d false failover(s)\n", b.N, false_)
+	fmt.Printf("watch stalls: %d stalls of 500 ms: %d false failover(s)\n", done, false_)
 	b.ReportMetric(float64(false_), "false-failovers")
+	b.ReportMetric(float64(done), "stalls")
 }
 
 // BenchmarkWatchCost: watch's own CPU and memory watching 1 and 16
-// clusters at a 250 ms interval for 30 s each (the 16 are copies of one
+// clusters at a 250 ms interval for REPLICANT_BENCH_COST (a duration,
+// default 30s) each, after 5 s of warm-up (the 16 are copies of one
 // sandbox's deployment, so the servers are shared; watch's cost is the
-// same as for 16 separate clusters).
+// same as for 16 separate clusters). REPLICANT_BENCH_COST_CLUSTERS
+// ("1,16") chooses the counts. It prints the RSS at the start and the
+// end, to show whether memory stays flat, and the load average.
 func BenchmarkWatchCost(b *testing.B) {
+	dur := 30 * time.Second
+	if v := os.Getenv("REPLICANT_BENCH_COST"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("REPLICANT_BENCH_COST: %v", err)
+		}
+		dur = d
+	}
+	counts := []int{1, 16}
+	if v := os.Getenv("REPLICANT_BENCH_COST_CLUSTERS"); v != "" {
+		counts = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("REPLICANT_BENCH_COST_CLUSTERS %q: want counts like 1,16", v)
+			}
+			counts = append(counts, n)
+		}
+	}
 	sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
-	for _, n := range []int{1, 16} {
+	for _, n := range counts {
 		var extra []string
-		for i := 1; i < n; i++ {
-			p := filepath.Join(b.TempDir(), fmt.Sprintf("cluster%02d.lua", i))
+		if n > 1 { // one -d DIR for the other n-1
+			dir := b.TempDir()
 			src, err := os.ReadFile(sb.DeploymentPath)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := os.WriteFile(p, src, 0o600); err != nil {
-				b.Fatal(err)
+			for i := 1; i < n; i++ {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("cluster%02d.lua", i)), src, 0o600); err != nil {
+					b.Fatal(err)
+				}
 			}
-			extra = append(extra, "-d", p)
+			extra = append(extra, "-d", dir)
 		}
 		for i := 0; i < b.N; i++ {
 			w := startWatch(b, sb, extra...)
@@ -119,16 +216,30 @@ func BenchmarkWatchCost(b *testing.B) {
 			time.Sleep(5 * time.Second) // warmed up: every session open
 			cpu0, rss0 := procCost(b, pid)
 			start := time.Now()
-			time.Sleep(30 * time.Second)
+			time.Sleep(dur)
 			cpu1, rss1 := procCost(b, pid)
 			share := (cpu1 - cpu0).Seconds() / time.Since(start).Seconds() * 100
-			fmt.Printf("watch cost: %d cluster(s) at 250 ms for 30 s: %.1f %% of one core; RSS %d kB after 5 s, %d kB after 35 s\n",
-				n, share, rss0, rss1)
+			load, _ := os.ReadFile("/proc/loadavg")
+			fmt.Printf("watch cost: %d cluster(s) at 250 ms for %s: %.1f %% of one core; RSS %d kB after 5 s, %d kB at the end; load average %s\n",
+				n, dur, share, rss0, rss1, strings.Join(strings.Fields(string(load))[:3], " "))
 			b.ReportMetric(share, fmt.Sprintf("cpu-%%-%d-clusters", n))
-			b.ReportMetric(float64(rss1), fmt.Sprintf("rss-kB-%d-clusters", n))
+			b.ReportMetric(float64(rss0), fmt.Sprintf("rss-start-kB-%d-clusters", n))
+			b.ReportMetric(float64(rss1), fmt.Sprintf("rss-end-kB-%d-clusters", n))
 			w.stop()
 		}
 	}
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive count", name, v)
+	}
+	return n
 }
 
 // procCost is a process's CPU time (user and system) and resident size.

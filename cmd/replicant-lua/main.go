@@ -37,7 +37,7 @@ Usage:
   replicant-lua [flags] run NAME [-- ARGS...]           run a bundled procedure (%s)
   replicant-lua [flags] -e 'CODE' [-e 'CODE'...]        run one-liners in order, print what they return
   replicant-lua [flags] repl                            interactive Lua (default on a terminal)
-  replicant-lua [flags] watch [-d DEPLOYMENT...]        detect a failed primary and fail over (watch -h)
+  replicant-lua [flags] watch [-d DEPLOYMENT|DIR...]    detect a failed primary and fail over (watch -h)
   replicant-lua test [-j N] [--builtin] [DIR...]        run scenario tests against fresh sandboxes (test -h)
   replicant-lua sandbox COMMAND [flags]                 local servers for trying things out
   replicant-lua doc [NAME]                              procedures, modules and the Lua API

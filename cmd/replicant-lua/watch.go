@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +23,10 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/watch"
 )
 
-const watchHelp = `usage: replicant-lua [-d DEPLOYMENT] watch [-d DEPLOYMENT...] [flags]
+const watchHelp = `usage: replicant-lua [-d DEPLOYMENT] watch [-d DEPLOYMENT|DIR...] [flags]
+
+A -d that names a directory stands for its deployment files (*.lua, in
+name order), each a cluster of its own.
 
 Watches each deployment's cluster until SIGINT or SIGTERM: a discovery
 every --interval, each verdict logged on stderr when it changes
@@ -56,7 +61,7 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 		httpAddr    string
 		tokenFile   string
 	)
-	fs.StringArrayVarP(&deployments, "deployment", "d", nil, "a deployment `FILE` to watch (repeat for several clusters)")
+	fs.StringArrayVarP(&deployments, "deployment", "d", nil, "a deployment `FILE` to watch, or a directory of them (*.lua, one cluster each); repeat for several")
 	fs.StringVar(&playbook, "playbook", "", "the failover playbook `FILE` (default: the bundled failover); it gets the global incident")
 	fs.DurationVar(&interval, "interval", watch.DefaultInterval, "time between two discoveries")
 	fs.DurationVar(&block, "block", watch.DefaultBlock, "no second automatic failover of a cluster within this")
@@ -83,6 +88,11 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 	}
 	if g.deployment != "" {
 		deployments = append([]string{g.deployment}, deployments...)
+	}
+	deployments, err := expandDeployments(deployments)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant-lua watch: %v\n", err)
+		return exitUsage
 	}
 	switch {
 	case len(deployments) == 0:
@@ -250,6 +260,36 @@ func unfinished(audit, deployment string) []procedure.Unfinished {
 	defer f.Close()
 	runs, _ := procedure.FindUnfinished(f, deployment)
 	return runs
+}
+
+// expandDeployments replaces each directory among paths with the
+// deployment files (*.lua) in it, sorted by name; a directory without
+// one is an error, not a watch of nothing.
+func expandDeployments(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.IsDir() {
+			out = append(out, p) // a file, or an error LoadDeployment reports
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(p, "*.lua"))
+		if err != nil {
+			return nil, fmt.Errorf("-d %s: %w", p, err)
+		}
+		var found []string
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil && !fi.IsDir() {
+				found = append(found, f)
+			}
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("-d %s: the directory holds no deployment file (*.lua)", p)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
 }
 
 // loopback reports whether addr listens on a loopback address only.

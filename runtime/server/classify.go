@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // ReadOnly reports whether a dry run may execute a statement: whether it
@@ -13,6 +15,39 @@ import (
 // without ANALYZE; HELP; DO of such expressions; a session SET of
 // variables named in harmlessSession), and gives the reason otherwise.
 func ReadOnly(query string) (bool, string) {
+	if c, hit := classified.Load(query); hit {
+		v := c.(classification)
+		return v.ok, v.why
+	}
+	ok, why := classify(query)
+	if ok && len(query) <= maxClassifiedLen && classifiedCount.Add(1) <= maxClassified {
+		classified.Store(query, classification{ok, why})
+	}
+	return ok, why
+}
+
+// The answers of ReadOnly are kept for the statements asked again and
+// again (a watcher's probes classify the same few texts several times a
+// second, each lexed twice per read otherwise), up to a bound, since
+// statements that carry values are each new. Only reads are kept: a
+// statement that changes something may carry a password (CHANGE MASTER
+// TO), which must not stay in memory for the process's life.
+var (
+	classified      sync.Map // query -> classification, read-only ones only
+	classifiedCount atomic.Int64
+)
+
+const (
+	maxClassified    = 512
+	maxClassifiedLen = 512
+)
+
+type classification struct {
+	ok  bool
+	why string
+}
+
+func classify(query string) (bool, string) {
 	ok, why := readOnly(query, true)
 	if ok && strings.Contains(query, `\`) {
 		// Under NO_BACKSLASH_ESCAPES a backslash ends no literal early; the

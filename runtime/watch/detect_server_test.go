@@ -23,7 +23,18 @@ func TestMain(m *testing.M) { sandboxtest.Main(m) }
 // first, then hung once the receivers have had nothing for two heartbeat
 // periods (at least 2 s), never dead; SIGCONT brings it back to healthy,
 // and kill -9 makes it dead.
+//
+// It runs twice: on a full discovery at each look, and on watch's
+// Prober (refreshes between discoveries), which must judge the same.
 func TestDetectorAgainstAStoppedPrimary(t *testing.T) {
+	for _, prober := range []bool{false, true} {
+		t.Run(map[bool]string{false: "discover", true: "prober"}[prober], func(t *testing.T) {
+			detectorAgainstAStoppedPrimary(t, prober)
+		})
+	}
+}
+
+func detectorAgainstAStoppedPrimary(t *testing.T, prober bool) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	ctx := context.Background()
 	var seeds []*server.Server
@@ -56,14 +67,29 @@ func TestDetectorAgainstAStoppedPrimary(t *testing.T) {
 		}
 		return top
 	}
+	look := discover
+	if prober {
+		pr := &Prober{Discover: func(ctx context.Context) (*topology.Topology, error) {
+			return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: 500 * time.Millisecond})
+		}}
+		t.Cleanup(func() { t.Logf("prober: %d full discoveries, %d refreshes", pr.Full, pr.Refreshed) })
+		look = func() *topology.Topology {
+			t.Helper()
+			top, err := pr.Look(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return top
+		}
+	}
 	var d Detector
-	observe := func() Verdict { return primaryVerdict(t, d.Observe(time.Now(), discover())) }
+	observe := func() Verdict { return primaryVerdict(t, d.Observe(time.Now(), look())) }
 	if v := observe(); v.Kind != Healthy {
 		t.Fatalf("before: %v", v)
 	}
 	db2 := sb.Instances[1]
 	beats := func() uint64 {
-		n := discover().Node("127.0.0.1:" + strconv.Itoa(db2.Port))
+		n := look().Node("127.0.0.1:" + strconv.Itoa(db2.Port))
 		if n == nil || n.Replica == nil {
 			for _, x := range discover().Nodes() {
 				t.Logf("node %q %s replica %v err %v partial %v", x.Name, x.Address(), x.Replica != nil, x.Err, x.Partial)
@@ -138,4 +164,75 @@ func waitVerdict(t *testing.T, observe func() Verdict, want Kind, after string) 
 		}
 	}
 	t.Fatalf("%s: %v after 15 s, want %s", after, v, want)
+}
+
+// The Prober refreshes while nothing changes, and runs a full discovery
+// at the look after a change of shape: the primary made read-only, a
+// replica that stopped answering.
+func TestProberDiscoversWhenTheShapeChanges(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	ctx := context.Background()
+	var seeds []*server.Server
+	for _, in := range sb.Instances {
+		cfg, err := sb.ServerConfig(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ConnectTimeout = 300 * time.Millisecond
+		sv, err := server.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sv.Close() })
+		seeds = append(seeds, sv)
+	}
+	pr := &Prober{FullEvery: 100, Discover: func(ctx context.Context) (*topology.Topology, error) {
+		return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: 500 * time.Millisecond})
+	}}
+	look := func(wantFull bool, what string) *topology.Topology {
+		t.Helper()
+		full := pr.Full
+		top, err := pr.Look(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := pr.Full > full; got != wantFull {
+			t.Fatalf("%s: full discovery %v, want %v", what, got, wantFull)
+		}
+		return top
+	}
+	look(true, "first look")
+	top := look(false, "steady")
+	if p := top.Primary(); p == nil || p.Name != seeds[0].Name() || len(top.Replicas()) != 2 {
+		t.Fatalf("a refresh lost the shape: primary %v, %d replicas", p, len(top.Replicas()))
+	}
+	for _, r := range top.Replicas() {
+		if r.Replica == nil || !r.Replica.IORunning || !r.Replica.SQLRunning {
+			t.Fatalf("refreshed %s: replica status %+v", r.Name, r.Replica)
+		}
+	}
+	if _, err := seeds[0].Exec(ctx, "SET GLOBAL read_only = 1"); err != nil {
+		t.Fatal(err)
+	}
+	top = look(true, "primary made read-only")
+	if !top.Node(seeds[0].Name()).ReadOnly {
+		t.Fatal("the discovery after the change shows the primary writable")
+	}
+	look(false, "steady again")
+	if err := syscall.Kill(sb.Instances[2].Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := seeds[2].Ping(ctx); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the killed replica still answers after 10 s")
+		}
+	}
+	top = look(true, "a replica killed")
+	if n := top.Node(seeds[2].Name()); n == nil || n.Reachable() {
+		t.Fatalf("the killed replica: %+v", n)
+	}
+	look(false, "steady with a dead replica")
 }
