@@ -58,7 +58,17 @@ return #w`)
 		t.Fatalf("a survivor took writes while the failover was held: %+v", out)
 	}
 
-	second.clear()
+	// The operator clears it from the command line; a wrong token first.
+	bad := filepath.Join(dir, "bad-token")
+	os.WriteFile(bad, []byte("not-the-token\n"), 0o600)
+	if r := run(t, "", nil, "watch", "--clear", "--http", second.addr, "--http-token-file", bad); r.code != 1 ||
+		!strings.Contains(r.stderr, "401") || second.status().BlockReason == "" {
+		t.Fatalf("watch --clear with a wrong token: %+v", r)
+	}
+	if r := run(t, "", nil, "watch", "--clear", "--http", second.addr, "--http-token-file", second.tokenFile); r.code != 0 ||
+		!strings.Contains(r.stdout, "watch at "+second.addr+": cleared") {
+		t.Fatalf("watch --clear: %+v", r)
+	}
 	waitFor(t, "the failover after clear", func() bool { st := second.status(); return st.Last != nil && st.Last.Outcome != "" })
 	if st := second.status(); st.Last.Outcome != "done" || st.Failovers != 1 {
 		t.Fatalf("after clear: %+v", st)

@@ -28,6 +28,8 @@ type watcher struct {
 	stderr *lockedBuffer
 	addr   string
 	token  string
+	// tokenFile holds token, for watch --clear.
+	tokenFile string
 }
 
 func startWatch(t testing.TB, sb *sandbox.Sandbox, args ...string) *watcher {
@@ -52,7 +54,7 @@ func startWatchOn(t testing.TB, deployment string, args ...string) *watcher {
 	all := append([]string{"-d", deployment, "watch", "--interval", "250ms", "--http", addr,
 		"--http-token-file", tokenFile}, args...)
 	w := &watcher{t: t, cmd: exec.Command(binary(t), all...), done: make(chan error, 1), stderr: &lockedBuffer{},
-		addr: addr, token: token}
+		addr: addr, token: token, tokenFile: tokenFile}
 	w.cmd.Stdout, w.cmd.Stderr = io.Discard, w.stderr
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)

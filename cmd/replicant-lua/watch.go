@@ -35,7 +35,7 @@ no_writable_primary, no_primary, split_brain, dead_replica,
 broken_replica). On dead_primary it runs the failover playbook; on
 hung_primary it first stops the primary through its machine (SIGKILL),
 and refuses without one unless --fence none. No second automatic
-failover of a cluster within --block, until POST /clear. A primary
+failover of a cluster within --block, until POST /clear (watch --clear sends it). A primary
 failed over that comes back writable is made read-only again.
 
 With --coordinator (or the deployment's coordinator key), several
@@ -60,6 +60,7 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 		fence       string
 		httpAddr    string
 		tokenFile   string
+		clear       bool
 	)
 	fs.StringArrayVarP(&deployments, "deployment", "d", nil, "a deployment `FILE` to watch, or a directory of them (*.lua, one cluster each); repeat for several")
 	fs.StringVar(&playbook, "playbook", "", "the failover playbook `FILE` (default: the bundled failover); it gets the global incident")
@@ -69,6 +70,7 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 	fs.StringVar(&fence, "fence", "machine", "how a hung primary is stopped before a failover: machine, or none (you fence it yourself)")
 	fs.StringVar(&httpAddr, "http", "", "serve /healthz, /status, /metrics and POST /clear on `ADDR` (127.0.0.1:9105)")
 	fs.StringVar(&g.audit, "audit", g.audit, "append each incident's run to the audit `FILE` (as the global --audit); an unfinished run found there holds failovers until cleared")
+	fs.BoolVar(&clear, "clear", false, "ask the watch serving --http ADDR to lift its failover block (with --http-token-file), then exit")
 	fs.StringVar(&tokenFile, "http-token-file", "", "the bearer token `FILE` POST /clear requires; needed to listen beyond loopback")
 	fs.Usage = func() {
 		fmt.Fprint(stdout, watchHelp)
@@ -85,6 +87,9 @@ func runWatch(ctx context.Context, g globals, args []string, stdout, stderr io.W
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "replicant-lua watch: unexpected argument %q (deployments are given with -d)\n", fs.Arg(0))
 		return exitUsage
+	}
+	if clear {
+		return clearRunning(httpAddr, tokenFile, stdout, stderr)
 	}
 	if g.deployment != "" {
 		deployments = append([]string{g.deployment}, deployments...)
@@ -303,4 +308,38 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// clearRunning is watch --clear: POST /clear to the watch serving addr,
+// with the bearer token, and say what it answered.
+func clearRunning(addr, tokenFile string, stdout, stderr io.Writer) int {
+	if addr == "" || tokenFile == "" {
+		fmt.Fprintln(stderr, "replicant-lua watch --clear: give the running watch's --http ADDR and its --http-token-file")
+		return exitUsage
+	}
+	b, err := os.ReadFile(tokenFile)
+	if err != nil || strings.TrimSpace(string(b)) == "" {
+		fmt.Fprintf(stderr, "replicant-lua watch --clear: --http-token-file %s: unreadable or empty (%v)\n", tokenFile, err)
+		return exitUsage
+	}
+	req, err := http.NewRequest("POST", "http://"+addr+"/clear", nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant-lua watch --clear: --http %s: %v\n", addr, err)
+		return exitUsage
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "replicant-lua watch --clear: %v\n", err)
+		return exitFailed
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "replicant-lua watch --clear: %s: %s\n", resp.Status, strings.TrimSpace(string(body)))
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "watch at %s: %s\n", addr, strings.TrimSpace(string(body)))
+	return exitOK
 }
