@@ -160,7 +160,7 @@ var APIEntries = []APIEntry{
 	{Name: "rep.lock", Class: "replicant", Signature: "rep.lock(server...)",
 		Summary: "Takes the cluster's procedure lock, held until the run ends: in etcd with a coordinator, else GET_LOCK on the deployment's servers (or those given).",
 		Text: "GET_LOCK: granted by a majority of the servers (with --force-lock: by any one); each server that did not grant it is named with its reason; checked from the point of no return on. " +
-			"etcd (--coordinator, or the deployment's coordinator key): one key under a lease, refused naming its holder, checked before every step; without etcd's quorum it is refused (with --force-lock the run goes on with no lock, and says so).",
+			"etcd (--coordinator, or the deployment's coordinator key): one key under a lease, refused naming its holder; its lease's renewal checked before every step, etcd asked from the point of no return on; without etcd's quorum it is refused (with --force-lock the run goes on with no lock, and says so).",
 		Params: []APIField{p("...", "Server", "servers; the deployment's when none")}},
 	{Name: "rep.shell", Class: "replicant", Signature: "rep.shell(cmd, {timeout=}) -> output",
 		Summary: "Runs an external command through sh -c; audited, recorded instead of run in a dry run.",

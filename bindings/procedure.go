@@ -341,12 +341,16 @@ func (s *State) renewLocks(L *lua.LState, sv *server.Server) {
 	}
 }
 
-// verifyLocks stops the procedure when its lock was lost: at the point of
-// no return, before each step after it (all, when all is set), and
-// before every step for the locks that ask for it (etcd's).
+// verifyLocks stops the procedure when its lock was lost: verified at the
+// point of no return and before each step after it (all); before the
+// other steps, each lock's StepCheck (etcd's lease, no round trip).
 func (s *State) verifyLocks(L *lua.LState, what string, all bool) {
 	for _, lk := range s.locks {
-		if !all && !lk.EveryStep() {
+		if !all {
+			if err := lk.StepCheck(); err != nil {
+				s.audit("lock_lost", procedure.LockName, map[string]any{"error": err.Error(), "at": what})
+				s.raise(L, "lock", err)
+			}
 			continue
 		}
 		if err := lk.Verify(L.Context()); err != nil {

@@ -215,7 +215,7 @@ function replicant.try(fn, ...) end
 function replicant.now() end
 
 --- Takes the cluster's procedure lock, held until the run ends: in etcd with a coordinator, else GET_LOCK on the deployment's servers (or those given).
---- GET_LOCK: granted by a majority of the servers (with --force-lock: by any one); each server that did not grant it is named with its reason; checked from the point of no return on. etcd (--coordinator, or the deployment's coordinator key): one key under a lease, refused naming its holder, checked before every step; without etcd's quorum it is refused (with --force-lock the run goes on with no lock, and says so).
+--- GET_LOCK: granted by a majority of the servers (with --force-lock: by any one); each server that did not grant it is named with its reason; checked from the point of no return on. etcd (--coordinator, or the deployment's coordinator key): one key under a lease, refused naming its holder; its lease's renewal checked before every step, etcd asked from the point of no return on; without etcd's quorum it is refused (with --force-lock the run goes on with no lock, and says so).
 ---@param ... Server servers; the deployment's when none
 function replicant.lock(...) end
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/replicant-lua/replicant-lua/runtime/procedure"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
@@ -74,7 +73,7 @@ func (l *Locker) lock(ctx context.Context) (*Lock, error) {
 		l.Etcd, l.opened = e, true
 	}
 	e := l.Etcd
-	s, err := e.newSession(ctx)
+	s, err := e.keep(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -84,27 +83,27 @@ func (l *Locker) lock(ctx context.Context) (*Lock, error) {
 	defer cancel()
 	resp, err := e.cli.Txn(tctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(s.Lease()))).
+		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(s.id))).
 		Else(clientv3.OpGet(key)).Commit()
 	if err != nil {
-		e.closeSession(s)
+		s.close()
 		return nil, e.noQuorum(err)
 	}
 	if !resp.Succeeded {
-		e.closeSession(s)
+		s.close()
 		h := Holder{What: "a process that just released it"}
 		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
 			h = decodeHolder(kvs[0].Value, kvs[0].Lease)
 		}
 		return nil, &LockHeldError{Cluster: l.Cluster, Holder: h}
 	}
-	return &Lock{etcd: e, session: s, key: key, rev: resp.Header.Revision, cluster: l.Cluster}, nil
+	return &Lock{etcd: e, lease: s, key: key, rev: resp.Header.Revision, cluster: l.Cluster}, nil
 }
 
 // Lock is a held procedure lock.
 type Lock struct {
 	etcd    *Etcd
-	session *concurrency.Session
+	lease   *keeper
 	key     string
 	rev     int64 // the revision that created the key
 	cluster string
@@ -115,10 +114,8 @@ type Lock struct {
 // that expired (the process paused past its TTL, etcd cut off), was
 // revoked, or a key someone deleted: the lock is lost.
 func (l *Lock) Verify(ctx context.Context) error {
-	select {
-	case <-l.session.Done():
-		return fmt.Errorf("%w: its lease %x expired or was revoked", ErrLockLost, l.session.Lease())
-	default:
+	if err := l.StepCheck(); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
@@ -128,25 +125,28 @@ func (l *Lock) Verify(ctx context.Context) error {
 	}
 	if len(resp.Kvs) == 0 {
 		return fmt.Errorf("%w: its key %s is gone (lease %x expired, revoked, or the key deleted)",
-			ErrLockLost, l.key, l.session.Lease())
+			ErrLockLost, l.key, l.lease.id)
 	}
 	kv := resp.Kvs[0]
-	if kv.CreateRevision != l.rev || clientv3.LeaseID(kv.Lease) != l.session.Lease() {
+	if kv.CreateRevision != l.rev || clientv3.LeaseID(kv.Lease) != l.lease.id {
 		return fmt.Errorf("%w: %s now belongs to %s", ErrLockLost, l.key, decodeHolder(kv.Value, kv.Lease))
 	}
 	return nil
 }
 
+// StepCheck answers without a round trip: the lease is alive while etcd
+// renewed it less than half its TTL ago (a renewal keeps it a whole TTL
+// from when it was asked). A revoked lease shows at its next renewal;
+// a deleted key only at Verify.
+func (l *Lock) StepCheck() error { return l.lease.alive() }
+
 // Release revokes the lease, which deletes the key with it: one write.
-func (l *Lock) Release() { l.etcd.closeSession(l.session) }
+func (l *Lock) Release() { l.lease.close() }
 
 // Summary says where the lock is held.
 func (l *Lock) Summary() string {
-	return fmt.Sprintf("etcd %s, key %s, lease %x (ttl %s)", l.etcd.where(), l.key, l.session.Lease(), l.etcd.ttl)
+	return fmt.Sprintf("etcd %s, key %s, lease %x (ttl %s)", l.etcd.where(), l.key, l.lease.id, l.etcd.ttl)
 }
-
-// EveryStep is true: a check is one read, so every step makes it.
-func (l *Lock) EveryStep() bool { return true }
 
 // Renew has nothing to do: the lock does not live on a server.
 func (l *Lock) Renew(context.Context, *server.Server) error { return nil }
@@ -157,7 +157,7 @@ type forcedLock struct{ why error }
 func (f *forcedLock) Verify(context.Context) error                { return nil }
 func (f *forcedLock) Release()                                    {}
 func (f *forcedLock) Renew(context.Context, *server.Server) error { return nil }
-func (f *forcedLock) EveryStep() bool                             { return false }
+func (f *forcedLock) StepCheck() error                            { return nil }
 func (f *forcedLock) Summary() string {
 	return "FORCED: no lock held (" + f.why.Error() + "); nothing keeps another host from acting"
 }

@@ -88,6 +88,9 @@ func TestLockLostWhenItsLeaseGoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := lk.StepCheck(); err != nil {
+		t.Fatalf("step check of a fresh lock: %v", err)
+	}
 	lease := leaseOf(t, lk.Summary())
 	if out, err := c.Etcdctl("lease", "revoke", lease); err != nil {
 		t.Fatalf("etcdctl lease revoke %s: %v: %s", lease, err, out)
@@ -95,6 +98,10 @@ func TestLockLostWhenItsLeaseGoes(t *testing.T) {
 	if err := lk.Verify(ctx); !errors.Is(err, coord.ErrLockLost) {
 		t.Fatalf("verify after revoke: %v", err)
 	}
+	// The step check, which asks nothing, learns it at the next renewal
+	// (every third of the TTL).
+	took := waitUntil(t, "the step check to see the revoke", e.TTL(), func() bool { return lk.StepCheck() != nil })
+	t.Logf("step check failed %s after the revoke (ttl %s): %v", took.Round(time.Millisecond), e.TTL(), lk.StepCheck())
 	lk.Release()
 
 	lk, err = l.Lock(ctx, nil, false)

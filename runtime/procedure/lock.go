@@ -29,11 +29,12 @@ type Lock interface {
 	// restarted (its session ended with the server): an error when
 	// another session took it meanwhile.
 	Renew(ctx context.Context, sv *server.Server) error
-	// EveryStep says whether Verify runs before every step, or only from
-	// the point of no return on. A lock checked in one cheap round trip
-	// (etcd) is checked before every change; GET_LOCK, a round trip to
-	// every server, only where losing it costs the most.
-	EveryStep() bool
+	// StepCheck is the check before each step ahead of the point of no
+	// return, where Verify is not made: it must cost no round trip, since
+	// those steps include the write-blocked window. etcd's lock answers
+	// from its lease's last renewal; GET_LOCK has none (nil), its sessions
+	// are verified from the point of no return on.
+	StepCheck() error
 }
 
 // Locker takes a cluster's procedure lock. force grants it with fewer
@@ -162,8 +163,8 @@ func (cl *ClusterLock) Verify(ctx context.Context) error {
 }
 
 // Summary implements Lock.
-// EveryStep is false: each check asks every server.
-func (cl *ClusterLock) EveryStep() bool { return false }
+// StepCheck has nothing to check without asking every server.
+func (cl *ClusterLock) StepCheck() error { return nil }
 
 func (cl *ClusterLock) Summary() string {
 	s := fmt.Sprintf("procedure lock held on %d of %d servers", len(cl.locks), cl.total)
