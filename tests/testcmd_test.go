@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 )
 
 func writeScenario(t *testing.T, dir string, files map[string]string) {
@@ -73,8 +75,19 @@ func TestTestCommandReportsPassAndFail(t *testing.T) {
 	if m == nil || strings.Contains(out, "kept: replicant-lua -d "+filepath.Dir(m[1])+"/passes") {
 		t.Fatalf("--keep: no kept line for the failure alone:\n%s", out)
 	}
+	kept, err := sandbox.Load(m[2])
+	if err != nil || len(kept.Instances) != 1 {
+		t.Fatalf("the kept sandbox %s: %v", m[2], err)
+	}
+	pid := kept.Instances[0].Pid
+	t.Cleanup(func() { // whatever happens below, the kept server goes
+		if alive(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		os.RemoveAll(filepath.Dir(m[2])) // the kept run's folder: the template
+	})
 	st := run(t, "", nil, "-d", m[1]+"/deployment.lua", "-e", "print(rep.server('db1'):variable('server_id'))")
-	if st.code != 0 || strings.TrimSpace(st.stdout) != "1" {
+	if st.code != 0 || strings.TrimSpace(st.stdout) != "1" || !alive(pid) {
 		t.Errorf("the kept sandbox does not answer: %+v", st)
 	}
 	if down := run(t, "", nil, "sandbox", "down", "--dir", m[2], "--remove"); down.code != 0 {
@@ -83,7 +96,9 @@ func TestTestCommandReportsPassAndFail(t *testing.T) {
 	if _, err := os.Stat(m[2]); err == nil {
 		t.Errorf("sandbox down --remove left %s", m[2])
 	}
-	os.RemoveAll(filepath.Dir(m[2])) // the kept run's folder: the template
+	if alive(pid) {
+		t.Errorf("the kept server (pid %d) runs after sandbox down", pid)
+	}
 }
 
 // Ctrl-C in the middle of a scenario stops its servers: none is left.
