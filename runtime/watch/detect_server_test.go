@@ -37,20 +37,7 @@ func TestDetectorAgainstAStoppedPrimary(t *testing.T) {
 func detectorAgainstAStoppedPrimary(t *testing.T, prober bool) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	ctx := context.Background()
-	var seeds []*server.Server
-	for _, in := range sb.Instances {
-		cfg, err := sb.ServerConfig(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ConnectTimeout = 300 * time.Millisecond
-		sv, err := server.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sv.Close() })
-		seeds = append(seeds, sv)
-	}
+	seeds := sessions(t, sb, 300*time.Millisecond)
 	// Heartbeats every 500 ms, as watch would set them up.
 	for _, sv := range seeds[1:] {
 		for _, q := range []string{"STOP SLAVE", "CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD = 0.5", "START SLAVE"} {
@@ -172,20 +159,7 @@ func waitVerdict(t *testing.T, observe func() Verdict, want Kind, after string) 
 func TestProberDiscoversWhenTheShapeChanges(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	ctx := context.Background()
-	var seeds []*server.Server
-	for _, in := range sb.Instances {
-		cfg, err := sb.ServerConfig(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ConnectTimeout = 300 * time.Millisecond
-		sv, err := server.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sv.Close() })
-		seeds = append(seeds, sv)
-	}
+	seeds := sessions(t, sb, 300*time.Millisecond)
 	pr := &Prober{FullEvery: 100, Discover: func(ctx context.Context) (*topology.Topology, error) {
 		return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: 500 * time.Millisecond})
 	}}
@@ -235,4 +209,24 @@ func TestProberDiscoversWhenTheShapeChanges(t *testing.T) {
 		t.Fatalf("the killed replica: %+v", n)
 	}
 	look(false, "steady with a dead replica")
+}
+
+// sessions opens a session of the tool on every server of the sandbox,
+// with the probes' short connect timeout, closed when the test ends.
+func sessions(tb testing.TB, sb *sandbox.Sandbox, connect time.Duration) []*server.Server {
+	var seeds []*server.Server
+	for _, in := range sb.Instances {
+		cfg, err := sb.ServerConfig(in)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cfg.ConnectTimeout = connect
+		sv, err := server.New(cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { sv.Close() })
+		seeds = append(seeds, sv)
+	}
+	return seeds
 }

@@ -22,7 +22,7 @@ import (
 //	go test -run '^$' -bench Look -cpuprofile cpu.out ./runtime/watch/
 func BenchmarkLook(b *testing.B) {
 	sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
-	seeds := benchSeeds(b, sb)
+	seeds := sessions(b, sb, 500*time.Millisecond)
 	opts := topology.Options{ServerTimeout: 500 * time.Millisecond}
 	looks := map[string]func(ctx context.Context) (*topology.Topology, error){
 		"discover": func(ctx context.Context) (*topology.Topology, error) { return topology.Discover(ctx, seeds, opts) },
@@ -51,24 +51,6 @@ func BenchmarkLook(b *testing.B) {
 			b.ReportMetric(per, "statements/look")
 		})
 	}
-}
-
-func benchSeeds(b *testing.B, sb *sandbox.Sandbox) []*server.Server {
-	var seeds []*server.Server
-	for _, in := range sb.Instances {
-		cfg, err := sb.ServerConfig(in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg.ConnectTimeout = 500 * time.Millisecond
-		sv, err := server.New(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { sv.Close() })
-		seeds = append(seeds, sv)
-	}
-	return seeds
 }
 
 // questions is the sum of the servers' Questions counters (statements
