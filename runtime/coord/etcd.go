@@ -246,12 +246,11 @@ func (e *Etcd) clusterKey(cluster, what string) string {
 // Holder says who holds a lock or leads a cluster: no secret, only what
 // lets an operator find the process.
 type Holder struct {
-	Host    string    `json:"host"`
-	Pid     int       `json:"pid"`
-	What    string    `json:"what"` // "run switchover", "watch", ...
-	RunID   string    `json:"run_id,omitempty"`
-	Since   time.Time `json:"since"`
-	LeaseID int64     `json:"-"`
+	Host  string    `json:"host"`
+	Pid   int       `json:"pid"`
+	What  string    `json:"what"` // "run switchover", "watch", ...
+	RunID string    `json:"run_id,omitempty"`
+	Since time.Time `json:"since"`
 }
 
 // Me is a Holder for this process.
@@ -268,12 +267,11 @@ func (h Holder) String() string {
 	return s + ")"
 }
 
-func decodeHolder(b []byte, lease int64) Holder {
+func decodeHolder(b []byte) Holder {
 	var h Holder
 	if json.Unmarshal(b, &h) != nil {
 		h.What = fmt.Sprintf("an unknown holder (%q)", b)
 	}
-	h.LeaseID = lease
 	return h
 }
 

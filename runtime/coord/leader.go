@@ -151,12 +151,6 @@ func (c *Campaign) Check(ctx context.Context) error {
 	return nil
 }
 
-// Leader is the process that leads the cluster now, from etcd (a
-// linearizable read); ok is false when nobody does.
-func (c *Campaign) Leader(ctx context.Context) (h Holder, ok bool, err error) {
-	return c.etcd.Leader(ctx, c.cluster)
-}
-
 // Leader is the process that leads a cluster's watch now.
 func (e *Etcd) Leader(ctx context.Context, cluster string) (h Holder, ok bool, err error) {
 	return e.leader(ctx, cluster)
@@ -179,7 +173,7 @@ func (e *Etcd) leader(ctx context.Context, cluster string, opts ...clientv3.OpOp
 	if len(resp.Kvs) == 0 {
 		return h, false, nil
 	}
-	return decodeHolder(resp.Kvs[0].Value, resp.Kvs[0].Lease), true, nil
+	return decodeHolder(resp.Kvs[0].Value), true, nil
 }
 
 // Yield hands the leadership to the next candidate, if this one leads

@@ -93,7 +93,7 @@ func (l *Locker) lock(ctx context.Context) (*Lock, error) {
 		s.close()
 		h := Holder{What: "a process that just released it"}
 		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
-			h = decodeHolder(kvs[0].Value, kvs[0].Lease)
+			h = decodeHolder(kvs[0].Value)
 		}
 		return nil, &LockHeldError{Cluster: l.Cluster, Holder: h}
 	}
@@ -129,7 +129,7 @@ func (l *Lock) Verify(ctx context.Context) error {
 	}
 	kv := resp.Kvs[0]
 	if kv.CreateRevision != l.rev || clientv3.LeaseID(kv.Lease) != l.lease.id {
-		return fmt.Errorf("%w: %s now belongs to %s", ErrLockLost, l.key, decodeHolder(kv.Value, kv.Lease))
+		return fmt.Errorf("%w: %s now belongs to %s", ErrLockLost, l.key, decodeHolder(kv.Value))
 	}
 	return nil
 }
