@@ -45,6 +45,7 @@ func newRunState(cfg Config, unknown func(error) bool) *runState {
 		r.locker = cfg.Locker
 	}
 	r.proc.Unknown = unknown
+	r.proc.BeforeStep = cfg.BeforeStep
 	if cfg.Verbose {
 		r.proc.Log = cfg.Stderr
 	}

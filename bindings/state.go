@@ -49,6 +49,9 @@ type Config struct {
 	// Confirm asks the operator a yes/no question; nil when there is no
 	// terminal to ask on.
 	Confirm func(question string) (bool, error)
+	// BeforeStep is called before each step of every procedure of the run
+	// (see procedure.Procedure.BeforeStep); nil for none.
+	BeforeStep func(ctx context.Context, procedure, step string)
 }
 
 // State is one Lua interpreter with the replicant module loaded, for one

@@ -21,6 +21,7 @@ import (
 	"github.com/replicant-lua/replicant-lua/bindings"
 	"github.com/replicant-lua/replicant-lua/runtime/coord"
 	"github.com/replicant-lua/replicant-lua/runtime/deploy"
+	"github.com/replicant-lua/replicant-lua/runtime/harness"
 )
 
 // Exit codes, as README.md documents them: 0 success, 1 a procedure failed, 2 usage or input error.
@@ -217,7 +218,8 @@ func dispatch(ctx context.Context, g globals, rest []string, stdin io.Reader, st
 		}
 	}
 	cfg := bindings.Config{Deployment: d, Stdout: stdout, Stderr: stderr, Verbose: g.verbose,
-		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json, Command: os.Args}
+		DryRun: g.dryRun, Yes: g.yes, ForceLock: g.forceLock, JSON: g.json, Command: os.Args,
+		BeforeStep: stepHook(stderr)}
 	if g.audit != "" {
 		f, err := os.OpenFile(g.audit, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -465,4 +467,13 @@ func terminalConfirm(stdin io.Reader, stderr io.Writer) func(string) (bool, erro
 		answer := strings.ToLower(strings.TrimSpace(line))
 		return answer == "y" || answer == "yes", nil
 	}
+}
+
+// stepHook reports each step to the test that started this run
+// (`replicant-lua test`'s on_step hooks), when it set harness.StepHookEnv.
+func stepHook(log io.Writer) func(ctx context.Context, procedure, step string) {
+	if path := os.Getenv(harness.StepHookEnv); path != "" {
+		return harness.StepHookClient(path, log)
+	}
+	return nil
 }

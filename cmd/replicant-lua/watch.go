@@ -226,7 +226,7 @@ func watchConfig(d *deploy.Deployment, g globals, audit io.Writer, log func(stri
 	out := &lineWriter{log: func(s string) { log(d.Path + ": " + s) }}
 	return bindings.WatchConfig{
 		Run: bindings.Config{Deployment: d, Stdout: out, Stderr: out, Verbose: g.verbose, Audit: audit,
-			ForceLock: g.forceLock, Command: os.Args},
+			ForceLock: g.forceLock, Command: os.Args, BeforeStep: stepHook(out)},
 		Playbook: playbook, Interval: interval, Block: block, HungAfter: hungAfter, FenceNone: fenceNone,
 		Log: log, OnLook: m.LookObserver(d.Path),
 	}

@@ -78,6 +78,10 @@ type Procedure struct {
 	// statement was sent and no answer came back) from one that did not;
 	// nil: every failure changed nothing.
 	Unknown func(error) bool
+	// BeforeStep, when set, is called before each step runs, with the
+	// procedure's and the step's names: `replicant-lua test` lands a fault
+	// there, mid-procedure (its on_step hooks). Nested procedures inherit it.
+	BeforeStep func(ctx context.Context, procedure, step string)
 
 	mu         sync.Mutex
 	steps      []*StepRecord
@@ -104,7 +108,8 @@ func New(log io.Writer) *Procedure {
 // Begin starts a nested procedure, recorded as a step of p. End it with
 // End, on every path.
 func (p *Procedure) Begin(name string) *Procedure {
-	child := &Procedure{Name: name, UndoTimeout: p.UndoTimeout, Log: p.Log, Event: p.Event, Unknown: p.Unknown}
+	child := &Procedure{Name: name, UndoTimeout: p.UndoTimeout, Log: p.Log, Event: p.Event, Unknown: p.Unknown,
+		BeforeStep: p.BeforeStep}
 	rec := &StepRecord{Name: name, Start: time.Now(), Child: child}
 	p.mu.Lock()
 	p.steps = append(p.steps, rec)
@@ -215,6 +220,10 @@ func (p *Procedure) CheckedStep(ctx context.Context, name string, do, undo Actio
 	p.mu.Unlock()
 	p.logf("step %d: %s", n, name)
 	p.event("step", name, map[string]any{"state": StateStarted, "step": n, "undo": undo != nil})
+	if p.BeforeStep != nil {
+		p.BeforeStep(ctx, p.Name, name)
+		rec.Start = time.Now() // the step's duration is its own, without the hook
+	}
 	err := do(ctx)
 	rec.Duration = time.Since(rec.Start)
 	if err == nil {

@@ -169,3 +169,21 @@ func TestSucceededChildUndoneWithParent(t *testing.T) {
 		t.Fatalf("%s", got)
 	}
 }
+
+// A step hook runs before its step, in nested procedures too, and is not
+// counted in the step's duration.
+func TestBeforeStepRunsBeforeEachStep(t *testing.T) {
+	var log []string
+	ctx := context.Background()
+	root := New(nil)
+	root.Name = "playbook.lua"
+	root.BeforeStep = func(_ context.Context, proc, step string) { log = append(log, "hook "+proc+": "+step) }
+	root.Step(ctx, "outer", record(&log, "do outer", nil), nil)
+	child := root.Begin("failover")
+	child.Step(ctx, "promote db2", record(&log, "do promote db2", nil), nil)
+	root.End(child, nil)
+	want := "hook playbook.lua: outer,do outer,hook failover: promote db2,do promote db2"
+	if got := strings.Join(log, ","); got != want {
+		t.Fatalf("order %s, want %s", got, want)
+	}
+}
