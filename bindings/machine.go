@@ -3,6 +3,7 @@ package bindings
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -48,10 +49,40 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 		"start":        control("start", machine.Machine.Start),
 		"stop":         control("stop", machine.Machine.Stop),
 		"restart":      control("restart", machine.Machine.Restart),
+		"fence":        s.serverFence,
 		"config":       s.serverConfigFile,
 		"imbue":        s.serverImbue,
 		"unreplicated": s.serverUnreplicated,
 	}
+}
+
+// db:fence() stops a server that may be hung, at once: SIGTERM, and
+// SIGKILL fenceGrace later (a hung server does not answer SIGTERM),
+// through its machine, as watch fences a hung primary before a failover.
+// A dry run plans it.
+func (s *State) serverFence(L *lua.LState) int {
+	sv := checkServer(L, 1)
+	_, entry := s.realMachine(L, sv) // raises when it has none
+	spec := *entry.Machine
+	spec.StopTimeout = fenceGrace
+	real, err := machine.New(spec)
+	if err != nil {
+		L.RaiseError("%s: machine: %v", sv, err)
+	}
+	var m machine.Machine = real
+	planned := sv.DryRun()
+	if planned {
+		m = planMachine{m: m, sv: sv}
+	} else {
+		sv.Close() // its connections end with the server
+	}
+	if s.auditor != nil {
+		m = auditMachine{m: m, sv: sv, audit: s.auditor, planned: planned}
+	}
+	if err := m.Stop(L.Context()); err != nil && !errors.Is(err, machine.ErrKilled) {
+		return s.raise(L, "fence", &server.Error{Op: "fence", Server: sv.String(), Message: err.Error(), Err: err})
+	}
+	return 0
 }
 
 // machineOf is the machine of a deployment server, built once per run

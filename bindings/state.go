@@ -52,6 +52,9 @@ type Config struct {
 	// BeforeStep is called before each step of every procedure of the run
 	// (see procedure.Procedure.BeforeStep); nil for none.
 	BeforeStep func(ctx context.Context, procedure, step string)
+	// Test is the kit of a test file's run (`replicant-lua test`): with
+	// it, require "replicant.testkit" works. nil elsewhere.
+	Test *TestKit
 }
 
 // State is one Lua interpreter with the replicant module loaded, for one
@@ -157,6 +160,7 @@ func (s *State) setupGlobals() {
 	L.SetGlobal("rep", mod) // as in the REPL and the docs' examples; playbooks still require it
 	s.installStdlibLoader()
 	s.preloadOptionParser()
+	s.preloadTestKit()
 	// package.path is explicit: the current directory only. RunFile adds
 	// the script's own directory in front.
 	pkg := L.GetGlobal("package").(*lua.LTable)

@@ -1,21 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sync"
 
 	"github.com/spf13/pflag"
 
+	"github.com/replicant-lua/replicant-lua/bindings"
 	"github.com/replicant-lua/replicant-lua/runtime/scenario"
 )
 
-const testHelp = `usage: replicant-lua test [-j N] [--keep] [--json] [--junit FILE] [--builtin] [DIR...]
+const testHelp = `usage: replicant-lua test [-j N] [--keep] [--json] [--junit FILE] [--builtin] [DIR|FILE...]
 
 Runs scenario tests: each DIR is a scenario folder (it has an args file)
-or a folder of them. Each scenario gets a fresh sandbox of real servers
+or a folder of them and of *_test.lua files; each FILE a Lua test file
+(require "replicant.test": t.topology, faults, t.writer, t.run). Each scenario gets a fresh sandbox of real servers
 on free loopback ports, set up, broken and checked as its files say
 (servers, options, setup.lua, fault, args, exit, stdout, stderr,
 final.lua, again), then stopped by pid, even on Ctrl-C. Prints a line per
@@ -96,7 +101,7 @@ func runTest(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 	if g.json {
 		progress = stderr
 	}
-	r := &scenario.Runner{Binary: self, Jobs: jobs, Keep: keep, Dir: work, Progress: progress}
+	r := &scenario.Runner{Binary: self, Jobs: jobs, Keep: keep, Dir: work, Progress: progress, TestFile: runTestFile}
 	results, err := r.Run(ctx, scenarios)
 	if err != nil {
 		fmt.Fprintf(stderr, "replicant-lua test: %v\n", err)
@@ -131,4 +136,49 @@ func runTest(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 		return exitFailed
 	}
 	return exitOK
+}
+
+// runTestFile runs one Lua test file in a state of its own, with the
+// test kit, and stops what it started (its sandbox too, unless kept).
+func runTestFile(ctx context.Context, f scenario.TestFile) (res scenario.TestFileResult) {
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return scenario.TestFileResult{Failures: []string{err.Error()}}
+	}
+	kit := &bindings.TestKit{Binary: f.Binary, Dir: f.Dir, Template: f.Template, WorkDir: filepath.Dir(f.Path)}
+	var out lockedBuffer
+	st := bindings.New(ctx, bindings.Config{Stdout: &out, Stderr: &out, Yes: true, Test: kit})
+	err := st.RunFile(f.Path, nil)
+	st.Close()
+	if err != nil {
+		res.Failures = append(res.Failures, fmt.Sprintf("%v\noutput:\n%s", err, out.String()))
+	}
+	res.Failures = append(res.Failures, kit.Failures()...)
+	keep := f.Keep && len(res.Failures) > 0 && kit.Sandbox() != nil
+	// Not ctx, which may be what was cancelled: the servers must go.
+	if err := kit.Close(context.WithoutCancel(ctx), keep); err != nil {
+		res.Failures = append(res.Failures, "undoing the faults: "+err.Error())
+	}
+	if keep {
+		res.Kept = kit.Sandbox().Dir
+	}
+	return res
+}
+
+// lockedBuffer collects a test file's output: rep.parallel's goroutines
+// print too.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

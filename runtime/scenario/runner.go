@@ -35,6 +35,26 @@ type Runner struct {
 	// Template is a prepared datadir (sandbox.PrepareTemplate) the
 	// sandboxes copy; "" makes one for the run.
 	Template string
+	// TestFile runs a Lua test file (the bindings do it; this package
+	// cannot import them); nil refuses test files.
+	TestFile func(ctx context.Context, f TestFile) TestFileResult
+}
+
+// TestFile is one Lua test file's run.
+type TestFile struct {
+	Path     string // the file
+	Dir      string // its sandbox and temporary files go there
+	Template string // the datadir sandboxes copy
+	Binary   string // the replicant-lua its t.run and t.watch start
+	Keep     bool   // leave the sandbox running if it fails
+}
+
+// TestFileResult is what a test file's run found: its failures (the
+// first error, and any secret seen in an output) and, when kept, the
+// sandbox left running.
+type TestFileResult struct {
+	Failures []string
+	Kept     string
 }
 
 // Result is one scenario's outcome.
@@ -132,6 +152,15 @@ func (r *Runner) runOne(ctx context.Context, s *Scenario, dir, template string) 
 		res.Duration = time.Since(start)
 		res.Passed = len(res.Failures) == 0
 	}()
+	if s.File != "" {
+		if r.TestFile == nil {
+			res.Failures = []string{s.File + ": this runner cannot run Lua test files"}
+			return res
+		}
+		out := r.TestFile(ctx, TestFile{Path: s.File, Dir: dir, Template: template, Binary: r.Binary, Keep: r.Keep})
+		res.Failures, res.Kept = out.Failures, out.Kept
+		return res
+	}
 	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: dir, Servers: s.Servers, ServerOptions: s.Options,
 		Template: template, WriteMachines: true})
 	defer func() {

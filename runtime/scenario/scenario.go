@@ -24,7 +24,12 @@
 //	README, README.md
 //
 // Any other file is an error: a misspelt "fualt" must not silently test
-// nothing. Runs happen in the scenario's folder; playbooks get
+// nothing.
+//
+// A test file is a Lua file that says all of this itself, through
+// `require "replicant.test"` (t.topology, the faults, t.writer, t.run; see
+// docs/TESTING.md): a path ending in .lua, or a *_test.lua file in a
+// folder of scenarios. Runs happen in the scenario's folder; playbooks get
 // APP_PASSWORD, DB1_PID, DB2_PID, ... and a TMPDIR of the scenario's own in
 // their environment.
 package scenario
@@ -35,7 +40,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -55,6 +59,9 @@ type Scenario struct {
 	// AgainStdout and AgainStderr are what the second run must print.
 	AgainStdout, AgainStderr []string
 	Setup, Final             bool // setup.lua, final.lua exist
+	// File is the test file, for a scenario that is one; the rest is
+	// then unused.
+	File string
 }
 
 var known = map[string]bool{"servers": true, "options": true, "setup.lua": true, "fault": true, "args": true,
@@ -128,6 +135,14 @@ func Load(dir string) (*Scenario, error) {
 func Find(paths []string) ([]*Scenario, error) {
 	var out []*Scenario
 	for _, p := range paths {
+		if strings.HasSuffix(p, ".lua") {
+			f, err := testFile(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, f)
+			continue
+		}
 		if exists(filepath.Join(p, "args")) {
 			s, err := Load(p)
 			if err != nil {
@@ -140,25 +155,46 @@ func Find(paths []string) ([]*Scenario, error) {
 		if err != nil {
 			return nil, fmt.Errorf("test: %w", err)
 		}
-		var dirs []string
-		for _, e := range entries {
-			if e.IsDir() {
-				dirs = append(dirs, filepath.Join(p, e.Name()))
+		var found []*Scenario
+		for _, e := range entries { // in name order
+			path := filepath.Join(p, e.Name())
+			var s *Scenario
+			switch {
+			case e.IsDir():
+				s, err = Load(path)
+			case strings.HasSuffix(e.Name(), "_test.lua"):
+				s, err = testFile(path)
+			default:
+				continue
 			}
-		}
-		sort.Strings(dirs)
-		if len(dirs) == 0 {
-			return nil, fmt.Errorf("test: %s is neither a scenario (no args file) nor a folder of scenarios", p)
-		}
-		for _, d := range dirs {
-			s, err := Load(d)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, s)
+			found = append(found, s)
 		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("test: %s is neither a scenario (no args file) nor a folder of scenarios or *_test.lua files", p)
+		}
+		out = append(out, found...)
 	}
 	return out, nil
+}
+
+// testFile is the scenario of a Lua test file.
+func testFile(path string) (*Scenario, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("test: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("test: %s is a folder, not a test file", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSuffix(filepath.Base(path), ".lua")
+	return &Scenario{Name: name, Dir: filepath.Dir(abs), File: abs}, nil
 }
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }

@@ -1,14 +1,33 @@
--- replicant.test: assertions for scenario tests (`replicant-lua test`).
--- Each failure is an error that prints both sides: what was wanted and
--- what the servers say.
+-- replicant.test: playbook tests (`replicant-lua test`). Assertions work
+-- in any run; each failure is an error that prints both sides: what was
+-- wanted and what the servers say.
 --
 --   local t = require "replicant.test"
 --   t.topology_is("db2", { "db1", "db3" })  -- primary and its healthy replicas
 --   t.primary_is("db2"); t.replicates_from("db3", "db2"); t.read_only("db1")
 --   t.no_errant(); t.rows("db3", "s.t", 12); t.rows_equal("s.t"); t.eq(got, want, "what")
+--
+-- A test file (FILE_test.lua, run by `replicant-lua test FILE`) also
+-- starts its servers and breaks them; what a fault did is undone when
+-- the file ends, and its servers are stopped:
+--
+--   t.topology{ servers = 4, replicas_of = { db4 = "db2" }, semi_sync = true,
+--               delay = { db3 = 3600 }, gtid_strict_mode = false,
+--               haproxy = true, proxies = true, options = { ["binlog-format"] = "ROW" } }
+--   local w = t.writer{ table = "app.t", rate = 100, retry_same_id = true, via = "haproxy" }
+--   t.kill(db); t.pause(db, "500ms"); t.resume(db); t.restart(db)
+--   t.cut(db, { from = "tool" | "replicas" }); t.heal(db)   -- needs proxies = true
+--   t.lag(db, seconds); t.errant(db); t.break_sql(db); t.max_connections(db, n)
+--   t.wrong_password(db); t.pid(db)
+--   local r = t.run{ "run", "my_failover.lua", on_step = { ["promote"] = function(step) t.kill("db3") end } }
+--   local report = w:stop()  -- { acked, failed, lost = {ids}, duplicated = {ids}, max_gap, server }
+--   local watch = t.watch{ "--interval", "250ms" }; watch:wait_for("failover done", "30s"); watch:stop()
+--   t.routes_to("db2")  -- a new client through HAProxy reaches db2
 local rep = require "replicant"
 
 local M = {}
+
+end
 
 local function fail(fmt, ...)
   error(string.format(fmt, ...), 3)
@@ -134,5 +153,48 @@ function M.topology_is(primary_name, replica_names)
     end
   end
 end
+
+-- The kit is there in a test file's run only.
+local has_kit, kit = pcall(require, "replicant.testkit")
+local kit_functions = { "kill", "pause", "resume", "restart", "cut", "heal", "lag", "errant", "break_sql",
+  "max_connections", "wrong_password", "pid", "writer", "run", "watch", "routed_to" }
+for _, name in ipairs(kit_functions) do
+  M[name] = has_kit and kit[name] or function()
+    error("t." .. name .. ": only in a test file that replicant-lua test runs", 2)
+  end
+end
+
+-- M.topology(spec): the test's sandbox (see above). replicas_of points
+-- replicas at another source; delay makes replicas apply that late.
+function M.topology(spec)
+  if not has_kit then error("t.topology: only in a test file that replicant-lua test runs", 2) end
+  spec = spec or {}
+  local up = {}
+  for k, v in pairs(spec) do
+    if k ~= "replicas_of" and k ~= "delay" then up[k] = v end
+  end
+  kit.up(up)
+  for replica, source in pairs(spec.replicas_of or {}) do
+    local db = rep.server(replica)
+    db:stop_replica()
+    db:change_source(rep.server(source))
+    db:start_replica()
+  end
+  for replica, source in pairs(spec.replicas_of or {}) do
+    for i = 1, 1000 do -- up to 10 s for the receiver to connect
+      local st = rep.server(replica):replica_status()
+      if st and st.io_running and st.sql_running then break end
+      if i == 1000 then M.replicates_from(replica, source) end
+      rep.sleep("10ms")
+    end
+  end
+  for name, seconds in pairs(spec.delay or {}) do kit.lag(name, seconds) end
+end
+
+-- M.routes_to(name): a new client through the topology's HAProxy reaches
+-- server name.
+function M.routes_to(name)
+  local got, why = M.routed_to()
+  if got ~= name then fail("HAProxy routes to %s, want %s", got or ("nothing (" .. tostring(why) .. ")"), name) end
 
 return M
