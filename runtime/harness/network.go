@@ -167,10 +167,10 @@ func (f *Injector) repointAll(ctx context.Context, op string, to map[int]int) er
 
 // repoint changes only the source's port of one replica (CHANGE MASTER
 // TO MASTER_PORT), keeping its GTID mode, account and TLS, and restarts
-// the threads that ran; it waits until a receiver that was connected is
-// connected again. MASTER_HEARTBEAT_PERIOD is given again because on
-// MariaDB 10.11 a CHANGE MASTER without it puts the period back to its
-// default (slave_net_timeout/2; see flavor.ChangeSourceOptions).
+// the threads that ran (withThreadsStopped). MASTER_HEARTBEAT_PERIOD is
+// given again because on MariaDB 10.11 a CHANGE MASTER without it puts
+// the period back to its default (slave_net_timeout/2; see
+// flavor.ChangeSourceOptions).
 func (f *Injector) repoint(ctx context.Context, in sandbox.Instance, to map[int]int) error {
 	db, err := f.connect(in)
 	if err != nil {
@@ -185,10 +185,6 @@ func (f *Injector) repoint(ctx context.Context, in sandbox.Instance, to map[int]
 	if !ok || st.SourceHost != "127.0.0.1" {
 		return nil
 	}
-	ioRan, sqlRan := st.IOThread == "Yes" || st.IOThread == "Connecting", st.SQLRunning
-	if err := db.StopReplica(ctx, flavor.BothThreads); err != nil {
-		return err
-	}
 	change := flavor.ChangeSourceOptions{Port: port, Heartbeat: st.HeartbeatPeriod,
 		ConnectRetry: time.Duration(st.ConnectRetry) * time.Second}
 	if !st.AutoPosition {
@@ -196,27 +192,8 @@ func (f *Injector) repoint(ctx context.Context, in sandbox.Instance, to map[int]
 		// first binlog: go on from where the applier is.
 		change.File, change.Pos = st.ExecPosition.File, st.ExecPosition.Pos
 	}
-	if err := db.ChangeSource(ctx, change); err != nil {
+	if err := withThreadsStopped(ctx, db, st, func() error { return db.ChangeSource(ctx, change) }); err != nil {
 		return err
-	}
-	threads, start := flavor.BothThreads, ioRan || sqlRan
-	switch {
-	case ioRan && !sqlRan:
-		threads = flavor.IOThread
-	case sqlRan && !ioRan:
-		threads = flavor.SQLThread
-	}
-	if start {
-		if err := db.StartReplica(ctx, threads); err != nil {
-			return err
-		}
-	}
-	if st.IORunning && sqlRan {
-		wctx, cancel := bounded(ctx)
-		defer cancel()
-		if ok, err := db.WaitReplicating(wctx, waitTimeout); err != nil || !ok {
-			return fmt.Errorf("receiver not connected to port %d again: %v", port, errOr(err, "timed out"))
-		}
 	}
 	return nil
 }

@@ -51,21 +51,51 @@ func (f *Injector) Lag(ctx context.Context, name string, seconds int) error {
 	return nil
 }
 
-// setDelay changes MASTER_DELAY, which the server accepts with only the
-// applier stopped (the receiver goes on fetching); the applier is
-// started again if it ran. The heartbeat period is given again, which a
-// CHANGE MASTER without it resets on MariaDB 10.11.
+// setDelay changes MASTER_DELAY. MariaDB 10.11 refuses it while either
+// replication thread runs ("Error 1198: This operation cannot be
+// performed as you have a running slave", measured with only the applier
+// stopped), so both stop, and those that ran start again, on every path.
+// By GTID the receiver then fetches again from gtid_slave_pos what the
+// discarded relay log held. The heartbeat period is given again: a
+// CHANGE MASTER without it resets it on MariaDB 10.11.
 func setDelay(ctx context.Context, db *server.Server, st *flavor.ReplicaStatus, d time.Duration) error {
-	if st.SQLRunning {
-		if err := db.StopReplica(ctx, flavor.SQLThread); err != nil {
-			return err
-		}
-	}
-	if err := db.ChangeSource(ctx, flavor.ChangeSourceOptions{Delay: &d, Heartbeat: st.HeartbeatPeriod}); err != nil {
+	return withThreadsStopped(ctx, db, st, func() error {
+		return db.ChangeSource(ctx, flavor.ChangeSourceOptions{Delay: &d, Heartbeat: st.HeartbeatPeriod})
+	})
+}
+
+// withThreadsStopped runs change with both replication threads stopped,
+// and then starts again the threads that ran before (as st says), even
+// when change failed: a fault must not leave a replica stopped that it
+// did not mean to stop. It waits until a receiver that was connected is
+// connected again.
+func withThreadsStopped(ctx context.Context, db *server.Server, st *flavor.ReplicaStatus, change func() error) error {
+	ioRan := st.IOThread == "Yes" || st.IOThread == "Connecting"
+	if err := db.StopReplica(ctx, flavor.BothThreads); err != nil {
 		return err
 	}
-	if st.SQLRunning {
-		return db.StartReplica(ctx, flavor.SQLThread)
+	err := change()
+	threads := flavor.BothThreads
+	switch {
+	case !ioRan && !st.SQLRunning:
+		return err
+	case ioRan && !st.SQLRunning:
+		threads = flavor.IOThread
+	case st.SQLRunning && !ioRan:
+		threads = flavor.SQLThread
+	}
+	if serr := db.StartReplica(ctx, threads); serr != nil {
+		return errors.Join(err, serr)
+	}
+	if err != nil || !st.IORunning || !st.SQLRunning {
+		return err
+	}
+	// A receiver that was connected is connected again before the fault
+	// counts as made: a caller's next step must not see "Connecting".
+	wctx, cancel := bounded(ctx)
+	defer cancel()
+	if ok, err := db.WaitReplicating(wctx, waitTimeout); err != nil || !ok {
+		return fmt.Errorf("receiver not connected again: %s", errOr(err, "timed out"))
 	}
 	return nil
 }
