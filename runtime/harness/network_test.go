@@ -139,6 +139,9 @@ func TestNetworkFaults(t *testing.T) {
 			if arrives(t, db2, set, time.Second) || arrives(t, db3, set, 10*time.Millisecond) {
 				t.Fatalf("a write on db1 reached a replica through a cut path")
 			}
+			if st := status(t, db2); !st.IORunning {
+				t.Errorf("during a silent cut db2's receiver says %q; want Yes (nothing refused it)", st.IOThread)
+			}
 			if heal == "Heal" {
 				err = f.Heal("db1")
 			} else {
@@ -150,6 +153,25 @@ func TestNetworkFaults(t *testing.T) {
 			if !arrives(t, db2, set, 10*time.Second) || !arrives(t, db3, set, 10*time.Second) {
 				t.Errorf("after %s the write did not reach the replicas", heal)
 			}
+		}
+	})
+
+	t.Run("wrong_password behind the proxies", func(t *testing.T) {
+		proxied, _ := os.ReadFile(sb.DeploymentPath)
+		if err := f.WrongPassword("db3"); err != nil {
+			t.Fatal(err)
+		}
+		dep, _ := os.ReadFile(sb.DeploymentPath)
+		want := fmt.Sprintf(`db3 = { host = "127.0.0.1", user = { name = "replicant", password = "not-the-password" }, port = %d, replication_host`,
+			pairs["db3"].tool.Port())
+		if !strings.Contains(string(dep), want) {
+			t.Errorf("the deployment lacks %q:\n%s", want, dep)
+		}
+		if err := f.Undo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if dep, _ := os.ReadFile(sb.DeploymentPath); string(dep) != string(proxied) {
+			t.Errorf("after Undo the deployment is:\n%s\nwant the proxied one:\n%s", dep, proxied)
 		}
 	})
 

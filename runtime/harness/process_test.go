@@ -131,8 +131,25 @@ func TestProcessFaults(t *testing.T) {
 		if err := f.Restart(ctx, "db2"); err != nil {
 			t.Fatal(err)
 		}
-		if again := f.Pid("db2"); again == 0 || again == pid {
+		again := f.Pid("db2")
+		if again == 0 || again == pid {
 			t.Errorf("pid after a second restart %d, before %d", again, pid)
+		}
+		// A paused server is resumed before its restart, which would
+		// otherwise wait out the stop's grace period.
+		if err := f.Pause("db2"); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := f.Restart(ctx, "db2"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("restart of a paused server: %s", time.Since(start).Round(time.Millisecond))
+		if err := answers(t, sb, "db2", db2.Port, 5*time.Second); err != nil || f.Pid("db2") == again {
+			t.Errorf("after restarting a paused db2: %v, pid %d (was %d)", err, f.Pid("db2"), again)
+		}
+		if err := f.Undo(ctx); err != nil {
+			t.Errorf("Undo after restarting a paused server: %v", err)
 		}
 	})
 

@@ -54,10 +54,10 @@ func (f *Injector) Lag(ctx context.Context, name string, seconds int) error {
 // setDelay changes MASTER_DELAY. MariaDB 10.11 refuses it while either
 // replication thread runs ("Error 1198: This operation cannot be
 // performed as you have a running slave", measured with only the applier
-// stopped), so both stop, and those that ran start again, on every path.
-// By GTID the receiver then fetches again from gtid_slave_pos what the
-// discarded relay log held. The heartbeat period is given again: a
-// CHANGE MASTER without it resets it on MariaDB 10.11.
+// stopped; docs/MARIADB-FACTS.md), so both stop, and those that ran start
+// again, on every path. By GTID the receiver then fetches again from
+// gtid_slave_pos what the discarded relay log held. The heartbeat period
+// is given again: a CHANGE MASTER without it resets it on MariaDB 10.11.
 func setDelay(ctx context.Context, db *server.Server, st *flavor.ReplicaStatus, d time.Duration) error {
 	return withThreadsStopped(ctx, db, st, func() error {
 		return db.ChangeSource(ctx, flavor.ChangeSourceOptions{Delay: &d, Heartbeat: st.HeartbeatPeriod})
