@@ -9,8 +9,11 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
-// The replication faults on one sandbox: a delayed replica (undone), a
-// broken applier and an errant transaction (which Undo leaves).
+// The replication faults on one sandbox: a delayed replica (undone), an
+// errant transaction and a broken applier (which Undo leaves). The
+// errant write comes first, so that it makes the harness's table itself;
+// db3 is not looked at after it (with gtid_strict_mode its applier stops
+// at the primary's next GTID of the same sequence number).
 func TestReplicationFaults(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
 	ctx := testCtx(t)
@@ -46,29 +49,6 @@ func TestReplicationFaults(t *testing.T) {
 		}
 	})
 
-	t.Run("break_sql", func(t *testing.T) {
-		if err := f.BreakSQL(ctx, "db2"); err != nil {
-			t.Fatal(err)
-		}
-		st := status(t, db2)
-		if st.SQLRunning || st.LastSQLErrno != 1062 || !st.IORunning {
-			t.Errorf("after BreakSQL: sql %v, Last_SQL_Errno %d (%s), io %v", st.SQLRunning, st.LastSQLErrno, st.LastSQLError, st.IORunning)
-		}
-		if err := f.BreakSQL(ctx, "db2"); err == nil || !strings.HasPrefix(err.Error(), "break_sql db2: ") {
-			t.Errorf("breaking a stopped applier: %v", err)
-		}
-		if err := f.Undo(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if st := status(t, db2); st.SQLRunning || st.LastSQLErrno != 1062 {
-			t.Errorf("Undo mended the broken applier: sql %v, errno %d", st.SQLRunning, st.LastSQLErrno)
-		}
-		// db3 applied the same row without a conflict.
-		if st := status(t, db3); !st.SQLRunning || st.LastSQLErrno != 0 {
-			t.Errorf("db3: sql %v, errno %d", st.SQLRunning, st.LastSQLErrno)
-		}
-	})
-
 	t.Run("errant", func(t *testing.T) {
 		g, err := f.Errant(ctx, "db3")
 		if err != nil {
@@ -93,4 +73,23 @@ func TestReplicationFaults(t *testing.T) {
 			t.Errorf("an errant write on the primary: %v", err)
 		}
 	})
+	t.Run("break_sql", func(t *testing.T) {
+		if err := f.BreakSQL(ctx, "db2"); err != nil {
+			t.Fatal(err)
+		}
+		st := status(t, db2)
+		if st.SQLRunning || st.LastSQLErrno != 1062 || !st.IORunning {
+			t.Errorf("after BreakSQL: sql %v, Last_SQL_Errno %d (%s), io %v", st.SQLRunning, st.LastSQLErrno, st.LastSQLError, st.IORunning)
+		}
+		if err := f.BreakSQL(ctx, "db2"); err == nil || !strings.HasPrefix(err.Error(), "break_sql db2: ") {
+			t.Errorf("breaking a stopped applier: %v", err)
+		}
+		if err := f.Undo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := status(t, db2); st.SQLRunning || st.LastSQLErrno != 1062 {
+			t.Errorf("Undo mended the broken applier: sql %v, errno %d", st.SQLRunning, st.LastSQLErrno)
+		}
+	})
+
 }
