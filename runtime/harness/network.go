@@ -64,6 +64,7 @@ func (f *Injector) Proxy(ctx context.Context) (err error) {
 	}
 	// The proxies stay up even when a replica could not be repointed: the
 	// deployment names them already.
+	pairs = nil
 	return f.repointAll(ctx, "proxy", to)
 }
 
@@ -89,9 +90,17 @@ func (f *Injector) Unproxy(ctx context.Context) error {
 			p := pairs[in.Name]
 			entry := regexp.MustCompile(`(?m)^(\s*` + regexp.QuoteMeta(in.Name) + ` = \{ host = "127\.0\.0\.1", port = )` +
 				strconv.Itoa(p.tool.Port()) + `, replication_host = "127\.0\.0\.1", replication_port = ` + strconv.Itoa(p.repl.Port()) + `\b`)
+			if !entry.MatchString(text) {
+				// Rewritten since (WrongPassword): refuse rather than
+				// leave a server behind its proxy unnoticed.
+				rerr = fmt.Errorf("%s: no entry for %s behind its proxies", f.sb.DeploymentPath, in.Name)
+				break
+			}
 			text = entry.ReplaceAllString(text, "${1}"+strconv.Itoa(in.Port))
 		}
-		rerr = writeFileAtomic(f.sb.DeploymentPath, []byte(text))
+		if rerr == nil {
+			rerr = writeFileAtomic(f.sb.DeploymentPath, []byte(text))
+		}
 	}
 	if rerr != nil {
 		err = errors.Join(err, fmt.Errorf("unproxy: deployment: %w", rerr))
