@@ -214,6 +214,17 @@ func errOr(err error, s string) string {
 	return s
 }
 
+// Proxies are the server's tool and replication proxies; nil before
+// Proxy, or for a name the sandbox does not have.
+func (f *Injector) Proxies(name string) (tool, replicas *Proxy) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p := f.proxies[name]; p != nil {
+		return p.tool, p.repl
+	}
+	return nil, nil
+}
+
 // Cut cuts the server's path from the tool ("tool": its tool proxy) or
 // from its replicas ("replicas": its replication proxy), silently, as a
 // partition: connections hang, nothing is refused. Proxy must have been
