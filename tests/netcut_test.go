@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/harness"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
@@ -19,14 +20,14 @@ import (
 // the tool reaches each named server through a fault proxy while the
 // replicas keep replicating at its real address (replication_host and
 // replication_port), as a tool on an admin network would.
-func proxiedDeployment(t *testing.T, sb *sandbox.Sandbox, names ...string) (string, map[string]*faultProxy) {
+func proxiedDeployment(t *testing.T, sb *sandbox.Sandbox, names ...string) (string, map[string]*harness.Proxy) {
 	t.Helper()
 	src, err := os.ReadFile(sb.DeploymentPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dep := string(src)
-	proxies := map[string]*faultProxy{}
+	proxies := map[string]*harness.Proxy{}
 	for _, name := range names {
 		in, ok := sb.Instance(name)
 		if !ok {

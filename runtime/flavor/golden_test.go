@@ -69,6 +69,7 @@ var goldenOps = map[string]func(f Flavor) (string, error){
 	"read only":       func(f Flavor) (string, error) { return f.SetReadOnly(ReadOnlyOn) },
 	"super read only": func(f Flavor) (string, error) { return f.SetReadOnly(SuperReadOnly) },
 	"gtid executed":   func(f Flavor) (string, error) { return plain(f.GTIDExecutedQuery()) },
+	"last gtid":       func(f Flavor) (string, error) { return f.LastGTIDQuery() },
 	"ftwrl":           func(f Flavor) (string, error) { return plain(f.FlushTablesWithReadLock()) },
 	"unlock":          func(f Flavor) (string, error) { return plain(f.UnlockTables()) },
 	"processlist":     func(f Flavor) (string, error) { return plain(f.ClientConnectionsQuery()) },

@@ -6,16 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/harness"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 )
 
@@ -143,6 +142,9 @@ type run struct {
 	dep []string
 	res *Result
 	pws []string
+	// faults are the fault file's, applied to sb; never undone: the
+	// sandbox goes with the scenario.
+	faults *harness.Injector
 }
 
 func (r *Runner) runOne(ctx context.Context, s *Scenario, dir, template string) (res Result) {
@@ -176,7 +178,8 @@ func (r *Runner) runOne(ctx context.Context, s *Scenario, dir, template string) 
 		res.Failures = append(res.Failures, "sandbox: "+err.Error())
 		return res
 	}
-	x := &run{r: r, s: s, sb: sb, res: &res, dep: []string{"-d", sb.DeploymentPath, "--timeout", "2m"}}
+	x := &run{r: r, s: s, sb: sb, res: &res, dep: []string{"-d", sb.DeploymentPath, "--timeout", "2m"},
+		faults: harness.New(sb)}
 	for _, c := range []sandbox.Credential{sb.User, sb.ReplUser, sb.AppUser} {
 		if pw, err := c.Password(); err == nil && pw != "" {
 			x.pws = append(x.pws, pw)
@@ -281,50 +284,11 @@ func (x *run) check(ctx context.Context, args []string, wantCode int, wantOut, w
 func (x *run) fault(ctx context.Context, f []string) error {
 	switch f[0] {
 	case "kill-primary":
-		return killServer(ctx, x.sb.Primary())
+		return x.faults.Kill(ctx, x.sb.Primary().Name)
 	case "wrong-password":
-		return wrongPassword(x.sb.DeploymentPath, f[1])
+		return x.faults.WrongPassword(f[1])
 	}
 	return fmt.Errorf("unknown fault")
-}
-
-// killServer ends a sandbox server with SIGKILL, as a crash would, after
-// checking that its pid is a server, and waits until its port refuses.
-func killServer(ctx context.Context, in sandbox.Instance) error {
-	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(in.Pid) + "/cmdline")
-	if !bytes.Contains(cmdline, []byte("mariadbd")) && !bytes.Contains(cmdline, []byte("mysqld")) {
-		return fmt.Errorf("pid %d is not %s's server: %q", in.Pid, in.Name, cmdline)
-	}
-	if err := syscall.Kill(in.Pid, syscall.SIGKILL); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		c, err := net.DialTimeout("tcp", in.Addr(), 200*time.Millisecond)
-		if err != nil {
-			return nil
-		}
-		c.Close()
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("%s still accepts connections 10 s after SIGKILL", in.Name)
-}
-
-// wrongPassword gives server name a password of its own in the
-// deployment file, a wrong one: the server runs, and refuses the tool's
-// login, as after a rotated secret.
-func wrongPassword(deployment, name string) error {
-	b, err := os.ReadFile(deployment)
-	if err != nil {
-		return err
-	}
-	entry := "    " + name + " = { host = \"127.0.0.1\", "
-	text := string(b)
-	if !strings.Contains(text, entry) {
-		return fmt.Errorf("no entry %q in %s", entry, deployment)
-	}
-	text = strings.Replace(text, entry, entry+"user = { name = \"replicant\", password = \"not-the-password\" }, ", 1)
-	return os.WriteFile(deployment, []byte(text), 0o600)
 }
 
 // Summary is the line that ends a run: "N passed, N failed".
