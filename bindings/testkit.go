@@ -357,13 +357,17 @@ func (s *State) kitMaxConnections(L *lua.LState) int {
 	return 0
 }
 
-// t.pid(db) → its server's pid now (0 once killed).
+// t.pid(db) → its server's pid now: 0 once it ended, killed by the test
+// or stopped by a playbook (a zombie counts as ended).
 func (s *State) kitPid(L *lua.LState) int {
 	name := s.kitServer(L, 1, "t.pid")
 	k := s.cfg.Test
 	k.mu.Lock()
 	pid := k.inj.Pid(name)
 	k.mu.Unlock()
+	if stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err != nil || bytes.Contains(stat, []byte(") Z ")) {
+		pid = 0
+	}
 	L.Push(lua.LNumber(pid))
 	return 1
 }
