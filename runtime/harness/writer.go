@@ -80,9 +80,9 @@ type Writer struct {
 
 	mu     sync.Mutex
 	acked  []int64
-	lastAt time.Time
+	ackAt  []time.Time // when each was acknowledged, ascending
+	failAt []time.Time // when each write failed, ascending
 	maxGap time.Duration
-	failed int
 
 	stopOnce sync.Once
 	report   WriterReport
@@ -203,10 +203,10 @@ func (w *Writer) dropConnection(addr string) {
 func (w *Writer) ack(id int64, at time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.lastAt.IsZero() && at.Sub(w.lastAt) > w.maxGap {
-		w.maxGap = at.Sub(w.lastAt)
+	if n := len(w.ackAt); n > 0 && at.Sub(w.ackAt[n-1]) > w.maxGap {
+		w.maxGap = at.Sub(w.ackAt[n-1])
 	}
-	w.acked, w.lastAt = append(w.acked, id), at
+	w.acked, w.ackAt = append(w.acked, id), append(w.ackAt, at)
 }
 
 func (w *Writer) loop(ctx context.Context, id int64) {
@@ -240,7 +240,7 @@ func (w *Writer) loop(ctx context.Context, id int64) {
 			continue
 		}
 		w.mu.Lock()
-		w.failed++
+		w.failAt = append(w.failAt, time.Now())
 		w.mu.Unlock()
 		if !w.o.RetrySameID {
 			id++ // a fresh id per attempt: a duplicate can only come from a server
@@ -289,7 +289,25 @@ func (w *Writer) Acked() int {
 func (w *Writer) Failed() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.failed
+	return len(w.failAt)
+}
+
+// FirstAckAfterFailure is when the first write acknowledged after the
+// first failure at or after since was acknowledged: how long after a
+// fault at since a client that saw it wrote again. False while there is
+// no such write.
+func (w *Writer) FirstAckAfterFailure(since time.Time) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := sort.Search(len(w.failAt), func(i int) bool { return !w.failAt[i].Before(since) })
+	if f == len(w.failAt) {
+		return time.Time{}, false
+	}
+	a := sort.Search(len(w.ackAt), func(i int) bool { return w.ackAt[i].After(w.failAt[f]) })
+	if a == len(w.ackAt) {
+		return time.Time{}, false
+	}
+	return w.ackAt[a], true
 }
 
 // findWritable asks every server for @@read_only at once and returns the
@@ -336,7 +354,7 @@ func (w *Writer) Stop(ctx context.Context) (WriterReport, error) {
 		<-w.done
 		defer w.closeAll()
 		w.mu.Lock()
-		w.report = WriterReport{Acked: len(w.acked), Failed: w.failed, MaxGap: w.maxGap}
+		w.report = WriterReport{Acked: len(w.acked), Failed: len(w.failAt), MaxGap: w.maxGap}
 		w.mu.Unlock()
 		w.stopErr = w.check(ctx, &w.report)
 	})

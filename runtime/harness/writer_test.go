@@ -218,8 +218,17 @@ func TestWriterFollowsTheWritableServer(t *testing.T) {
 	o.RetrySameID = true
 	w := startWriter(t, o)
 	waitAcked(t, w, 100)
+	before := time.Now()
+	if _, ok := w.FirstAckAfterFailure(before); ok {
+		t.Fatal("a write acknowledged after a failure that has not happened")
+	}
 	failedAt, writableAt := promote(t, sb, w, "db1", "db2", nil)
 	waitAcked(t, w, 100)
+	// The first write after the failure went to db2, writable only after
+	// the failure was seen.
+	if at, ok := w.FirstAckAfterFailure(before); !ok || !at.After(failedAt) {
+		t.Errorf("first acknowledged write after the failure: %s, %t; want after %s", at, ok, failedAt)
+	}
 	r, err := w.Stop(context.Background())
 	if err != nil {
 		t.Fatal(err)
