@@ -43,6 +43,9 @@ type WriterOptions struct {
 	Timeout time.Duration
 }
 
+// GoString is String: %#v must not print the password either.
+func (o WriterOptions) GoString() string { return o.String() }
+
 // String describes the options without the password.
 func (o WriterOptions) String() string {
 	where := o.Addr
@@ -314,6 +317,16 @@ func (w *Writer) FirstAckAfterFailure(since time.Time) (time.Time, bool) {
 // first, in the order of Servers, with read_only = 0. The error names
 // what each answered.
 func (w *Writer) findWritable(ctx context.Context) (string, error) {
+	found, err := w.writableServers(ctx)
+	if err != nil {
+		return "", err
+	}
+	return found[0], nil
+}
+
+// writableServers are the servers with read_only = 0, in the order of
+// Servers; none is an error naming what each answered.
+func (w *Writer) writableServers(ctx context.Context) ([]string, error) {
 	dbs := make([]*sql.DB, len(w.o.Servers))
 	for i, addr := range w.o.Servers {
 		dbs[i] = w.db(addr)
@@ -336,18 +349,23 @@ func (w *Writer) findWritable(ctx context.Context) (string, error) {
 		}()
 	}
 	wg.Wait()
+	var found []string
 	for i, ok := range writable {
 		if ok {
-			return w.o.Servers[i], nil
+			found = append(found, w.o.Servers[i])
 		}
 	}
-	return "", fmt.Errorf("no writable server (%s)", strings.Join(answers, "; "))
+	if len(found) == 0 {
+		return nil, fmt.Errorf("no writable server (%s)", strings.Join(answers, "; "))
+	}
+	return found, nil
 }
 
 // Stop stops writing, then reads every id on the final server: through
 // Addr, or on the writable server among Servers, waiting up to 10 s (less
-// if ctx ends sooner) for one to be writable. Without one it returns the
-// counts it has and an error saying so. A second call returns the same.
+// if ctx ends sooner) for exactly one to be writable. Without one, or with
+// more than one, it returns the counts it has and an error saying so. A
+// second call returns the same.
 func (w *Writer) Stop(ctx context.Context) (WriterReport, error) {
 	w.stopOnce.Do(func() {
 		close(w.stop)
@@ -428,10 +446,16 @@ func (w *Writer) finalServer(ctx context.Context) (*sql.Conn, string, error) {
 func (w *Writer) writableConn(ctx context.Context) (*sql.Conn, string, error) {
 	addr := w.o.Addr
 	if addr == "" {
-		var err error
-		if addr, err = w.findWritable(ctx); err != nil {
+		found, err := w.writableServers(ctx)
+		if err != nil {
 			return nil, "", err
 		}
+		// Two primaries: which one's rows count is not the writer's to
+		// choose, and a test must see it.
+		if len(found) > 1 {
+			return nil, "", fmt.Errorf("more than one writable server: %s", strings.Join(found, ", "))
+		}
+		addr = found[0]
 	}
 	w.dropConnection(addr) // a fresh connection: where a new client goes now
 	qctx, cancel := context.WithTimeout(ctx, w.connect+w.read)
