@@ -208,6 +208,36 @@ func TestWriterReportsDuplicates(t *testing.T) {
 	}
 }
 
+// Hostile: inserts that commit after their client gave up. The table is
+// locked, each insert times out on the client and stays queued on the
+// server; unlocked, they all commit. A writer retrying the same id then
+// finds that id several times, one moving on does not.
+func TestWriterRetrySameIDDuplicates(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 1})
+	for _, retry := range []bool{true, false} {
+		t.Run(fmt.Sprintf("retry same id %t", retry), func(t *testing.T) {
+			o := writerOptions(t, sb)
+			o.Table, o.RetrySameID, o.Timeout = fmt.Sprintf("app.retry_%t", retry), retry, 200*time.Millisecond
+			w := startWriter(t, o)
+			waitAcked(t, w, 20)
+			db1 := admin(t, sb, "db1")
+			mustExec(t, db1, "LOCK TABLES "+o.Table+" WRITE")
+			failed := w.Failed()
+			waitFor(t, "inserts to time out", func() bool { return w.Failed() >= failed+3 })
+			mustExec(t, db1, "UNLOCK TABLES")
+			waitAcked(t, w, 20)
+			r, err := w.Stop(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d acknowledged, %d failed, duplicated %v", r.Acked, r.Failed, r.Duplicated)
+			if len(r.Lost) != 0 || retry != (len(r.Duplicated) > 0) {
+				t.Errorf("report %+v; want nothing lost, duplicates only when retrying the same id", r)
+			}
+		})
+	}
+}
+
 // With Addr "" the writer follows the writable server: db1 made
 // read-only, db2 (caught up) writable, and the writes move to db2. The
 // largest gap covers at least the time nothing was writable, and a clean
