@@ -69,6 +69,9 @@ type WriterReport struct {
 // finalWait bounds how long Stop waits for a writable server.
 const finalWait = 10 * time.Second
 
+// setupTimeout bounds each statement of StartWriter's table creation.
+const setupTimeout = 10 * time.Second
+
 // Writer writes rows continuously, one at a time on one connection, and
 // remembers which the server acknowledged.
 type Writer struct {
@@ -132,18 +135,25 @@ func (w *Writer) setup(ctx context.Context, schema string) error {
 			return fmt.Errorf("writer: %w", err)
 		}
 	}
-	db := w.db(w.target)
+	// The DDL on a connection of its own, with room: a per-write Timeout
+	// short enough to catch a stall is too short for CREATE TABLE on a
+	// loaded machine.
+	db, err := w.pool(w.target, setupTimeout)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	qctx, cancel := context.WithTimeout(ctx, w.connect+setupTimeout)
+	defer cancel()
 	for _, q := range []string{
 		"CREATE DATABASE IF NOT EXISTS " + flavor.QuoteIdentifier(schema),
 		"CREATE TABLE IF NOT EXISTS " + w.table + " (seq BIGINT AUTO_INCREMENT PRIMARY KEY, id BIGINT NOT NULL, KEY(id))",
 	} {
-		if err := w.exec(ctx, db, q); err != nil {
+		if _, err := db.ExecContext(qctx, q); err != nil {
 			return fmt.Errorf("writer: %s: %s: %w", w.target, q, err)
 		}
 	}
 	// A table kept from an earlier run: this writer's ids start above its.
-	qctx, cancel := context.WithTimeout(ctx, w.connect+w.read)
-	defer cancel()
 	if err := db.QueryRowContext(qctx, "SELECT COALESCE(MAX(id), 0) FROM "+w.table).Scan(&w.firstID); err != nil {
 		return fmt.Errorf("writer: %s: the largest id in %s: %w", w.target, w.o.Table, err)
 	}
@@ -162,19 +172,27 @@ func (w *Writer) open() error {
 		if _, ok := w.dbs[addr]; ok || addr == "" {
 			continue
 		}
-		cfg := gosql.NewConfig()
-		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = w.o.User, w.o.Password, "tcp", addr
-		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = w.connect, w.read, w.read
-		cfg.Logger = &gosql.NopLogger{}
-		conn, err := gosql.NewConnector(cfg)
+		db, err := w.pool(addr, w.read)
 		if err != nil {
-			return fmt.Errorf("writer: %s: %w", addr, err)
+			return err
 		}
-		db := sql.OpenDB(conn)
-		db.SetMaxOpenConns(1)
 		w.dbs[addr] = db
 	}
 	return nil
+}
+
+func (w *Writer) pool(addr string, read time.Duration) (*sql.DB, error) {
+	cfg := gosql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = w.o.User, w.o.Password, "tcp", addr
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = w.connect, read, read
+	cfg.Logger = &gosql.NopLogger{}
+	conn, err := gosql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("writer: %s: %w", addr, err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
 
 func (w *Writer) db(addr string) *sql.DB { return w.dbs[addr] }
@@ -314,41 +332,33 @@ func (w *Writer) FirstAckAfterFailure(since time.Time) (time.Time, bool) {
 }
 
 // findWritable asks every server for @@read_only at once and returns the
-// first, in the order of Servers, with read_only = 0. The error names
-// what each answered.
+// first to answer read_only = 0, without waiting for the others: a
+// stopped server must not lengthen the outage the writer measures. The
+// error names what each answered.
 func (w *Writer) findWritable(ctx context.Context) (string, error) {
-	found, err := w.writableServers(ctx)
-	if err != nil {
-		return "", err
+	answers := make([]string, len(w.o.Servers))
+	results := w.probe(ctx)
+	for range w.o.Servers {
+		p := <-results
+		if p.writable {
+			return w.o.Servers[p.i], nil
+		}
+		answers[p.i] = p.answer
 	}
-	return found[0], nil
+	return "", fmt.Errorf("no writable server (%s)", strings.Join(answers, "; "))
 }
 
-// writableServers are the servers with read_only = 0, in the order of
-// Servers; none is an error naming what each answered.
+// writableServers waits for every server's answer and returns those with
+// read_only = 0, in the order of Servers; none is an error naming what
+// each answered.
 func (w *Writer) writableServers(ctx context.Context) ([]string, error) {
-	dbs := make([]*sql.DB, len(w.o.Servers))
-	for i, addr := range w.o.Servers {
-		dbs[i] = w.db(addr)
-	}
 	answers := make([]string, len(w.o.Servers))
 	writable := make([]bool, len(w.o.Servers))
-	var wg sync.WaitGroup
-	for i := range w.o.Servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			qctx, cancel := context.WithTimeout(ctx, w.connect+w.read)
-			defer cancel()
-			var ro int
-			if err := dbs[i].QueryRowContext(qctx, "SELECT @@read_only").Scan(&ro); err != nil {
-				answers[i] = fmt.Sprintf("%s: %v", w.o.Servers[i], err)
-				return
-			}
-			answers[i], writable[i] = fmt.Sprintf("%s: read_only=%d", w.o.Servers[i], ro), ro == 0
-		}()
+	results := w.probe(ctx)
+	for range w.o.Servers {
+		p := <-results
+		answers[p.i], writable[p.i] = p.answer, p.writable
 	}
-	wg.Wait()
 	var found []string
 	for i, ok := range writable {
 		if ok {
@@ -359,6 +369,34 @@ func (w *Writer) writableServers(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("no writable server (%s)", strings.Join(answers, "; "))
 	}
 	return found, nil
+}
+
+// probed is one server's answer to SELECT @@read_only.
+type probed struct {
+	i        int // in Servers
+	writable bool
+	answer   string // "host:port: read_only=1", or the error
+}
+
+// probe asks every server at once, each bounded by the per-write
+// timeouts; the channel has room for every answer, so that a caller may
+// stop reading.
+func (w *Writer) probe(ctx context.Context) <-chan probed {
+	results := make(chan probed, len(w.o.Servers))
+	for i, addr := range w.o.Servers {
+		db := w.db(addr)
+		go func() {
+			qctx, cancel := context.WithTimeout(ctx, w.connect+w.read)
+			defer cancel()
+			var ro int
+			if err := db.QueryRowContext(qctx, "SELECT @@read_only").Scan(&ro); err != nil {
+				results <- probed{i: i, answer: fmt.Sprintf("%s: %v", addr, err)}
+				return
+			}
+			results <- probed{i: i, writable: ro == 0, answer: fmt.Sprintf("%s: read_only=%d", addr, ro)}
+		}()
+	}
+	return results
 }
 
 // Stop stops writing, then reads every id on the final server: through
@@ -383,10 +421,11 @@ func (w *Writer) Stop(ctx context.Context) (WriterReport, error) {
 func (w *Writer) check(ctx context.Context, r *WriterReport) error {
 	wctx, cancel := context.WithTimeout(ctx, finalWait)
 	defer cancel()
-	conn, addr, err := w.finalServer(wctx)
+	db, conn, addr, err := w.finalServer(wctx)
 	if err != nil {
 		return fmt.Errorf("writer: the final check: %w", err)
 	}
+	defer db.Close()
 	defer conn.Close()
 	ctx, cancel = context.WithTimeout(ctx, time.Minute) // reading every id
 	defer cancel()
@@ -426,53 +465,62 @@ func (w *Writer) check(ctx context.Context, r *WriterReport) error {
 // finalServer waits for a writable server and returns a connection to it:
 // one connection, so that behind a proxy the read_only check and the read
 // reach the same server.
-func (w *Writer) finalServer(ctx context.Context) (*sql.Conn, string, error) {
+func (w *Writer) finalServer(ctx context.Context) (*sql.DB, *sql.Conn, string, error) {
 	var last error
 	began := time.Now()
 	for {
-		conn, addr, err := w.writableConn(ctx)
+		db, conn, addr, err := w.writableConn(ctx)
 		if err == nil {
-			return conn, addr, nil
+			return db, conn, addr, nil
 		}
 		last = err
 		select {
 		case <-ctx.Done():
-			return nil, "", fmt.Errorf("%w, after waiting %s", last, time.Since(began).Round(100*time.Millisecond))
+			return nil, nil, "", fmt.Errorf("%w, after waiting %s", last, time.Since(began).Round(100*time.Millisecond))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
 
-func (w *Writer) writableConn(ctx context.Context) (*sql.Conn, string, error) {
+// writableConn is a new connection to the one writable server. Its pool
+// has a long read timeout: reading every id may take longer than a write.
+// The writable servers are asked with the short one, so that a stopped
+// server does not hold up the answer of the others.
+func (w *Writer) writableConn(ctx context.Context) (*sql.DB, *sql.Conn, string, error) {
 	addr := w.o.Addr
 	if addr == "" {
 		found, err := w.writableServers(ctx)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		// Two primaries: which one's rows count is not the writer's to
 		// choose, and a test must see it.
 		if len(found) > 1 {
-			return nil, "", fmt.Errorf("more than one writable server: %s", strings.Join(found, ", "))
+			return nil, nil, "", fmt.Errorf("more than one writable server: %s", strings.Join(found, ", "))
 		}
 		addr = found[0]
 	}
-	w.dropConnection(addr) // a fresh connection: where a new client goes now
+	db, err := w.pool(addr, setupTimeout)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	qctx, cancel := context.WithTimeout(ctx, w.connect+w.read)
 	defer cancel()
-	conn, err := w.db(addr).Conn(qctx)
+	conn, err := db.Conn(qctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("no writable server: %s: %w", addr, err)
+		db.Close()
+		return nil, nil, "", fmt.Errorf("no writable server: %s: %w", addr, err)
 	}
 	var ro int
 	if err := conn.QueryRowContext(qctx, "SELECT @@read_only").Scan(&ro); err != nil || ro != 0 {
 		conn.Close()
+		db.Close()
 		if err == nil {
 			err = errors.New("read_only=1")
 		}
-		return nil, "", fmt.Errorf("no writable server: %s: %w", addr, err)
+		return nil, nil, "", fmt.Errorf("no writable server: %s: %w", addr, err)
 	}
-	return conn, addr, nil
+	return db, conn, addr, nil
 }
 
 func (w *Writer) closeAll() {
