@@ -3,11 +3,7 @@ package tests
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,94 +11,46 @@ import (
 
 	gosql "github.com/go-sql-driver/mysql"
 
+	"github.com/replicant-lua/replicant-lua/runtime/harness"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
-// haproxy is a real HAProxy (Debian's) in front of a sandbox: a TCP
-// backend "writer" with every server, only db1 ready, and an admin
-// socket; stopped by its pid at the end of the test.
-type haproxy struct {
-	addr, socket string
-}
+// haproxy is a real HAProxy (Debian's) in front of a sandbox, run by
+// harness.StartHAProxy: a TCP backend "writer" with every server, only
+// db1 ready, and an admin socket; stopped by its pid at the end of the
+// test.
+type haproxy struct{ *harness.HAProxy }
 
 func startHAProxy(t testing.TB, sb *sandbox.Sandbox) *haproxy {
 	t.Helper()
-	bin := "/usr/sbin/haproxy"
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := harness.FindHAProxy(""); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("haproxy is not installed (scripts/install-deps.sh installs it): %v", err)
+			t.Fatal(err)
 		}
-		t.Skipf("haproxy is not installed: %v", err)
+		t.Skip(err)
 	}
-	dir, err := os.MkdirTemp("", "haproxy-") // the socket path must stay short
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	h := &haproxy{addr: addr, socket: filepath.Join(dir, "admin.sock")}
-	var servers strings.Builder
+	servers := map[string]string{}
 	for _, in := range sb.Instances {
-		state := ""
-		if in.Name != "db1" {
-			state = " disabled"
-		}
-		fmt.Fprintf(&servers, "  server %s 127.0.0.1:%d%s\n", in.Name, in.Port, state)
+		servers[in.Name] = in.Addr()
 	}
-	// A client connecting while the backend's ready server is the dead
-	// primary waits in HAProxy's retries, each after a turn-around of
-	// min(timeout connect, 1 s); redispatch sends each retry to the
-	// server ready now, so once the failover moved the writes the client
-	// gets there within one turn-around (1 s with "timeout connect 1s").
-	cfg := filepath.Join(dir, "haproxy.cfg")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`global
-  stats socket %s mode 600 level admin
-defaults
-  mode tcp
-  timeout connect 250ms
-  retries 10
-  option redispatch 1
-  timeout client 60s
-  timeout server 60s
-listen writer
-  bind %s
-%s`, h.socket, addr, servers.String())), 0o600)
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	h, err := harness.StartHAProxy(context.Background(), harness.HAProxyOptions{Servers: servers, Ready: "db1"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
+		if err := h.Stop(); err != nil {
+			t.Error(err)
 		}
 		if t.Failed() {
-			t.Logf("haproxy's output:\n%s", out)
+			t.Logf("haproxy's output:\n%s", h.Output())
 		}
 	})
-	waitFor(t, "haproxy's admin socket", func() bool { _, err := os.Stat(h.socket); return err == nil })
 	// The deployment names it: a wrapper around the sandbox's file.
-	base := filepath.Join(filepath.Dir(sb.DeploymentPath), "base-deployment.lua")
-	if err := os.Rename(sb.DeploymentPath, base); err != nil {
+	if err := h.AddToDeployment(sb.DeploymentPath); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(sb.DeploymentPath, []byte(fmt.Sprintf(`local d = dofile(%q)
-d.proxies = { { kind = "haproxy", socket = %q, backend = "writer", servers = { db1 = "db1", db2 = "db2", db3 = "db3" } } }
-return d
-`, base, h.socket)), 0o600)
-	return h
+	return &haproxy{h}
 }
 
 // serverID is the server_id of the server behind the proxy, through a
@@ -114,7 +62,7 @@ func (h *haproxy) serverID(t *testing.T, sb *sandbox.Sandbox) (int, error) {
 		t.Fatal(err)
 	}
 	cfg := gosql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = sb.AppUser.Name, pw, "tcp", h.addr
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = sb.AppUser.Name, pw, "tcp", h.Addr()
 	cfg.Timeout, cfg.ReadTimeout = time.Second, 2*time.Second
 	conn, err := gosql.NewConnector(cfg)
 	if err != nil {

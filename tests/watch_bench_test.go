@@ -84,7 +84,7 @@ func BenchmarkWatchKillHAProxy(b *testing.B) {
 		sb := sandboxtest.Start(b, sandbox.Options{Servers: 3})
 		h := startHAProxy(b, sb) // before watch: it names the proxy in the deployment
 		w := startWatch(b, sb)
-		wr := startProxyWriter(b, sb, h.addr)
+		wr := startProxyWriter(b, sb, h.Addr())
 		wr.waitAcked(b, 100)
 		b.StartTimer()
 		killed := time.Now()
