@@ -4,7 +4,6 @@ import (
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,25 +12,6 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
-
-// lockedBuffer is a strings.Builder the progress timers may write to while
-// the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestProgressLine(t *testing.T) {
 	var out lockedBuffer

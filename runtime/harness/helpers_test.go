@@ -11,11 +11,8 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
 	"github.com/replicant-lua/replicant-lua/runtime/gtid"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
-	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
-
-func TestMain(m *testing.M) { sandboxtest.Main(m) }
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
