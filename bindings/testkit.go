@@ -38,6 +38,7 @@ type TestKit struct {
 	mu       sync.Mutex // the injector, from the timers of t.pause too
 	sb       *sandbox.Sandbox
 	inj      *harness.Injector
+	proxied  bool // t.topology{ proxies = true }
 	hap      *harness.HAProxy
 	writers  []*harness.Writer
 	watches  []*watchRun
@@ -174,6 +175,7 @@ func (s *State) kitUp(L *lua.LState) int {
 		if err := k.inj.Proxy(ctx); err != nil {
 			L.RaiseError("t.topology: proxies: %v", err)
 		}
+		k.proxied = true
 	}
 	if o.bool("haproxy") {
 		servers := map[string]string{}
@@ -305,11 +307,14 @@ func (s *State) kitCut(L *lua.LState) int {
 		L.RaiseError("t.cut: from = %q: want \"tool\" or \"replicas\"", from)
 	}
 	k := s.cfg.Test
+	if !k.proxied {
+		L.RaiseError("t.cut: %s: the topology has no proxies to cut: t.topology{ proxies = true }", name)
+	}
 	k.mu.Lock()
 	err := k.inj.Cut(name, from)
 	k.mu.Unlock()
 	if err != nil {
-		L.RaiseError("t.cut: %v (the topology needs proxies = true)", err)
+		L.RaiseError("t.cut: %v", err)
 	}
 	return 0
 }
@@ -682,12 +687,12 @@ func (s *State) kitWatch(L *lua.LState) int {
 	t := L.NewTable()
 	L.SetFuncs(t, map[string]lua.LGFunction{
 		"output": func(L *lua.LState) int { L.Push(lua.LString(w.output.String())); return 1 },
-		"wait_for": func(L *lua.LState) int {
-			text := L.CheckString(1)
+		"wait_for": func(L *lua.LState) int { // w:wait_for(text, timeout)
+			text := L.CheckString(2)
 			timeout := 30 * time.Second
-			if L.Get(2) != lua.LNil {
-				if timeout, err = toDuration(L.Get(2)); err != nil {
-					L.ArgError(2, err.Error())
+			if L.Get(3) != lua.LNil {
+				if timeout, err = toDuration(L.Get(3)); err != nil {
+					L.ArgError(3, err.Error())
 				}
 			}
 			deadline := time.Now().Add(timeout)

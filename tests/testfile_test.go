@@ -63,9 +63,9 @@ t.kill("db1")
 	r := run(t, "", nil, "test", "--keep", "-j", "2", dir)
 	for _, want := range []string{
 		"FAIL fails_test (", "fails_test.lua:4:", "one and one: got 2, want 3",
-		"FAIL twice_test (", "t.topology: once per test file",
-		"FAIL nocut_test (", "t.cut: ", "proxies = true",
-		"FAIL typo_test (", `unknown key "server"`,
+		"FAIL twice_test (", "twice_test.lua:3: t.topology: once per test file",
+		"FAIL nocut_test (", "nocut_test.lua:3: t.cut: db1: the topology has no proxies to cut: t.topology{ proxies = true }",
+		"FAIL typo_test (", "typo_test.lua:2: t.topology: unknown option server (did you mean servers?)",
 		"FAIL nosandbox_test (", "t.kill: no sandbox yet: call t.topology{...} first",
 		"0 passed, 5 failed",
 	} {

@@ -150,7 +150,11 @@ func runTestFile(ctx context.Context, f scenario.TestFile) (res scenario.TestFil
 	err := st.RunFile(f.Path, nil)
 	st.Close()
 	if err != nil {
-		res.Failures = append(res.Failures, fmt.Sprintf("%v\noutput:\n%s", err, out.String()))
+		msg := err.Error()
+		if out.String() != "" {
+			msg += "\noutput:\n" + out.String()
+		}
+		res.Failures = append(res.Failures, msg)
 	}
 	res.Failures = append(res.Failures, kit.Failures()...)
 	keep := f.Keep && len(res.Failures) > 0 && kit.Sandbox() != nil

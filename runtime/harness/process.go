@@ -80,6 +80,12 @@ func signal(in sandbox.Instance, sig syscall.Signal) error {
 	return nil
 }
 
+// ended reports whether process pid is gone (a zombie counts as gone).
+func ended(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err != nil || bytes.Contains(stat, []byte(") Z "))
+}
+
 // Pause stops the server with SIGSTOP: its port still accepts
 // connections (the kernel completes the handshake) and nothing answers,
 // as a hung server. Undo or Resume sends SIGCONT.
@@ -93,6 +99,9 @@ func (f *Injector) Pause(name string) error {
 	}
 	pid := in.Pid
 	f.push(undoEntry{key: "pause " + name, fault: "pause", server: name, undo: func(context.Context) error {
+		if ended(pid) {
+			return nil // stopped meanwhile, by a playbook's fence: nothing left to resume
+		}
 		in.Pid = pid
 		return signal(in, syscall.SIGCONT)
 	}})

@@ -27,10 +27,8 @@ local rep = require "replicant"
 
 local M = {}
 
-end
-
 local function fail(fmt, ...)
-  error(string.format(fmt, ...), 3)
+  error(string.format(fmt, ...), 4) -- the test's line: gopher-lua counts error's own frame
 end
 
 local function show(v)
@@ -160,20 +158,21 @@ local kit_functions = { "kill", "pause", "resume", "restart", "cut", "heal", "la
   "max_connections", "wrong_password", "pid", "writer", "run", "watch", "routed_to" }
 for _, name in ipairs(kit_functions) do
   M[name] = has_kit and kit[name] or function()
-    error("t." .. name .. ": only in a test file that replicant-lua test runs", 2)
+    error("t." .. name .. ": only in a test file that replicant-lua test runs", 3)
   end
 end
 
 -- M.topology(spec): the test's sandbox (see above). replicas_of points
 -- replicas at another source; delay makes replicas apply that late.
 function M.topology(spec)
-  if not has_kit then error("t.topology: only in a test file that replicant-lua test runs", 2) end
+  if not has_kit then error("t.topology: only in a test file that replicant-lua test runs", 3) end
   spec = spec or {}
   local up = {}
   for k, v in pairs(spec) do
     if k ~= "replicas_of" and k ~= "delay" then up[k] = v end
   end
-  kit.up(up)
+  local ok, err = pcall(kit.up, up)
+  if not ok then error(err, 3) end -- at the test file's line
   for replica, source in pairs(spec.replicas_of or {}) do
     local db = rep.server(replica)
     db:stop_replica()
@@ -196,5 +195,6 @@ end
 function M.routes_to(name)
   local got, why = M.routed_to()
   if got ~= name then fail("HAProxy routes to %s, want %s", got or ("nothing (" .. tostring(why) .. ")"), name) end
+end
 
 return M

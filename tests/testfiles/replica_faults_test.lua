@@ -20,6 +20,6 @@ t.eq(st.last_sql_errno, 1062, "db2's applier error")
 t.eq(st.sql_running, false, "db2's applier running")
 
 local before = db1:variable("max_connections")
-t.max_connections("db1", 7)
-t.eq(db1:variable("max_connections"), 7, "db1's max_connections")
+t.max_connections("db1", 12)
+t.eq(db1:variable("max_connections"), 12, "db1's max_connections")
 t.max_connections("db1", before)
