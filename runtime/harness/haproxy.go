@@ -101,11 +101,11 @@ func StartHAProxy(ctx context.Context, o HAProxyOptions) (*HAProxy, error) {
 	if o.Backend == "" {
 		o.Backend = "writer"
 	}
-	bin, err := FindHAProxy(o.Binary)
+	names, err := checkHAProxyOptions(o)
 	if err != nil {
 		return nil, err
 	}
-	names, err := checkHAProxyOptions(o)
+	bin, err := FindHAProxy(o.Binary)
 	if err != nil {
 		return nil, err
 	}

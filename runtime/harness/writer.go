@@ -81,7 +81,10 @@ type Writer struct {
 	connect    time.Duration
 	read       time.Duration
 	dbs        map[string]*sql.DB // by address; only the loop (then Stop) uses them
-	target     string             // where writes go now; "" while no server is writable
+	probing    []bool             // by index in Servers: a probe's answer is not yet read
+	pending    int                // probes whose answer is not yet read
+	results    chan probed
+	target     string // where writes go now; "" while no server is writable
 	stop, done chan struct{}
 
 	mu     sync.Mutex
@@ -111,6 +114,7 @@ func StartWriter(ctx context.Context, o WriterOptions) (*Writer, error) {
 	}
 	w := &Writer{o: o, table: flavor.QuoteIdentifier(schema) + "." + flavor.QuoteIdentifier(table),
 		connect: 500 * time.Millisecond, read: 2 * time.Second, dbs: map[string]*sql.DB{},
+		probing: make([]bool, len(o.Servers)), results: make(chan probed, len(o.Servers)),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if o.Timeout > 0 {
 		w.connect, w.read = o.Timeout, o.Timeout
@@ -129,9 +133,11 @@ func StartWriter(ctx context.Context, o WriterOptions) (*Writer, error) {
 // setup finds the target, creates the table and writes the first row.
 func (w *Writer) setup(ctx context.Context, schema string) error {
 	w.target = w.o.Addr
-	if w.target == "" {
+	// A slow server's answer may take more than one lookup: wait for it
+	// while some probe runs (each ends within connect+read).
+	for w.target == "" {
 		var err error
-		if w.target, err = w.findWritable(ctx); err != nil {
+		if w.target, err = w.findWritable(ctx); err != nil && w.pending == 0 {
 			return fmt.Errorf("writer: %w", err)
 		}
 	}
@@ -331,74 +337,6 @@ func (w *Writer) FirstAckAfterFailure(since time.Time) (time.Time, bool) {
 	return w.ackAt[a], true
 }
 
-// findWritable asks every server for @@read_only at once and returns the
-// first to answer read_only = 0, without waiting for the others: a
-// stopped server must not lengthen the outage the writer measures. The
-// error names what each answered.
-func (w *Writer) findWritable(ctx context.Context) (string, error) {
-	answers := make([]string, len(w.o.Servers))
-	results := w.probe(ctx)
-	for range w.o.Servers {
-		p := <-results
-		if p.writable {
-			return w.o.Servers[p.i], nil
-		}
-		answers[p.i] = p.answer
-	}
-	return "", fmt.Errorf("no writable server (%s)", strings.Join(answers, "; "))
-}
-
-// writableServers waits for every server's answer and returns those with
-// read_only = 0, in the order of Servers; none is an error naming what
-// each answered.
-func (w *Writer) writableServers(ctx context.Context) ([]string, error) {
-	answers := make([]string, len(w.o.Servers))
-	writable := make([]bool, len(w.o.Servers))
-	results := w.probe(ctx)
-	for range w.o.Servers {
-		p := <-results
-		answers[p.i], writable[p.i] = p.answer, p.writable
-	}
-	var found []string
-	for i, ok := range writable {
-		if ok {
-			found = append(found, w.o.Servers[i])
-		}
-	}
-	if len(found) == 0 {
-		return nil, fmt.Errorf("no writable server (%s)", strings.Join(answers, "; "))
-	}
-	return found, nil
-}
-
-// probed is one server's answer to SELECT @@read_only.
-type probed struct {
-	i        int // in Servers
-	writable bool
-	answer   string // "host:port: read_only=1", or the error
-}
-
-// probe asks every server at once, each bounded by the per-write
-// timeouts; the channel has room for every answer, so that a caller may
-// stop reading.
-func (w *Writer) probe(ctx context.Context) <-chan probed {
-	results := make(chan probed, len(w.o.Servers))
-	for i, addr := range w.o.Servers {
-		db := w.db(addr)
-		go func() {
-			qctx, cancel := context.WithTimeout(ctx, w.connect+w.read)
-			defer cancel()
-			var ro int
-			if err := db.QueryRowContext(qctx, "SELECT @@read_only").Scan(&ro); err != nil {
-				results <- probed{i: i, answer: fmt.Sprintf("%s: %v", addr, err)}
-				return
-			}
-			results <- probed{i: i, writable: ro == 0, answer: fmt.Sprintf("%s: read_only=%d", addr, ro)}
-		}()
-	}
-	return results
-}
-
 // Stop stops writing, then reads every id on the final server: through
 // Addr, or on the writable server among Servers, waiting up to 10 s (less
 // if ctx ends sooner) for exactly one to be writable. Without one, or with
@@ -473,7 +411,9 @@ func (w *Writer) finalServer(ctx context.Context) (*sql.DB, *sql.Conn, string, e
 		if err == nil {
 			return db, conn, addr, nil
 		}
-		last = err
+		if last == nil || ctx.Err() == nil {
+			last = err // not the answers cut short by the end of the wait
+		}
 		select {
 		case <-ctx.Done():
 			return nil, nil, "", fmt.Errorf("%w, after waiting %s", last, time.Since(began).Round(100*time.Millisecond))

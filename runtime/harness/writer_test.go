@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -272,6 +273,34 @@ func TestWriterFollowsTheWritableServer(t *testing.T) {
 	}
 	if r.MaxGap < writableAt.Sub(failedAt) {
 		t.Errorf("max gap %s; nothing was writable for at least %s", r.MaxGap, writableAt.Sub(failedAt))
+	}
+}
+
+// Hostile: a SIGSTOPped server among Servers answers nothing, and its
+// connections hang until the timeout. The writer still finds the
+// writable server again after a failure, and Stop still reads it.
+func TestWriterWithAStoppedServer(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 2})
+	w := startWriter(t, writerOptions(t, sb))
+	waitAcked(t, w, 20)
+	pid := sb.Instances[1].Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	db1 := admin(t, sb, "db1")
+	failed := w.Failed()
+	mustExec(t, db1, "SET GLOBAL read_only = 1")
+	waitFor(t, "the writer to fail on read-only db1", func() bool { return w.Failed() > failed })
+	mustExec(t, db1, "SET GLOBAL read_only = 0")
+	waitAcked(t, w, 20)
+	r, err := w.Stop(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d acknowledged, %d failed, max gap %s", r.Acked, r.Failed, r.MaxGap)
+	if r.Server != sb.Instances[0].Addr() || len(r.Lost) != 0 || len(r.Duplicated) != 0 {
+		t.Errorf("report %+v; want db1, nothing lost or duplicated", r)
 	}
 }
 
