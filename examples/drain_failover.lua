@@ -25,5 +25,5 @@ rep.step("drain " .. old .. " in HAProxy", function()
 end, function()
   for _, p in ipairs(proxies) do p:set(old, "ready") end
 end)
-rep.step("fence " .. old, function() rep.server(old):fence() end)
-failover.run { dead = old }
+rep.step("fence " .. old, function() rep.server(old):fence() end)   -- SIGTERM, SIGKILL 200 ms later
+failover.run { dead = old }                                          -- routes HAProxy's writes too

@@ -153,14 +153,18 @@ func TestProcessFaults(t *testing.T) {
 		}
 	})
 
-	// A fault in the middle of an undo: db2's paused process is killed
-	// behind the injector's back, so resuming it fails; the undo of
-	// db1's max_connections still runs, and the error names the fault
-	// and the server.
+	// A fault in the middle of an undo: db2, lagging and paused, is
+	// killed behind the injector's back (as a playbook's fence would):
+	// its pause has nothing left to resume and is no error, putting back
+	// its delay fails; the undo of db1's max_connections still runs, and
+	// the error names the fault and the server.
 	t.Run("undo goes on after a failure", func(t *testing.T) {
 		db := direct(t, sb, "db1")
 		old := variable(t, db, "max_connections")
 		if err := f.MaxConnections(ctx, "db1", 30); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Lag(ctx, "db2", 5); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.Pause("db2"); err != nil {
@@ -175,8 +179,8 @@ func TestProcessFaults(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		err := f.Undo(ctx)
-		if err == nil || !strings.Contains(err.Error(), "undo pause db2: ") {
-			t.Errorf("Undo: %v, want an error naming the pause of db2", err)
+		if err == nil || !strings.Contains(err.Error(), "undo lag db2: ") || strings.Contains(err.Error(), "pause") {
+			t.Errorf("Undo: %v, want an error naming the lag of db2 alone", err)
 		}
 		errs = append(errs, err)
 		if got := variable(t, db, "max_connections"); got != old {
