@@ -36,25 +36,39 @@ func readRows(rows *sql.Rows) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Columns: cols}
-	dest := make([]any, len(cols))
+	cells := make([]cell, len(cols))
 	ptrs := make([]any, len(cols))
-	for i := range dest {
-		ptrs[i] = &dest[i]
+	for i := range cells {
+		ptrs[i] = &cells[i]
 	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
 		row := make([]any, len(cols))
-		for i, v := range dest {
-			row[i], err = normalize(v)
-			if err != nil {
-				return nil, fmt.Errorf("column %s: %w", cols[i], err)
+		for i, c := range cells {
+			if c.err != nil {
+				return nil, fmt.Errorf("column %s: %w", cols[i], c.err)
 			}
+			row[i] = c.v
 		}
 		res.Rows = append(res.Rows, row)
 	}
 	return res, rows.Err()
+}
+
+// cell takes one column's value from the driver as it is and normalizes
+// it at once: the text protocol's bytes become a string in one copy,
+// where a Scan into *any copies them first (a watcher reads 54 columns of
+// replica status per server several times a second).
+type cell struct {
+	v   any
+	err error
+}
+
+func (c *cell) Scan(src any) error {
+	c.v, c.err = normalize(src)
+	return nil
 }
 
 // normalize maps the driver's values onto the few types Row documents. The

@@ -95,13 +95,7 @@ func refreshNode(ctx context.Context, n *Node) {
 		n.Err = err
 		return
 	}
-	vars := map[string]string{}
-	for i := range res.Rows {
-		row := res.Row(i)
-		name, _ := row["Variable_name"].(string)
-		value, _ := row["Value"].(string)
-		vars[strings.ToLower(name)] = value
-	}
+	vars := nameValues(res)
 	if n.ServerID, err = strconv.ParseUint(vars["server_id"], 10, 32); err != nil {
 		n.Err = fmt.Errorf("%s: server_id %q: %w", n.Server, vars["server_id"], err)
 		return
