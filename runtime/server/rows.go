@@ -3,6 +3,7 @@ package server
 import (
 	"database/sql"
 	"fmt"
+	"sync"
 )
 
 // Row is one result row keyed by column name. Values are nil (SQL NULL),
@@ -36,17 +37,14 @@ func readRows(rows *sql.Rows) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Columns: cols}
-	cells := make([]cell, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range cells {
-		ptrs[i] = &cells[i]
-	}
+	sc := scratchFor(len(cols))
+	defer sc.release()
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+		if err := rows.Scan(sc.ptrs...); err != nil {
 			return nil, err
 		}
 		row := make([]any, len(cols))
-		for i, c := range cells {
+		for i, c := range sc.cells {
 			if c.err != nil {
 				return nil, fmt.Errorf("column %s: %w", cols[i], c.err)
 			}
@@ -55,6 +53,35 @@ func readRows(rows *sql.Rows) (*Result, error) {
 		res.Rows = append(res.Rows, row)
 	}
 	return res, rows.Err()
+}
+
+// scratch is what readRows scans into, kept between statements: a
+// watcher's looks read the 54 columns of replica status of every server
+// several times a second.
+type scratch struct {
+	cells []cell
+	ptrs  []any // &cells[i]
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+func scratchFor(n int) *scratch {
+	sc := scratches.Get().(*scratch)
+	if cap(sc.cells) < n {
+		sc.cells, sc.ptrs = make([]cell, n), make([]any, n)
+		for i := range sc.cells {
+			sc.ptrs[i] = &sc.cells[i]
+		}
+	}
+	sc.cells, sc.ptrs = sc.cells[:n], sc.ptrs[:n]
+	return sc
+}
+
+// release clears the values (they belong to the Result now) and returns
+// sc to the pool.
+func (sc *scratch) release() {
+	clear(sc.cells)
+	scratches.Put(sc)
 }
 
 // cell takes one column's value from the driver as it is and normalizes

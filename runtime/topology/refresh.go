@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // refreshQuery is all Refresh reads of a server's settings: the ones
@@ -39,20 +38,18 @@ func Refresh(ctx context.Context, prev *Topology) (t *Topology, changed bool, er
 		c.Replicas, c.Errant, c.Role, c.Partial = nil, "", "", nil
 		nodes[i], was[o] = &c, &c
 	}
-	var wg sync.WaitGroup
+	var reads []func()
 	for _, n := range nodes {
 		if n.Server == nil {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		reads = append(reads, func() {
 			sctx, cancel := context.WithTimeout(ctx, prev.opts.ServerTimeout)
 			defer cancel()
 			refreshNode(sctx, n)
-		}()
+		})
 	}
-	wg.Wait()
+	fanOut(reads)
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("refresh: %w", err)
 	}
