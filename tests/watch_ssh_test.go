@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/machine/sshdtest"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
@@ -72,9 +73,11 @@ func TestWatchFencesAHungPrimaryOverSSH(t *testing.T) {
 	w := startWatchOn(t, deployment)
 	pid := sb.Primary().Pid
 	before, _ := os.ReadFile(commands)
+	stopped := time.Now()
 	signalPid(t, pid, syscall.SIGSTOP)
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
 	waitFor(t, "watch's failover", func() bool { st := w.status(); return st.Last != nil && st.Last.Outcome != "" })
+	t.Logf("SIGSTOP → failover %s: %s (its fence and playbook over ssh)", w.status().Last.Outcome, time.Since(stopped).Round(time.Millisecond))
 	st := w.status()
 	if st.Last.Outcome != "done" || st.Last.Verdict.Kind != "hung_primary" || st.Last.Verdict.Server != "db1" ||
 		!st.Last.Fenced || w.count("fencing hung db1") != 1 {
