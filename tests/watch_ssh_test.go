@@ -76,7 +76,17 @@ func TestWatchFencesAHungPrimaryOverSSH(t *testing.T) {
 	stopped := time.Now()
 	signalPid(t, pid, syscall.SIGSTOP)
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
-	waitFor(t, "watch's failover", func() bool { st := w.status(); return st.Last != nil && st.Last.Outcome != "" })
+	// Each command over ssh is a connection of its own (a handshake, a
+	// login shell): the fence and the playbook's option file writes take
+	// several seconds on a loaded machine, beyond waitFor's 10 s.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if st := w.status(); st.Last != nil && st.Last.Outcome != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no failover 60 s after the SIGSTOP")
+		}
+	}
 	t.Logf("SIGSTOP → failover %s: %s (its fence and playbook over ssh)", w.status().Last.Outcome, time.Since(stopped).Round(time.Millisecond))
 	st := w.status()
 	if st.Last.Outcome != "done" || st.Last.Verdict.Kind != "hung_primary" || st.Last.Verdict.Server != "db1" ||
