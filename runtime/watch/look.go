@@ -12,9 +12,10 @@ import (
 // discoveries while nothing changes: 20 looks, 5 s at the default
 // interval. While full discoveries keep finding the same cluster the
 // spacing grows by as much again each time, up to MaxFullSpacing times
-// that (80 looks, 20 s); any change brings it back. What only a full discovery sees (a new
-// replica, GTID state and errant transactions, settings other than
-// read_only) decides no failover by itself: it may wait that long.
+// that (80 looks, 20 s); any change brings it back. What only a full
+// discovery sees (a new replica, GTID state and errant transactions,
+// settings other than read_only) decides no failover by itself: it may
+// wait that long.
 const DefaultFullEvery = 20
 
 // MaxFullSpacing bounds how far a steady cluster spaces its full
