@@ -39,6 +39,7 @@ func worker(job func()) {
 	defer idle.Stop()
 	for {
 		job()
+		job = nil // nothing of a finished refresh is kept while idle
 		idle.Reset(workerIdle)
 		select {
 		case job = <-jobs:
