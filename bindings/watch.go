@@ -110,30 +110,29 @@ func NewWatcher(wc WatchConfig) (w *watch.Watcher, close func(), err error) {
 	return w, closeAll, nil
 }
 
-// fenceGrace is how long a fenced server gets between SIGTERM and
-// SIGKILL: it is hung, so in practice SIGKILL is what stops it.
-const fenceGrace = 200 * time.Millisecond
-
-// fence stops a hung server through its machine, SIGKILL included. A
-// server without a machine cannot be fenced: the watcher then refuses
-// the failover (unless --fence none).
+// fence stops a hung server through its machine at once: SIGKILL (a
+// process machine, here or over ssh), systemctl kill --signal=SIGKILL
+// then stop (systemd; see machine.Systemd.Kill for why not stop alone).
+// A clean stop would wake it up to shut down by itself, and awake it may
+// still commit. Kill returns once the server is gone. A server without a
+// machine, or with one that cannot kill it, cannot be fenced: the watcher
+// then refuses the failover (unless --fence none).
 func fence(ctx context.Context, wc WatchConfig, name string) error {
 	entry := wc.Run.Deployment.Servers[name]
 	if entry.Machine == nil {
 		return fmt.Errorf("%s has no machine in the deployment to stop it with", name)
 	}
-	spec := *entry.Machine
-	spec.StopTimeout = fenceGrace
-	m, err := machine.New(spec)
+	m, err := machine.New(*entry.Machine)
 	if err != nil {
 		return fmt.Errorf("%s: machine: %w", name, err)
 	}
+	k, ok := m.(machine.Killer)
+	if !ok {
+		return fmt.Errorf("%s: machine %s cannot kill its server", name, m)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := m.Stop(ctx); err != nil && !errors.Is(err, machine.ErrKilled) {
-		return err
-	}
-	return nil
+	return k.Kill(ctx)
 }
 
 // runIncident runs the failover for one incident in a fresh interpreter:

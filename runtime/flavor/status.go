@@ -126,7 +126,10 @@ var (
 // IO/SQL running columns is an error, as is a malformed number; other
 // missing columns are left zero.
 func ParseReplicaStatus[R ~map[string]V, V any](row R) (ReplicaStatus, error) {
-	fs := newFields(row)
+	return parseReplicaStatus(newFields(row))
+}
+
+func parseReplicaStatus(fs fields) (ReplicaStatus, error) {
 	var st ReplicaStatus
 	if _, _, ok := fs.get(colIORunning...); !ok {
 		return st, fmt.Errorf("replica status: no %s column", strings.Join(colIORunning, "/"))
@@ -184,19 +187,40 @@ func ParseReplicaStatus[R ~map[string]V, V any](row R) (ReplicaStatus, error) {
 // since replicant-lua drives the default channel only and must not mistake
 // another one for it.
 func ParseReplicaStatusRows[R ~map[string]V, V any](rows []R) (st ReplicaStatus, ok bool, err error) {
+	fs := make([]fields, len(rows))
+	for i, row := range rows {
+		fs[i] = newFields(row)
+	}
+	return parseReplicaStatusRows(fs)
+}
+
+// ParseReplicaStatusResult is ParseReplicaStatusRows for a result given
+// as its columns and its rows of values, in the columns' order (the shape
+// of server.Result): the columns are still found by name, but their
+// positions are worked out once per list of columns rather than in a map
+// per row, which a watcher reading every replica's status several times
+// a second notices.
+func ParseReplicaStatusResult(columns []string, rows [][]any) (st ReplicaStatus, ok bool, err error) {
+	fs := make([]fields, len(rows))
+	for i, row := range rows {
+		fs[i] = rowFields(columns, row)
+	}
+	return parseReplicaStatusRows(fs)
+}
+
+func parseReplicaStatusRows(rows []fields) (st ReplicaStatus, ok bool, err error) {
 	if len(rows) == 0 {
 		return st, false, nil
 	}
 	var named []string
-	for _, row := range rows {
-		fs := newFields(row)
+	for _, fs := range rows {
 		v, _, _ := fs.get(colChannel...)
 		name, _, err := textValue(v)
 		if err != nil {
 			return st, false, fmt.Errorf("replica status: channel name: %w", err)
 		}
 		if name == "" {
-			st, err := ParseReplicaStatus(row)
+			st, err := parseReplicaStatus(fs)
 			return st, err == nil, err
 		}
 		named = append(named, strconv.Quote(name))

@@ -3,6 +3,9 @@ package flavor
 import (
 	"database/sql"
 	"reflect"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +296,82 @@ func TestParseReplicaStatusHeartbeats(t *testing.T) {
 	row["Slave_heartbeat_period"] = []byte("soon")
 	if _, err := ParseReplicaStatus(row); err == nil || !strings.Contains(err.Error(), "Slave_heartbeat_period") {
 		t.Errorf("a malformed period: %v", err)
+	}
+}
+
+// columnsOf turns a fixture row into a result's columns and one row of
+// values, in a fixed order.
+func columnsOf(row map[string]any) ([]string, []any) {
+	var cols []string
+	for name := range row {
+		cols = append(cols, name)
+	}
+	sort.Strings(cols)
+	vals := make([]any, len(cols))
+	for i, c := range cols {
+		vals[i] = row[c]
+	}
+	return cols, vals
+}
+
+// ParseReplicaStatusResult reads what ParseReplicaStatusRows reads, from
+// the same rows given as columns and values: every fixture, a default
+// channel among named ones, names in another case, and the same columns
+// again (its cached layout) with other values.
+func TestParseReplicaStatusResultMatchesRows(t *testing.T) {
+	for _, fx := range []string{mariadbAllSlaves, mariadbSQLError, mariadbIOError, mysql57, mysql84} {
+		row := vertical(t, fx)
+		want, wantOK, wantErr := ParseReplicaStatusRows([]map[string]any{row})
+		cols, vals := columnsOf(row)
+		for pass := 0; pass < 2; pass++ { // the second finds its layout cached
+			got, ok, err := ParseReplicaStatusResult(cols, [][]any{vals})
+			if !reflect.DeepEqual(got, want) || ok != wantOK || (err == nil) != (wantErr == nil) {
+				t.Errorf("pass %d:\n got %+v %v %v\nwant %+v %v %v", pass, got, ok, err, want, wantOK, wantErr)
+			}
+		}
+	}
+	named := vertical(t, mariadbAllSlaves)
+	named["Connection_name"], named["Master_Host"], named["Master_Port"] = []byte("other"), []byte("elsewhere"), []byte("1")
+	def := vertical(t, mariadbAllSlaves)
+	cols, nv := columnsOf(named)
+	_, dv := columnsOf(def)
+	st, ok, err := ParseReplicaStatusResult(cols, [][]any{nv, dv})
+	if err != nil || !ok || st.SourceHost != "127.0.0.1" || st.SourcePort != 39401 {
+		t.Errorf("default connection among two: %+v %v %v", st, ok, err)
+	}
+	if _, ok, err := ParseReplicaStatusResult(cols, [][]any{nv}); ok || err == nil || !strings.Contains(err.Error(), `only named channels ("other")`) {
+		t.Errorf("named only: ok %v, err %v", ok, err)
+	}
+	if _, ok, err := ParseReplicaStatusResult(cols, nil); ok || err != nil {
+		t.Errorf("no rows: ok %v, err %v; want not a replica", ok, err)
+	}
+	lower := make([]string, len(cols))
+	for i, c := range cols {
+		lower[i] = strings.ToLower(c)
+	}
+	if st, ok, err := ParseReplicaStatusResult(lower, [][]any{dv}); err != nil || !ok || st.SourcePort != 39401 || !st.IORunning {
+		t.Errorf("lower-cased column names: %+v %v %v", st, ok, err)
+	}
+	dv2 := slices.Clone(dv)
+	dv2[slices.Index(cols, "Slave_IO_Running")] = []byte("No")
+	if st, _, _ := ParseReplicaStatusResult(cols, [][]any{dv2}); st.IORunning || st.IOThread != "No" {
+		t.Errorf("the same columns with other values: %+v", st)
+	}
+}
+
+// The layouts kept are bounded, most recent first.
+func TestLayoutCacheIsBounded(t *testing.T) {
+	for i := 0; i < 3*maxLayouts; i++ {
+		layoutOf([]string{"c" + strconv.Itoa(i)})
+	}
+	a := layoutOf([]string{"c0"})
+	if b := layoutOf([]string{"c0"}); a != b {
+		t.Error("the same columns twice in a row: two layouts")
+	}
+	layouts.mu.Lock()
+	n, first := len(layouts.recent), layouts.recent[0]
+	layouts.mu.Unlock()
+	if n != maxLayouts || first != a {
+		t.Errorf("%d layouts kept (want %d), the first %v", n, maxLayouts, first.names)
 	}
 }

@@ -4,28 +4,87 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
-// fields is one result row keyed by lower-cased column name, so that a
-// column is found whatever case a driver or a proxy reports it in.
-type fields map[string]any
+// fields is one result row, its columns found by name whatever case a
+// driver or a proxy reports them in.
+type fields struct {
+	cols *layout
+	vals []any
+}
+
+// layout maps a result's column names to their positions: the exact
+// spelling first (the names asked for are the server's own, found
+// without lowering them), then the lower-cased one. When two columns
+// share a name the later one wins, as in server.Result.Row.
+type layout struct {
+	names        []string
+	exact, lower map[string]int
+}
+
+func newLayout(names []string) *layout {
+	l := &layout{names: names, exact: make(map[string]int, len(names)), lower: make(map[string]int, len(names))}
+	for i, n := range names {
+		l.exact[n], l.lower[strings.ToLower(n)] = i, i
+	}
+	return l
+}
 
 func newFields[R ~map[string]V, V any](row R) fields {
-	fs := make(fields, len(row))
+	names, vals := make([]string, 0, len(row)), make([]any, 0, len(row))
 	for k, v := range row {
-		fs[strings.ToLower(k)] = v
+		names, vals = append(names, k), append(vals, v)
 	}
-	return fs
+	return fields{cols: newLayout(names), vals: vals}
+}
+
+// rowFields is one row of a result given as columns and values. The
+// layout of the last few column lists is kept: a watcher parses the same
+// 54 columns of SHOW REPLICA STATUS several times a second per server.
+func rowFields(columns []string, row []any) fields {
+	return fields{cols: layoutOf(columns), vals: row}
+}
+
+var layouts struct {
+	mu     sync.Mutex
+	recent []*layout // most recently used first
+}
+
+const maxLayouts = 16
+
+func layoutOf(columns []string) *layout {
+	layouts.mu.Lock()
+	defer layouts.mu.Unlock()
+	for i, l := range layouts.recent {
+		if slices.Equal(l.names, columns) {
+			copy(layouts.recent[1:i+1], layouts.recent[:i])
+			layouts.recent[0] = l
+			return l
+		}
+	}
+	l := newLayout(slices.Clone(columns))
+	if len(layouts.recent) < maxLayouts {
+		layouts.recent = append(layouts.recent, nil)
+	}
+	copy(layouts.recent[1:], layouts.recent)
+	layouts.recent[0] = l
+	return l
 }
 
 // get returns the value of the first of names present in the row; several
 // names cover a column renamed between versions (Master_Host, Source_Host).
 func (fs fields) get(names ...string) (v any, name string, ok bool) {
 	for _, n := range names {
-		if v, ok := fs[strings.ToLower(n)]; ok {
-			return v, n, true
+		i, ok := fs.cols.exact[n]
+		if !ok {
+			i, ok = fs.cols.lower[strings.ToLower(n)]
+		}
+		if ok && i < len(fs.vals) {
+			return fs.vals[i], n, true
 		}
 	}
 	return nil, "", false

@@ -84,6 +84,16 @@ type Machine interface {
 	Running(ctx context.Context) (bool, error)
 }
 
+// Killer is a Machine that can stop its server at once, without a clean
+// shutdown: the fence of a hung primary, which must not be woken up to
+// shut down by itself (awake, it may still commit what its clients sent).
+// Kill returns once the server's processes are gone; a server already
+// stopped is not an error.
+type Killer interface {
+	Machine
+	Kill(ctx context.Context) error
+}
+
 // Ready tells whether a started server accepts work, typically by
 // connecting and pinging it. Start calls it repeatedly until it returns
 // nil or the context of Start ends; each call gets a context bounded by

@@ -308,6 +308,43 @@ func (p *Process) stop(ctx context.Context) error {
 	return p.stopPid(ctx, f, pid)
 }
 
+// Kill sends SIGKILL to the server's verified pid, with no SIGTERM
+// first, and waits until it is gone (a zombie counts as gone). A stopped
+// process (SIGSTOP) dies of SIGKILL without running again. A server
+// that is not running is not an error.
+func (p *Process) Kill(ctx context.Context) error {
+	p.op.Lock()
+	defer p.op.Unlock()
+	if err := p.kill(ctx); err != nil {
+		return fmt.Errorf("%s: kill: %w", p, err)
+	}
+	return nil
+}
+
+func (p *Process) kill(ctx context.Context) error {
+	ctx, cancel := withDefaultTimeout(ctx, killGrace+DefaultCommandTimeout)
+	defer cancel()
+	f, err := p.files(ctx)
+	if err != nil {
+		return err
+	}
+	pid, err := p.serverPid(ctx, f)
+	if err != nil || pid == 0 {
+		return err
+	}
+	if sent, err := p.signal(ctx, pid, f, syscall.SIGKILL); err != nil || !sent {
+		return err
+	}
+	dead, err := p.waitGone(ctx, f, pid, killGrace)
+	if err != nil {
+		return err
+	}
+	if !dead {
+		return fmt.Errorf("pid %d still running %s after SIGKILL", pid, killGrace)
+	}
+	return nil
+}
+
 // Restart stops the server and starts it again. A stop that needed
 // SIGKILL does not prevent the start, but its error is still returned
 // (wrapping ErrKilled) once the server is running again.

@@ -321,3 +321,34 @@ func TestProcessRestartAfterKill(t *testing.T) {
 		t.Fatalf("after Restart: Pid = %d, %v (was %d)", after, err, before)
 	}
 }
+
+// Kill, the fence of a hung server: a SIGSTOPped server dies of SIGKILL
+// at once (no SIGTERM grace to sit out), Kill returns once it is gone,
+// and a second Kill of a stopped server is not an error.
+func TestProcessKillAStoppedServer(t *testing.T) {
+	testKill(t, nil)
+}
+
+func testKill(t *testing.T, h Host) {
+	ts := newTestServer(t)
+	p := newTestProcess(t, ts, ProcessOptions{Host: h, StopGrace: time.Hour})
+	var _ Killer = p
+	ctx := testContext(t, 2*time.Minute)
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	freeze(t, ctx, p)
+	pid := pidOf(t, ts)
+	start := time.Now()
+	if err := p.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: killed in %s", p, time.Since(start).Round(time.Millisecond))
+	if got := serverPids(ts.defaultsFile); len(got) != 0 {
+		t.Fatalf("servers still running after Kill: %v (pid %d)", got, pid)
+	}
+	wantRunning(t, p, false)
+	if err := p.Kill(ctx); err != nil {
+		t.Fatalf("second Kill: %v", err)
+	}
+}

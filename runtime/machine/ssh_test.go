@@ -198,3 +198,9 @@ func TestSpecSSHProcess(t *testing.T) {
 		t.Fatal("server still running")
 	}
 }
+
+// Kill over ssh: the SIGKILL of a stopped server goes through the remote
+// shell and the check that it is gone reads the remote /proc.
+func TestSSHProcessKillAStoppedServer(t *testing.T) {
+	testKill(t, startSSHD(t).host(t))
+}

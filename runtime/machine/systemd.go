@@ -133,6 +133,36 @@ func (m *Systemd) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Kill fences the server: systemctl kill --signal=SIGKILL sends SIGKILL
+// to every process of the unit at once. Stop would not fence a hung
+// server: right after its SIGTERM systemd sends SIGCONT, "to ensure that
+// even suspended tasks can be terminated cleanly" (systemd.kill(5)),
+// which wakes a stopped server to shut down by itself, and MariaDB's own
+// unit has SendSIGKILL=no with TimeoutStopSec=900, so one hung on its
+// disk is waited for 15 minutes and then left running. systemctl stop
+// follows the kill so that systemd does not start it again (that unit
+// has Restart=on-abnormal, RestartSec=5s, and a SIGKILL is abnormal),
+// and is-active confirms the unit is down.
+func (m *Systemd) Kill(ctx context.Context) error {
+	ctx, cancel := withDefaultTimeout(ctx, m.o.StopTimeout)
+	defer cancel()
+	argv := []string{m.o.Systemctl, "--no-ask-password", "kill", "--signal=SIGKILL", m.o.Service}
+	if _, err := m.host.Run(ctx, argv); err != nil {
+		return fmt.Errorf("%s: kill: %w", m, err)
+	}
+	if _, err := m.systemctl(ctx, "stop"); err != nil {
+		return fmt.Errorf("%s: kill: stop after SIGKILL (so that systemd does not restart it): %w", m, err)
+	}
+	running, err := m.Running(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: kill: %w", m, err)
+	}
+	if running {
+		return fmt.Errorf("%s: kill: the unit is still active after SIGKILL and stop", m)
+	}
+	return nil
+}
+
 // Running asks systemctl is-active. It exits non-zero for every state but
 // active, so the state it prints decides; anything else (no systemd, no
 // rights, no connection) is an error.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,35 @@ func TestSystemdRejectsBadServiceNames(t *testing.T) {
 		if _, err := NewSystemd(SystemdOptions{Service: s}); err == nil {
 			t.Errorf("service %q accepted", s)
 		}
+	}
+}
+
+// Kill, the fence of a hung server: SIGKILL to the unit's processes
+// (stop alone would follow its SIGTERM with SIGCONT and wake it, and
+// MariaDB's unit never escalates to SIGKILL), then stop so that
+// Restart=on-abnormal does not start it again, then is-active to confirm.
+func TestSystemdKill(t *testing.T) {
+	fake := newFakeSystemd(t)
+	m, _ := NewSystemd(SystemdOptions{Service: "mariadb@db2"})
+	var _ Killer = m
+	ctx := testContext(t, 30*time.Second)
+	fake.on(t, "is-active", "failed\n", "", "3")
+	if err := m.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--no-ask-password kill --signal=SIGKILL mariadb@db2", "--no-ask-password stop mariadb@db2",
+		"--no-ask-password is-active mariadb@db2"}
+	if got := fake.calls(t); !slices.Equal(got, want) {
+		t.Errorf("calls = %q\nwant    %q", got, want)
+	}
+
+	fake.on(t, "is-active", "active\n", "", "")
+	contains(t, m.Kill(ctx), "systemd mariadb@db2: kill: the unit is still active after SIGKILL and stop")
+	fake.calls(t)
+
+	fake.on(t, "kill", "", "Failed to kill unit mariadb@db2.service: Access denied\n", "1")
+	contains(t, m.Kill(ctx), "systemd mariadb@db2: kill: systemctl --no-ask-password kill --signal=SIGKILL mariadb@db2: exit status 1", "Access denied")
+	if got := fake.calls(t); len(got) != 1 {
+		t.Errorf("after a failed kill: calls = %q, want the kill only", got)
 	}
 }

@@ -68,11 +68,7 @@ func (s *Server) replicaStatusAside(ctx context.Context) (*flavor.ReplicaStatus,
 }
 
 func (s *Server) parseReplicaStatus(res *Result) (*flavor.ReplicaStatus, error) {
-	rows := make([]Row, len(res.Rows))
-	for i := range res.Rows {
-		rows[i] = res.Row(i)
-	}
-	st, ok, err := flavor.ParseReplicaStatusRows(rows)
+	st, ok, err := flavor.ParseReplicaStatusResult(res.Columns, res.Rows)
 	if err != nil {
 		return nil, s.wrap("replica_status", err)
 	}

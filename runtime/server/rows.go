@@ -3,6 +3,7 @@ package server
 import (
 	"database/sql"
 	"fmt"
+	"sync"
 )
 
 // Row is one result row keyed by column name. Values are nil (SQL NULL),
@@ -36,25 +37,65 @@ func readRows(rows *sql.Rows) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Columns: cols}
-	dest := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range dest {
-		ptrs[i] = &dest[i]
-	}
+	sc := scratchFor(len(cols))
+	defer sc.release()
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+		if err := rows.Scan(sc.ptrs...); err != nil {
 			return nil, err
 		}
 		row := make([]any, len(cols))
-		for i, v := range dest {
-			row[i], err = normalize(v)
-			if err != nil {
-				return nil, fmt.Errorf("column %s: %w", cols[i], err)
+		for i, c := range sc.cells {
+			if c.err != nil {
+				return nil, fmt.Errorf("column %s: %w", cols[i], c.err)
 			}
+			row[i] = c.v
 		}
 		res.Rows = append(res.Rows, row)
 	}
 	return res, rows.Err()
+}
+
+// scratch is what readRows scans into, kept between statements: a
+// watcher's looks read the 54 columns of replica status of every server
+// several times a second.
+type scratch struct {
+	cells []cell
+	ptrs  []any // &cells[i]
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+func scratchFor(n int) *scratch {
+	sc := scratches.Get().(*scratch)
+	if cap(sc.cells) < n {
+		sc.cells, sc.ptrs = make([]cell, n), make([]any, n)
+		for i := range sc.cells {
+			sc.ptrs[i] = &sc.cells[i]
+		}
+	}
+	sc.cells, sc.ptrs = sc.cells[:n], sc.ptrs[:n]
+	return sc
+}
+
+// release clears the values (they belong to the Result now) and returns
+// sc to the pool.
+func (sc *scratch) release() {
+	clear(sc.cells)
+	scratches.Put(sc)
+}
+
+// cell takes one column's value from the driver as it is and normalizes
+// it at once: the text protocol's bytes become a string in one copy,
+// where a Scan into *any copies them first (a watcher reads 54 columns of
+// replica status per server several times a second).
+type cell struct {
+	v   any
+	err error
+}
+
+func (c *cell) Scan(src any) error {
+	c.v, c.err = normalize(src)
+	return nil
 }
 
 // normalize maps the driver's values onto the few types Row documents. The

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -101,13 +102,18 @@ func (n *Node) readVariables(res *server.Result) error {
 	return nil
 }
 
+// nameValues reads the rows of SHOW VARIABLES or SHOW STATUS, keyed by
+// lower-cased name.
 func nameValues(res *server.Result) map[string]string {
-	vars := map[string]string{}
-	for i := range res.Rows {
-		row := res.Row(i)
-		name, _ := row["Variable_name"].(string)
-		value, _ := row["Value"].(string)
-		vars[strings.ToLower(name)] = value
+	vars := make(map[string]string, len(res.Rows))
+	name, value := slices.Index(res.Columns, "Variable_name"), slices.Index(res.Columns, "Value")
+	if name < 0 || value < 0 {
+		return vars
+	}
+	for _, row := range res.Rows {
+		n, _ := row[name].(string)
+		v, _ := row[value].(string)
+		vars[strings.ToLower(n)] = v
 	}
 	return vars
 }
@@ -188,11 +194,7 @@ func (n *Node) readReplicaStatus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rows := make([]server.Row, len(res.Rows))
-	for i := range res.Rows {
-		rows[i] = res.Row(i)
-	}
-	st, ok, err := flavor.ParseReplicaStatusRows(rows)
+	st, ok, err := flavor.ParseReplicaStatusResult(res.Columns, res.Rows)
 	if err != nil {
 		return fmt.Errorf("%s: replica status: %w", n.Server, err)
 	}

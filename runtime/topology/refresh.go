@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // refreshQuery is all Refresh reads of a server's settings: the ones
@@ -39,20 +38,18 @@ func Refresh(ctx context.Context, prev *Topology) (t *Topology, changed bool, er
 		c.Replicas, c.Errant, c.Role, c.Partial = nil, "", "", nil
 		nodes[i], was[o] = &c, &c
 	}
-	var wg sync.WaitGroup
+	var reads []func()
 	for _, n := range nodes {
 		if n.Server == nil {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		reads = append(reads, func() {
 			sctx, cancel := context.WithTimeout(ctx, prev.opts.ServerTimeout)
 			defer cancel()
 			refreshNode(sctx, n)
-		}()
+		})
 	}
-	wg.Wait()
+	fanOut(reads)
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("refresh: %w", err)
 	}
@@ -95,13 +92,7 @@ func refreshNode(ctx context.Context, n *Node) {
 		n.Err = err
 		return
 	}
-	vars := map[string]string{}
-	for i := range res.Rows {
-		row := res.Row(i)
-		name, _ := row["Variable_name"].(string)
-		value, _ := row["Value"].(string)
-		vars[strings.ToLower(name)] = value
-	}
+	vars := nameValues(res)
 	if n.ServerID, err = strconv.ParseUint(vars["server_id"], 10, 32); err != nil {
 		n.Err = fmt.Errorf("%s: server_id %q: %w", n.Server, vars["server_id"], err)
 		return

@@ -230,3 +230,43 @@ func sessions(tb testing.TB, sb *sandbox.Sandbox, connect time.Duration) []*serv
 	}
 	return seeds
 }
+
+// While full discoveries find the same cluster, the Prober spaces them
+// further (FullEvery, then twice, three and four times that); a change
+// found by a refresh brings the next full discovery at once and the
+// spacing back to FullEvery.
+func TestProberSpacesItsDiscoveriesWhileSteady(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{Servers: 3})
+	ctx := context.Background()
+	seeds := sessions(t, sb, 300*time.Millisecond)
+	pr := &Prober{FullEvery: 2, Discover: func(ctx context.Context) (*topology.Topology, error) {
+		return topology.Discover(ctx, seeds, topology.Options{ServerTimeout: 500 * time.Millisecond})
+	}}
+	looks := func(n int) string {
+		t.Helper()
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			full := pr.Full
+			if _, err := pr.Look(ctx); err != nil {
+				t.Fatalf("look %d: %v", i+1, err)
+			}
+			if pr.Full > full {
+				b.WriteByte('F')
+			} else {
+				b.WriteByte('R')
+			}
+		}
+		return b.String()
+	}
+	// F: a full discovery, R: a refresh.
+	if got, want := looks(29), "FRF"+"RRRF"+"RRRRRF"+"RRRRRRRF"+"RRRRRRRF"; got != want {
+		t.Fatalf("steady: looks %s\nwant        %s", got, want)
+	}
+	if _, err := seeds[1].Exec(ctx, "SET GLOBAL read_only = 0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { seeds[1].Exec(context.Background(), "SET GLOBAL read_only = 1") })
+	if got, want := looks(4), "FRFR"; got != want {
+		t.Fatalf("after a replica was made writable: looks %s, want %s", got, want)
+	}
+}
