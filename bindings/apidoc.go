@@ -316,7 +316,7 @@ var APIEntries = []APIEntry{
 		Returns: []APIField{p("it", "fun(): table?", "each event: file, pos, type, gtid, query, table, ..."), p("events", "BinlogEvents", "")}},
 	{Name: "server:stop", Class: "Server", Signature: "db:stop()", Summary: "Stops the server through its machine (local process, systemd, ssh)."},
 	{Name: "server:fence", Class: "Server", Signature: "db:fence()",
-		Summary: "Stops a server that may be hung, at once: SIGTERM, then SIGKILL 200 ms later, through its machine (as watch fences a hung primary)."},
+		Summary: "Kills a server that may be hung, at once, through its machine, as watch fences a hung primary: SIGKILL (here or over ssh); systemd: kill, then stop. A dry run plans it."},
 	{Name: "server:start", Class: "Server", Signature: "db:start()", Summary: "Starts the server through its machine; an error carries its log."},
 	{Name: "server:restart", Class: "Server", Signature: "db:restart()", Summary: "Restarts the server through its machine."},
 	{Name: "server:config", Class: "Server", Signature: "db:config() -> Config", Summary: "The server's option file, editable.", Returns: []APIField{p("", "Config", "")}},

@@ -3,7 +3,6 @@ package bindings
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -56,30 +55,35 @@ func (s *State) machineMethods() map[string]lua.LGFunction {
 	}
 }
 
-// db:fence() stops a server that may be hung, at once: SIGTERM, and
-// SIGKILL fenceGrace later (a hung server does not answer SIGTERM),
-// through its machine, as watch fences a hung primary before a failover.
-// A dry run plans it.
+// db:fence() kills a server that may be hung, at once, through its
+// machine, as watch fences a hung primary before a failover (a hung server
+// does not answer SIGTERM): SIGKILL to its checked pid, here or over ssh;
+// for systemd, kill --signal=SIGKILL then stop, so that the unit does not
+// restart it. A dry run plans it; the audit log records it.
 func (s *State) serverFence(L *lua.LState) int {
 	sv := checkServer(L, 1)
 	_, entry := s.realMachine(L, sv) // raises when it has none
-	spec := *entry.Machine
-	spec.StopTimeout = fenceGrace
-	real, err := machine.New(spec)
+	m, err := machine.New(*entry.Machine)
 	if err != nil {
 		L.RaiseError("%s: machine: %v", sv, err)
 	}
-	var m machine.Machine = real
+	k, ok := m.(machine.Killer)
+	if !ok {
+		L.RaiseError("fence: %s: machine %s cannot kill its server", sv, m)
+	}
+	kill := k.Kill
 	planned := sv.DryRun()
 	if planned {
-		m = planMachine{m: m, sv: sv}
+		kill = func(context.Context) error { sv.Plan(server.KindMachine, "fence: kill (through "+m.String()+")"); return nil }
 	} else {
 		sv.Close() // its connections end with the server
 	}
 	if s.auditor != nil {
-		m = auditMachine{m: m, sv: sv, audit: s.auditor, planned: planned}
+		a := auditMachine{m: m, sv: sv, audit: s.auditor, planned: planned}
+		plain := kill
+		kill = func(ctx context.Context) error { return a.action(ctx, "fence", plain) }
 	}
-	if err := m.Stop(L.Context()); err != nil && !errors.Is(err, machine.ErrKilled) {
+	if err := kill(L.Context()); err != nil {
 		return s.raise(L, "fence", &server.Error{Op: "fence", Server: sv.String(), Message: err.Error(), Err: err})
 	}
 	return 0

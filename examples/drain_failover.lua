@@ -6,9 +6,9 @@
 -- 1. Every HAProxy the deployment names puts the old primary in
 --    maintenance: new clients wait in HAProxy instead of reaching a
 --    server that may wake up and take writes.
--- 2. The old primary is fenced through its machine (SIGTERM, SIGKILL
---    200 ms later): hung is not dead, and a failover next to a primary
---    that comes back makes two writable servers.
+-- 2. The old primary is fenced through its machine (SIGKILL): hung is
+--    not dead, and a failover next to a primary that comes back makes
+--    two writable servers.
 -- 3. The bundled failover promotes the most advanced replica, repoints
 --    the others, and routes HAProxy's writes to the new primary.
 --
@@ -25,5 +25,5 @@ rep.step("drain " .. old .. " in HAProxy", function()
 end, function()
   for _, p in ipairs(proxies) do p:set(old, "ready") end
 end)
-rep.step("fence " .. old, function() rep.server(old):fence() end)   -- SIGTERM, SIGKILL 200 ms later
+rep.step("fence " .. old, function() rep.server(old):fence() end)   -- SIGKILL, through its machine
 failover.run { dead = old }                                          -- routes HAProxy's writes too

@@ -477,7 +477,7 @@ function Server:binlog_events(opts) end
 --- Stops the server through its machine (local process, systemd, ssh).
 function Server:stop() end
 
---- Stops a server that may be hung, at once: SIGTERM, then SIGKILL 200 ms later, through its machine (as watch fences a hung primary).
+--- Kills a server that may be hung, at once, through its machine, as watch fences a hung primary: SIGKILL (here or over ssh); systemd: kill, then stop. A dry run plans it.
 function Server:fence() end
 
 --- Starts the server through its machine; an error carries its log.
