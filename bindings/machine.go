@@ -74,7 +74,10 @@ func (s *State) serverFence(L *lua.LState) int {
 	kill := k.Kill
 	planned := sv.DryRun()
 	if planned {
-		kill = func(context.Context) error { sv.Plan(server.KindMachine, "fence: kill (through "+m.String()+")"); return nil }
+		kill = func(context.Context) error {
+			sv.Plan(server.KindMachine, "fence: kill (through "+m.String()+")")
+			return nil
+		}
 	} else {
 		sv.Close() // its connections end with the server
 	}
