@@ -14,7 +14,7 @@ import (
 )
 
 func TestProgressLine(t *testing.T) {
-	var out lockedBuffer
+	var out Output
 	p := &progress{w: &out, after: time.Hour, every: time.Hour}
 	pw := p.Begin("waiting for db2 to apply 0-1-1234", 30*time.Second).(*progressWait)
 	pw.Update("812 transactions behind")
@@ -32,7 +32,7 @@ func TestProgressLine(t *testing.T) {
 	}
 
 	// A wait that ends before p.after prints nothing.
-	out = lockedBuffer{}
+	out = Output{}
 	p.Begin("waiting for db3 to start", 0).End()
 	if got := out.String(); got != "" {
 		t.Fatalf("a short wait printed %q", got)
@@ -62,8 +62,8 @@ func TestProgressOfLongWait(t *testing.T) {
 	}
 	t.Cleanup(func() { replica.Close() })
 
-	longWait := func(t *testing.T, progressTo *lockedBuffer, db string) string {
-		var out lockedBuffer
+	longWait := func(t *testing.T, progressTo *Output, db string) string {
+		var out Output
 		c := Config{Stdout: &out, Stderr: &out}
 		if progressTo != nil {
 			c.Progress = progressTo
@@ -105,7 +105,7 @@ DB1:exec("INSERT INTO `+db+`.t VALUES (2)")
 	}
 
 	t.Run("terminal", func(t *testing.T) {
-		var progressOut lockedBuffer
+		var progressOut Output
 		out := longWait(t, &progressOut, "p1")
 		got := progressOut.String()
 		if !regexp.MustCompile(`(?m)^waiting for db2 to apply 0-1-\d+: 4 transactions behind, \d+ s of 30 s$`).MatchString(got) {

@@ -628,7 +628,7 @@ func (s *State) runStepHook(L *lua.LState, hooks map[string]*lua.LFunction, st h
 // watchRun is a `replicant-lua watch` the test started.
 type watchRun struct {
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *Output
 	done   chan struct{}
 	err    error
 }
@@ -648,18 +648,21 @@ func (w *watchRun) stop() {
 	}
 }
 
-type lockedBuffer struct {
+// Output is a buffer that goroutines may write to while another reads
+// it: a state's Stdout (rep.parallel's goroutines print too), a running
+// command's output.
+type Output struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *Output) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *Output) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
@@ -677,7 +680,7 @@ func (s *State) kitWatch(L *lua.LState) int {
 		L.RaiseError("t.watch: %v", err)
 	}
 	cmd := exec.Command(k.Binary, append([]string{"-d", k.sb.DeploymentPath, "watch"}, words...)...)
-	w := &watchRun{cmd: cmd, output: &lockedBuffer{}, done: make(chan struct{})}
+	w := &watchRun{cmd: cmd, output: &Output{}, done: make(chan struct{})}
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.WorkDir, env, w.output, w.output
 	if err := cmd.Start(); err != nil {
 		L.RaiseError("t.watch: %v", err)

@@ -111,7 +111,16 @@ func TestTestCommandInterruptedStopsItsServers(t *testing.T) {
 f:write(os.getenv("DB1_PID"), " ", os.getenv("DB2_PID"), " ", os.getenv("DB3_PID"), "\n"); f:close()
 require("replicant").sleep("60s")
 `})
-	cmd := exec.Command(binary(t), "test", filepath.Join(dir, "slow"))
+	interruptTest(t, marker, "interrupted", filepath.Join(dir, "slow"))
+}
+
+// interruptTest runs `replicant-lua test args...`, waits until the test
+// wrote its 3 server pids to marker, sends SIGINT, and fails unless the
+// run ends within 60 s, non-zero, with want in its output, and none of
+// the servers runs.
+func interruptTest(t *testing.T, marker, want string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"test"}, args...)...)
 	cmd.Env = append(os.Environ(), "MARKER="+marker)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -120,11 +129,11 @@ require("replicant").sleep("60s")
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	var pids []int
-	waitFor(t, "the scenario's setup", func() bool {
+	waitFor(t, "the test's servers and faults", func() bool {
 		b, _ := os.ReadFile(marker)
 		pids = nil
 		for _, f := range strings.Fields(string(b)) {
-			if p, err := strconv.Atoi(f); err == nil {
+			if p, err := strconv.Atoi(f); err == nil && p > 0 {
 				pids = append(pids, p)
 			}
 		}
@@ -138,12 +147,13 @@ require("replicant").sleep("60s")
 	case <-time.After(60 * time.Second):
 		t.Fatalf("test did not stop within 60 s of SIGINT:\n%s", out)
 	}
-	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out.String(), "interrupted") {
-		t.Errorf("exit %d:\n%s", cmd.ProcessState.ExitCode(), out)
+	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out.String(), want) {
+		t.Errorf("exit %d, want non-zero and %q:\n%s", cmd.ProcessState.ExitCode(), want, out)
 	}
 	for _, p := range pids {
 		if alive(p) {
 			t.Errorf("server pid %d still runs after the interrupted test:\n%s", p, out)
+			syscall.Kill(p, syscall.SIGCONT)
 			syscall.Kill(p, syscall.SIGKILL)
 		}
 	}

@@ -2,14 +2,12 @@ package tests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 )
@@ -148,41 +146,5 @@ local f = assert(io.open(os.getenv("MARKER"), "w"))
 f:write(t.pid("db1"), " ", t.pid("db2"), " ", t.pid("db3"), "\n"); f:close()
 rep.sleep("60s")
 `})
-	cmd := exec.Command(binary(t), "test", filepath.Join(dir, "slow_test.lua"))
-	cmd.Env = append(os.Environ(), "MARKER="+marker)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	var pids []int
-	waitFor(t, "the test file's faults", func() bool {
-		b, _ := os.ReadFile(marker)
-		pids = nil
-		for _, f := range strings.Fields(string(b)) {
-			if p, err := strconv.Atoi(f); err == nil && p > 0 {
-				pids = append(pids, p)
-			}
-		}
-		return len(pids) == 3
-	})
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("test did not stop within 60 s of SIGINT:\n%s", out)
-	}
-	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(out.String(), "FAIL slow_test") {
-		t.Errorf("exit %d:\n%s", cmd.ProcessState.ExitCode(), out)
-	}
-	for _, p := range pids {
-		if alive(p) {
-			t.Errorf("server pid %d still runs after the interrupted test:\n%s", p, out)
-			syscall.Kill(p, syscall.SIGCONT)
-			syscall.Kill(p, syscall.SIGKILL)
-		}
-	}
+	interruptTest(t, marker, "FAIL slow_test", filepath.Join(dir, "slow_test.lua"))
 }

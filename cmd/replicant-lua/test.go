@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -145,7 +143,7 @@ func runTestFile(ctx context.Context, f scenario.TestFile) (res scenario.TestFil
 		return scenario.TestFileResult{Failures: []string{err.Error()}}
 	}
 	kit := &bindings.TestKit{Binary: f.Binary, Dir: f.Dir, Template: f.Template, WorkDir: filepath.Dir(f.Path)}
-	var out lockedBuffer
+	var out bindings.Output
 	st := bindings.New(ctx, bindings.Config{Stdout: &out, Stderr: &out, Yes: true, Test: kit})
 	err := st.RunFile(f.Path, nil)
 	st.Close()
@@ -166,23 +164,4 @@ func runTestFile(ctx context.Context, f scenario.TestFile) (res scenario.TestFil
 		res.Kept = kit.Sandbox().Dir
 	}
 	return res
-}
-
-// lockedBuffer collects a test file's output: rep.parallel's goroutines
-// print too.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -5,6 +5,7 @@
 local t = require "replicant.test"
 t.topology { servers = 3 }
 rep.server("db1"):exec("CREATE DATABASE IF NOT EXISTS app")
+t.topology_is("db1", { "db2", "db3" }) -- both caught up: --prefer decides
 t.kill("db1")
 local seen = {}
 local r = t.run { "run", "failover", "--", "--prefer", "db2", on_step = {
