@@ -11,7 +11,7 @@
 -- starts its servers and breaks them; what a fault did is undone when
 -- the file ends, and its servers are stopped:
 --
---   t.topology{ servers = 4, replicas_of = { db4 = "db2" }, semi_sync = true,
+--   t.topology{ servers = 4, replicas_of = { db4 = "db2" }, semi_sync = false,
 --               delay = { db3 = 3600 }, gtid_strict_mode = false,
 --               haproxy = true, proxies = true, options = { ["binlog-format"] = "ROW" } }
 --   local w = t.writer{ table = "app.t", rate = 100, retry_same_id = true, via = "haproxy" }
@@ -21,7 +21,7 @@
 --   t.wrong_password(db); t.pid(db)
 --   local r = t.run{ "run", "my_failover.lua", on_step = { ["promote"] = function(step) t.kill("db3") end } }
 --   local report = w:stop()  -- { acked, failed, lost = {ids}, duplicated = {ids}, max_gap, server }
---   local watch = t.watch{ "--interval", "250ms" }; watch:wait_for("failover done", "30s"); watch:stop()
+--   local watch = t.watch{ "--interval", "250ms" }; watch:wait_for("failover of db1 done", "30s"); watch:stop()
 --   t.routes_to("db2")  -- a new client through HAProxy reaches db2
 local rep = require "replicant"
 
