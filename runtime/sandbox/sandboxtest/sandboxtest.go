@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/machine"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 )
 
@@ -136,11 +137,19 @@ func stop(t testing.TB, dir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := sandbox.Down(ctx, dir); err != nil {
-		if errors.Is(err, sandbox.ErrNoSandbox) {
+		switch {
+		case errors.Is(err, sandbox.ErrNoSandbox):
+			return
+		case errors.Is(err, machine.ErrKilled):
+			// A server slow to shut down after heavy load (its dirty pages
+			// on a loaded machine) was killed after the grace period: it is
+			// gone, which is all a test's end needs. Seen once after a
+			// minute of sysbench at full speed on 2 cores.
+			t.Logf("sandbox down %s: %v", dir, err)
+		default:
+			t.Errorf("sandbox down %s: %v", dir, err)
 			return
 		}
-		t.Errorf("sandbox down %s: %v", dir, err)
-		return
 	}
 	if t.Failed() {
 		logErrorLogs(t, dir)
