@@ -61,6 +61,22 @@ t.kill("db1")
 	}
 	writeScenario(t, dir, files)
 	r := run(t, "", nil, "test", "--keep", "-j", "2", dir)
+	// The failed tests that had a sandbox are kept: their servers go at
+	// the end, whatever fails below.
+	all := regexp.MustCompile(`kept: replicant-lua -d (\S+)/deployment.lua`).FindAllStringSubmatch(r.stdout, -1)
+	for _, k := range all {
+		if sb, err := sandbox.Load(k[1]); err == nil {
+			t.Cleanup(func() {
+				for _, in := range sb.Instances {
+					if alive(in.Pid) {
+						syscall.Kill(in.Pid, syscall.SIGCONT)
+						syscall.Kill(in.Pid, syscall.SIGKILL)
+					}
+				}
+				os.RemoveAll(filepath.Dir(filepath.Dir(k[1]))) // the run's folder
+			})
+		}
+	}
 	for _, want := range []string{
 		"FAIL fails_test (", "fails_test.lua:4:", "one and one: got 2, want 3",
 		"FAIL twice_test (", "twice_test.lua:3: t.topology: once per test file",
@@ -75,21 +91,6 @@ t.kill("db1")
 	}
 	if r.code != 1 || t.Failed() {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	// The failed tests that had a sandbox are kept: their servers go at
-	// the end, whatever happens.
-	all := regexp.MustCompile(`kept: replicant-lua -d (\S+)/deployment.lua`).FindAllStringSubmatch(r.stdout, -1)
-	for _, k := range all {
-		if sb, err := sandbox.Load(k[1]); err == nil {
-			t.Cleanup(func() {
-				for _, in := range sb.Instances {
-					if alive(in.Pid) {
-						syscall.Kill(in.Pid, syscall.SIGCONT)
-						syscall.Kill(in.Pid, syscall.SIGKILL)
-					}
-				}
-			})
-		}
 	}
 	if len(all) != 3 {
 		t.Errorf("%d kept sandboxes, want 3 (fails, twice, nocut):\n%s", len(all), r.stdout)
