@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/replicant-lua/replicant-lua/runtime/flavor"
+	"github.com/replicant-lua/replicant-lua/runtime/harness"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 func TestProgressLine(t *testing.T) {
-	var out Output
+	var out harness.Output
 	p := &progress{w: &out, after: time.Hour, every: time.Hour}
 	pw := p.Begin("waiting for db2 to apply 0-1-1234", 30*time.Second).(*progressWait)
 	pw.Update("812 transactions behind")
@@ -32,7 +33,7 @@ func TestProgressLine(t *testing.T) {
 	}
 
 	// A wait that ends before p.after prints nothing.
-	out = Output{}
+	out = harness.Output{}
 	p.Begin("waiting for db3 to start", 0).End()
 	if got := out.String(); got != "" {
 		t.Fatalf("a short wait printed %q", got)
@@ -62,8 +63,8 @@ func TestProgressOfLongWait(t *testing.T) {
 	}
 	t.Cleanup(func() { replica.Close() })
 
-	longWait := func(t *testing.T, progressTo *Output, db string) string {
-		var out Output
+	longWait := func(t *testing.T, progressTo *harness.Output, db string) string {
+		var out harness.Output
 		c := Config{Stdout: &out, Stderr: &out}
 		if progressTo != nil {
 			c.Progress = progressTo
@@ -105,7 +106,7 @@ DB1:exec("INSERT INTO `+db+`.t VALUES (2)")
 	}
 
 	t.Run("terminal", func(t *testing.T) {
-		var progressOut Output
+		var progressOut harness.Output
 		out := longWait(t, &progressOut, "p1")
 		got := progressOut.String()
 		if !regexp.MustCompile(`(?m)^waiting for db2 to apply 0-1-\d+: 4 transactions behind, \d+ s of 30 s$`).MatchString(got) {

@@ -30,7 +30,7 @@ type TestKit struct {
 	Template string // a prepared datadir the sandbox copies
 	WorkDir  string // the runs' current folder: the test file's
 
-	mu       sync.Mutex // the injector, from the timers of t.pause too
+	mu       sync.Mutex // failures, which the timers of t.pause add to too
 	sb       *sandbox.Sandbox
 	inj      *harness.Injector
 	proxied  bool // t.topology{ proxies = true }
@@ -49,6 +49,12 @@ func (k *TestKit) Failures() []string {
 	return append([]string(nil), k.failures...)
 }
 
+func (k *TestKit) fail(msg string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.failures = append(k.failures, msg)
+}
+
 // Sandbox is the test's sandbox; nil before t.topology.
 func (k *TestKit) Sandbox() *sandbox.Sandbox { return k.sb }
 
@@ -63,14 +69,12 @@ func (k *TestKit) Close(ctx context.Context, keep bool) error {
 	for _, w := range k.writers {
 		w.Stop(ctx) // its report no longer matters
 	}
-	k.mu.Lock()
 	if k.inj != nil {
 		if err := k.inj.Undo(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		k.inj.Close()
 	}
-	k.mu.Unlock()
 	if k.hap != nil {
 		if err := k.hap.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("haproxy: %w", err))
@@ -173,12 +177,7 @@ func (s *State) kitUp(L *lua.LState) int {
 		k.proxied = true
 	}
 	if o.bool("haproxy") {
-		servers := map[string]string{}
-		for _, in := range sb.Instances {
-			servers[in.Name] = in.Addr()
-		}
-		h, err := harness.StartHAProxy(ctx, harness.HAProxyOptions{Dir: filepath.Join(k.Dir, "haproxy"),
-			Servers: servers, Ready: sb.Primary().Name})
+		h, err := harness.SandboxHAProxy(ctx, sb, filepath.Join(k.Dir, "haproxy"), sb.Primary().Name)
 		if err != nil {
 			L.RaiseError("t.topology: haproxy: %v", err)
 		}
@@ -234,7 +233,6 @@ func (s *State) kitFault(op string) lua.LGFunction {
 		name := s.kitServer(L, 1, fn)
 		k := s.cfg.Test
 		ctx := L.Context()
-		k.mu.Lock()
 		var err error
 		switch op {
 		case "kill":
@@ -250,7 +248,6 @@ func (s *State) kitFault(op string) lua.LGFunction {
 		case "wrong_password":
 			err = k.inj.WrongPassword(name)
 		}
-		k.mu.Unlock()
 		if err != nil {
 			L.RaiseError("%s: %v", fn, err)
 		}
@@ -270,18 +267,14 @@ func (s *State) kitPause(L *lua.LState) int {
 			L.ArgError(2, fmt.Sprintf("t.pause: want a duration such as \"500ms\" (%v)", err))
 		}
 	}
-	k.mu.Lock()
 	err := k.inj.Pause(name)
-	k.mu.Unlock()
 	if err != nil {
 		L.RaiseError("t.pause: %v", err)
 	}
 	if d > 0 {
 		time.AfterFunc(d, func() {
-			k.mu.Lock()
-			defer k.mu.Unlock()
 			if err := k.inj.Resume(name); err != nil {
-				k.failures = append(k.failures, fmt.Sprintf("t.pause(%s, %s): resume: %v", name, d, err))
+				k.fail(fmt.Sprintf("t.pause(%s, %s): resume: %v", name, d, err))
 			}
 		})
 	}
@@ -305,9 +298,7 @@ func (s *State) kitCut(L *lua.LState) int {
 	if !k.proxied {
 		L.RaiseError("t.cut: %s: the topology has no proxies to cut: t.topology{ proxies = true }", name)
 	}
-	k.mu.Lock()
 	err := k.inj.Cut(name, from)
-	k.mu.Unlock()
 	if err != nil {
 		L.RaiseError("t.cut: %v", err)
 	}
@@ -320,9 +311,7 @@ func (s *State) kitLag(L *lua.LState) int {
 	name := s.kitServer(L, 1, "t.lag")
 	secs := L.CheckInt(2)
 	k := s.cfg.Test
-	k.mu.Lock()
 	err := k.inj.Lag(L.Context(), name, secs)
-	k.mu.Unlock()
 	if err != nil {
 		L.RaiseError("t.lag: %v", err)
 	}
@@ -333,9 +322,7 @@ func (s *State) kitLag(L *lua.LState) int {
 func (s *State) kitErrant(L *lua.LState) int {
 	name := s.kitServer(L, 1, "t.errant")
 	k := s.cfg.Test
-	k.mu.Lock()
 	gtid, err := k.inj.Errant(L.Context(), name)
-	k.mu.Unlock()
 	if err != nil {
 		L.RaiseError("t.errant: %v", err)
 	}
@@ -348,9 +335,7 @@ func (s *State) kitMaxConnections(L *lua.LState) int {
 	name := s.kitServer(L, 1, "t.max_connections")
 	n := L.CheckInt(2)
 	k := s.cfg.Test
-	k.mu.Lock()
 	err := k.inj.MaxConnections(L.Context(), name, n)
-	k.mu.Unlock()
 	if err != nil {
 		L.RaiseError("t.max_connections: %v", err)
 	}
@@ -362,9 +347,7 @@ func (s *State) kitMaxConnections(L *lua.LState) int {
 func (s *State) kitPid(L *lua.LState) int {
 	name := s.kitServer(L, 1, "t.pid")
 	k := s.cfg.Test
-	k.mu.Lock()
 	pid := k.inj.Pid(name)
-	k.mu.Unlock()
 	if stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err != nil || bytes.Contains(stat, []byte(") Z ")) {
 		pid = 0
 	}

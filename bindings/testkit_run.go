@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -108,11 +107,9 @@ func (k *TestKit) env(extra ...string) ([]string, error) {
 		return nil, err
 	}
 	env := append(os.Environ(), "APP_PASSWORD="+pw, "TMPDIR="+tmp)
-	k.mu.Lock()
 	for _, in := range k.sb.Instances {
 		env = append(env, strings.ToUpper(in.Name)+"_PID="+strconv.Itoa(k.inj.Pid(in.Name)))
 	}
-	k.mu.Unlock()
 	return append(env, extra...), nil
 }
 
@@ -120,9 +117,7 @@ func (k *TestKit) env(extra ...string) ([]string, error) {
 func (k *TestKit) checkSecrets(what, output string) {
 	for _, pw := range k.secrets {
 		if strings.Contains(output, pw) {
-			k.mu.Lock()
-			k.failures = append(k.failures, what+": a password of the sandbox appears in the output")
-			k.mu.Unlock()
+			k.fail(what + ": a password of the sandbox appears in the output")
 			return
 		}
 	}
@@ -158,9 +153,8 @@ func (s *State) kitRun(L *lua.LState) int {
 	hooks := map[string]*lua.LFunction{}
 	var bad error
 	spec.ForEach(func(key, v lua.LValue) {
-		switch key.(type) {
-		case lua.LNumber:
-			return
+		if _, positional := key.(lua.LNumber); positional {
+			return // an argument: argWords read them
 		}
 		switch key.String() {
 		case "on_step":
@@ -275,7 +269,7 @@ func (s *State) runStepHook(L *lua.LState, hooks map[string]*lua.LFunction, st h
 // watchRun is a `replicant-lua watch` the test started.
 type watchRun struct {
 	cmd    *exec.Cmd
-	output *Output
+	output *harness.Output
 	done   chan struct{}
 	err    error
 }
@@ -295,26 +289,6 @@ func (w *watchRun) stop() {
 	}
 }
 
-// Output is a buffer that goroutines may write to while another reads
-// it: a state's Stdout (rep.parallel's goroutines print too), a running
-// command's output.
-type Output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *Output) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *Output) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // t.watch{"--interval", "250ms", "--playbook", "drain.lua"} → a running
 // `replicant-lua -d DEPLOYMENT watch ...` with w:wait_for(text, timeout)
 // (its log has text, within timeout, or an error), w:output(), and
@@ -327,7 +301,7 @@ func (s *State) kitWatch(L *lua.LState) int {
 		L.RaiseError("t.watch: %v", err)
 	}
 	cmd := exec.Command(k.Binary, append([]string{"-d", k.sb.DeploymentPath, "watch"}, words...)...)
-	w := &watchRun{cmd: cmd, output: &Output{}, done: make(chan struct{})}
+	w := &watchRun{cmd: cmd, output: &harness.Output{}, done: make(chan struct{})}
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.WorkDir, env, w.output, w.output
 	if err := cmd.Start(); err != nil {
 		L.RaiseError("t.watch: %v", err)

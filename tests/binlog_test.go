@@ -7,32 +7,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/replicant-lua/replicant-lua/runtime/harness"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 	"github.com/replicant-lua/replicant-lua/runtime/server"
 )
 
 // lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = harness.Output
 
 // startTail runs examples/tail.lua against db1 and waits until it follows.
 func startTail(t *testing.T, sb *sandbox.Sandbox, args ...string) (*exec.Cmd, <-chan error, *lockedBuffer, *lockedBuffer) {

@@ -30,11 +30,7 @@ func startHAProxy(t testing.TB, sb *sandbox.Sandbox) *haproxy {
 		}
 		t.Skip(err)
 	}
-	servers := map[string]string{}
-	for _, in := range sb.Instances {
-		servers[in.Name] = in.Addr()
-	}
-	h, err := harness.StartHAProxy(context.Background(), harness.HAProxyOptions{Servers: servers, Ready: "db1"})
+	h, err := harness.SandboxHAProxy(context.Background(), sb, "", "db1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,18 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
 
+// startFaultProxy puts a harness.Proxy in front of target for the
+// test's duration.
+func startFaultProxy(t testing.TB, target string) *harness.Proxy {
+	t.Helper()
+	p, err := harness.StartProxy(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
 // proxiedDeployment writes a copy of the sandbox's deployment in which
 // the tool reaches each named server through a fault proxy while the
 // replicas keep replicating at its real address (replication_host and

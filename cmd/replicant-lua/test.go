@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/replicant-lua/replicant-lua/bindings"
+	"github.com/replicant-lua/replicant-lua/runtime/harness"
 	"github.com/replicant-lua/replicant-lua/runtime/scenario"
 )
 
@@ -143,7 +144,7 @@ func runTestFile(ctx context.Context, f scenario.TestFile) (res scenario.TestFil
 		return scenario.TestFileResult{Failures: []string{err.Error()}}
 	}
 	kit := &bindings.TestKit{Binary: f.Binary, Dir: f.Dir, Template: f.Template, WorkDir: filepath.Dir(f.Path)}
-	var out bindings.Output
+	var out harness.Output
 	st := bindings.New(ctx, bindings.Config{Stdout: &out, Stderr: &out, Yes: true, Test: kit})
 	err := st.RunFile(f.Path, nil)
 	st.Close()

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 )
 
 // ErrNoHAProxy is wrapped by StartHAProxy and FindHAProxy when no haproxy
@@ -48,7 +50,7 @@ type HAProxy struct {
 	dir                   string   // the configuration's
 	servers               []string // names, sorted
 	cmd                   *exec.Cmd
-	out                   *lockedBuffer
+	out                   *Output
 	exited                chan struct{} // closed once cmd.Wait returned
 	removeDirs            []string      // temporary directories Stop removes
 	stopOnce              sync.Once
@@ -92,6 +94,16 @@ func executable(path string) error {
 		return fmt.Errorf("%s is not an executable file", path)
 	}
 	return nil
+}
+
+// SandboxHAProxy is StartHAProxy in front of every server of sb, each by
+// its name, ready the one it names; dir as HAProxyOptions.Dir.
+func SandboxHAProxy(ctx context.Context, sb *sandbox.Sandbox, dir, ready string) (*HAProxy, error) {
+	servers := map[string]string{}
+	for _, in := range sb.Instances {
+		servers[in.Name] = in.Addr()
+	}
+	return StartHAProxy(ctx, HAProxyOptions{Dir: dir, Servers: servers, Ready: ready})
 }
 
 // StartHAProxy writes the configuration, starts haproxy and waits until
@@ -229,7 +241,7 @@ func (h *HAProxy) start(ctx context.Context, bin string, o HAProxyOptions) error
 		return fmt.Errorf("haproxy: %w", err)
 	}
 	h.cmd = exec.Command(bin, "-db", "-f", cfg)
-	h.out = &lockedBuffer{}
+	h.out = &Output{}
 	h.cmd.Stdout, h.cmd.Stderr = h.out, h.out
 	h.exited = make(chan struct{})
 	if err := h.cmd.Start(); err != nil {
@@ -403,22 +415,4 @@ func luaQuote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// lockedBuffer collects a process's output while others read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -29,11 +29,7 @@ func startHAProxy(t *testing.T, sb *sandbox.Sandbox, ready string) *HAProxy {
 		}
 		t.Skip(err)
 	}
-	servers := map[string]string{}
-	for _, in := range sb.Instances {
-		servers[in.Name] = in.Addr()
-	}
-	h, err := StartHAProxy(context.Background(), HAProxyOptions{Dir: t.TempDir(), Servers: servers, Ready: ready})
+	h, err := SandboxHAProxy(context.Background(), sb, t.TempDir(), ready)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,14 @@ func testCtx(t *testing.T) context.Context {
 // an error quickly.
 func dial(t *testing.T, sb *sandbox.Sandbox, name string, port int, timeout time.Duration) *server.Server {
 	t.Helper()
+	db := open(t, sb, name, port, timeout)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// open is dial's server, which the caller closes.
+func open(t *testing.T, sb *sandbox.Sandbox, name string, port int, timeout time.Duration) *server.Server {
+	t.Helper()
 	in, _ := sb.Instance(name)
 	cfg, err := sb.ServerConfig(in)
 	if err != nil {
@@ -35,7 +43,6 @@ func dial(t *testing.T, sb *sandbox.Sandbox, name string, port int, timeout time
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
 	return db
 }
 
@@ -49,16 +56,7 @@ func direct(t *testing.T, sb *sandbox.Sandbox, name string) *server.Server {
 // answers pings the server at port on a fresh connection.
 func answers(t *testing.T, sb *sandbox.Sandbox, name string, port int, timeout time.Duration) error {
 	t.Helper()
-	in, _ := sb.Instance(name)
-	cfg, err := sb.ServerConfig(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Port, cfg.ConnectTimeout = port, timeout
-	db, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := open(t, sb, name, port, timeout)
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -2,8 +2,6 @@ package harness
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -12,48 +10,6 @@ import (
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox"
 	"github.com/replicant-lua/replicant-lua/runtime/sandbox/sandboxtest"
 )
-
-// Close drops the connections a proxy holds, even through a cut, and
-// the port then refuses.
-func TestProxyClose(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	p, err := StartProxy(ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p.Cut()
-	if !p.IsCut() {
-		t.Errorf("IsCut after Cut: false")
-	}
-	c.Write([]byte("x"))
-	p.Close()
-	p.Close()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := c.Read(make([]byte, 4)); err == nil || os.IsTimeout(err) {
-		t.Errorf("a connection after Close: %d bytes, %v; want it closed", n, err)
-	}
-	if !refused(p.Addr()) {
-		t.Errorf("a closed proxy still accepts connections")
-	}
-}
 
 // Proxy puts every server of a sandbox behind a tool proxy and a
 // replication proxy; each cut is observed from both sides, then healed

@@ -1,4 +1,4 @@
-package tests
+package harness
 
 import (
 	"io"
@@ -6,31 +6,17 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/replicant-lua/replicant-lua/runtime/harness"
 )
 
-// startFaultProxy puts a harness.Proxy in front of target for the
-// test's duration.
-func startFaultProxy(t testing.TB, target string) *harness.Proxy {
+// echoServer listens on a loopback port and echoes what each connection
+// sends, until the test ends; it returns its address.
+func echoServer(t *testing.T) string {
 	t.Helper()
-	p, err := harness.StartProxy(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
-// The proxy's cut is a blackhole, not a refusal: an open connection gets
-// neither its bytes nor an EOF, a new one is accepted and never answered,
-// and after Heal the held bytes arrive.
-func TestFaultProxyCut(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -40,7 +26,18 @@ func TestFaultProxyCut(t *testing.T) {
 			go func() { io.Copy(c, c); c.Close() }()
 		}
 	}()
-	p := startFaultProxy(t, ln.Addr().String())
+	return ln.Addr().String()
+}
+
+// The proxy's cut is a blackhole, not a refusal: an open connection gets
+// neither its bytes nor an EOF, a new one is accepted and never answered,
+// and after Heal the held bytes arrive.
+func TestProxyCut(t *testing.T) {
+	p, err := StartProxy(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
 	addr := p.Addr()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -79,5 +76,33 @@ func TestFaultProxyCut(t *testing.T) {
 	}
 	if got, err := echo(c2, "", 5*time.Second); got != "c" {
 		t.Errorf("the connection accepted during the cut, after the heal: %q, %v", got, err)
+	}
+}
+
+// Close drops the connections a proxy holds, even through a cut, and
+// the port then refuses.
+func TestProxyClose(t *testing.T) {
+	p, err := StartProxy(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.Cut()
+	if !p.IsCut() {
+		t.Errorf("IsCut after Cut: false")
+	}
+	c.Write([]byte("x"))
+	p.Close()
+	p.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 4)); err == nil || os.IsTimeout(err) {
+		t.Errorf("a connection after Close: %d bytes, %v; want it closed", n, err)
+	}
+	if !refused(p.Addr()) {
+		t.Errorf("a closed proxy still accepts connections")
 	}
 }
