@@ -17,13 +17,13 @@ import (
 
 const testHelp = `usage: replicant-lua test [-j N] [--keep] [--json] [--junit FILE] [--builtin] [DIR|FILE...]
 
-Runs scenario tests: each DIR is a scenario folder (it has an args file)
-or a folder of them and of *_test.lua files; each FILE a Lua test file
-(require "replicant.test": t.topology, faults, t.writer, t.run). Each scenario gets a fresh sandbox of real servers
-on free loopback ports, set up, broken and checked as its files say
-(servers, options, setup.lua, fault, args, exit, stdout, stderr,
-final.lua, again), then stopped by pid, even on Ctrl-C. Prints a line per
-scenario and "N passed, N failed"; exits 1 when one failed.
+Runs tests of playbooks against real servers. A FILE is a Lua test file
+(require "replicant.test": t.topology, the faults, t.writer, t.run,
+t.watch); a DIR is a scenario folder (it has an args file) or a folder
+of scenario folders and *_test.lua files (docs/TESTING.md). Each test
+gets a fresh sandbox on free loopback ports, which is stopped by pid
+when it ends, its faults undone, even on Ctrl-C. Prints a line per test
+and "N passed, N failed"; exits 1 when one failed.
 --builtin runs the project's own hostile scenarios against this binary.
 
 Flags:
@@ -86,7 +86,7 @@ func runTest(ctx context.Context, g globals, args []string, stdout, stderr io.Wr
 		paths = append(paths, dir)
 	}
 	if len(paths) == 0 {
-		fmt.Fprintln(stderr, "replicant-lua test: no scenario: give a folder, or --builtin")
+		fmt.Fprintln(stderr, "replicant-lua test: nothing to run: give a test file, a folder, or --builtin")
 		return exitUsage
 	}
 	scenarios, err := scenario.Find(paths)
