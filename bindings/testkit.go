@@ -1,13 +1,10 @@
 package bindings
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -348,7 +345,7 @@ func (s *State) kitPid(L *lua.LState) int {
 	name := s.kitServer(L, 1, "t.pid")
 	k := s.cfg.Test
 	pid := k.inj.Pid(name)
-	if stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err != nil || bytes.Contains(stat, []byte(") Z ")) {
+	if !harness.ServerRunning(pid) {
 		pid = 0
 	}
 	L.Push(lua.LNumber(pid))

@@ -80,10 +80,20 @@ func signal(in sandbox.Instance, sig syscall.Signal) error {
 	return nil
 }
 
-// ended reports whether process pid is gone (a zombie counts as gone).
-func ended(pid int) bool {
+// ServerRunning reports whether pid is a live server process: not gone,
+// not a zombie, and still mariadbd or mysqld (a process being killed
+// shows an empty command line before it becomes a zombie).
+func ServerRunning(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	return err != nil || bytes.Contains(stat, []byte(") Z "))
+	if err != nil || bytes.Contains(stat, []byte(") Z ")) {
+		return false
+	}
+	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	argv0, _, _ := bytes.Cut(cmdline, []byte{0})
+	return bytes.Contains(argv0, []byte("mariadbd")) || bytes.Contains(argv0, []byte("mysqld"))
 }
 
 // Pause stops the server with SIGSTOP: its port still accepts
@@ -99,7 +109,7 @@ func (f *Injector) Pause(name string) error {
 	}
 	pid := in.Pid
 	f.push(undoEntry{key: "pause " + name, fault: "pause", server: name, undo: func(context.Context) error {
-		if ended(pid) {
+		if !ServerRunning(pid) {
 			return nil // stopped meanwhile, by a playbook's fence: nothing left to resume
 		}
 		in.Pid = pid
